@@ -1,0 +1,115 @@
+/**
+ * Typed errors. Commands throw these; only src/cli/main.ts turns them into an exit code and
+ * an `Error: ...` / `Try: ...` pair on stderr.
+ */
+
+/** Exit codes, the same for every subcommand (documented in the README). */
+export const ExitCode = {
+  ok: 0,
+  /** A rule is broken or a limit exceeded where the command was asked to check. */
+  findings: 1,
+  /** Bad usage or configuration. */
+  usage: 2,
+  /** A database could not be used: in use, damaged, not a Kuzu file, unsupported version. */
+  unavailable: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The most serious of several exit codes (a run over many Locrits exits with it). */
+export function worstExitCode(codes: Iterable<ExitCode>): ExitCode {
+  let worst: ExitCode = ExitCode.ok;
+  for (const code of codes) if (code > worst) worst = code;
+  return worst;
+}
+
+export class LocritMemError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    /** One line telling the operator what to do next. */
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags, arguments or values. */
+export class UsageError extends LocritMemError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.usage, hint);
+  }
+}
+
+/** A configuration file that cannot be used. */
+export class ConfigError extends LocritMemError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.usage, hint);
+  }
+}
+
+/** Why a database could not be used. Stable strings: they appear in JSON output. */
+export type UnavailableReason =
+  | 'missing'
+  | 'not-kuzu'
+  | 'unsupported-version'
+  | 'in-use'
+  | 'damaged'
+  | 'busy'; // another locrit-mem run is working on it
+
+export interface LockHolder {
+  pid: number;
+  command: string | null;
+  rssBytes: number | null;
+  cpuPercent: number | null;
+}
+
+export class DatabaseUnavailableError extends LocritMemError {
+  constructor(
+    message: string,
+    readonly reason: UnavailableReason,
+    hint?: string,
+    readonly holder?: LockHolder,
+  ) {
+    super(message, ExitCode.unavailable, hint);
+  }
+}
+
+/** Findings that end a command with exit 1 when nothing is printed for them otherwise. */
+export class FindingsError extends LocritMemError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.findings, hint);
+  }
+}
+
+/** A plain, structured-clone-safe copy of an error, to cross a process boundary or go into JSON. */
+export interface ErrorReport {
+  kind: string;
+  message: string;
+  hint: string | null;
+  exitCode: ExitCode;
+  reason: UnavailableReason | null;
+  holder: LockHolder | null;
+}
+
+export function toErrorReport(error: unknown): ErrorReport {
+  if (error instanceof LocritMemError) {
+    return {
+      kind: error.name,
+      message: error.message,
+      hint: error.hint ?? null,
+      exitCode: error.exitCode,
+      reason: error instanceof DatabaseUnavailableError ? error.reason : null,
+      holder: error instanceof DatabaseUnavailableError ? (error.holder ?? null) : null,
+    };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: 'InternalError', message, hint: null, exitCode: ExitCode.unavailable, reason: null, holder: null };
+}
+
+export function fromErrorReport(report: ErrorReport): LocritMemError {
+  if (report.reason) {
+    return new DatabaseUnavailableError(report.message, report.reason, report.hint ?? undefined, report.holder ?? undefined);
+  }
+  return new LocritMemError(report.message, report.exitCode, report.hint ?? undefined);
+}
