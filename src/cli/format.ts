@@ -1,0 +1,45 @@
+/** Human formatting of sizes, counts, ages and statuses for the tables. */
+import type { ChalkInstance } from 'chalk';
+
+export function bytes(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let n = value;
+  let unit = 0;
+  while (Math.abs(n) >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${n.toFixed(n >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+export function count(value: number | null | undefined): string {
+  return value === null || value === undefined ? '-' : value.toLocaleString('en-US');
+}
+
+export function age(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return '-';
+  const s = Math.abs(seconds);
+  const text = s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : s < 172_800 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86_400)}d`;
+  return seconds < 0 ? `in ${text}` : text;
+}
+
+export function status(colors: ChalkInstance, value: string): string {
+  switch (value) {
+    case 'ok':
+      return colors.green(value);
+    case 'warn':
+      return colors.yellow(value);
+    case 'over':
+    case 'error':
+      return colors.red(value);
+    case 'unavailable':
+      return colors.red.bold(value);
+    default:
+      return value;
+  }
+}
+
+export function percent(part: number, whole: number): string {
+  return whole > 0 ? `${Math.round((part / whole) * 100)}%` : '-';
+}

@@ -1,0 +1,67 @@
+/**
+ * Where output goes and how it looks: results on stdout, progress, warnings and errors on
+ * stderr; colour and spinners only on a terminal, never with NO_COLOR or --no-color.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Reporter } from '../commands/context.js';
+
+export interface CliIO {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export function processIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+export interface OutputFlags {
+  color: boolean;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, flags: OutputFlags): ChalkInstance {
+  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+  const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0';
+  const level = !flags.color || noColor ? 0 : forced || stream.isTTY ? 1 : 0;
+  return new Chalk({ level });
+}
+
+/** Progress and warnings on stderr. A spinner (ora) only when stderr is a terminal and not --quiet. */
+export function stderrReporter(io: CliIO, flags: OutputFlags): Reporter {
+  const colors = colorsFor(io.stderr, io.env, flags);
+  const interactive = Boolean(io.stderr.isTTY) && !flags.quiet && io.env.CI === undefined;
+  let spinner: { text: string; stop(): void } | null = null;
+  let starting: Promise<void> | null = null;
+  const write = (line: string): void => {
+    spinner?.stop();
+    spinner = null;
+    io.stderr.write(`${line}\n`);
+  };
+  return {
+    warn: (message) => write(`${colors.yellow('Warning:')} ${message}`),
+    info: (message) => {
+      if (!flags.quiet) write(message);
+    },
+    debug: (message) => {
+      if (flags.verbose) write(colors.dim(message));
+    },
+    phase: (text) => {
+      if (!interactive) return;
+      if (spinner) {
+        spinner.text = text;
+        return;
+      }
+      starting ??= import('ora').then(({ default: ora }) => {
+        spinner = ora({ text, stream: io.stderr as NodeJS.WriteStream, discardStdin: false }).start();
+        starting = null;
+      });
+    },
+    done: () => {
+      spinner?.stop();
+      spinner = null;
+    },
+  };
+}

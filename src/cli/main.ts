@@ -1,0 +1,51 @@
+/**
+ * The single exit point: runs the program, turns typed errors into an exit code and an
+ * `Error: ...` / `Try: ...` pair on stderr. No other module sets the exit code.
+ */
+import { CommanderError } from 'commander';
+import { ExitCode, LocritMemError } from '../errors.js';
+import { processIO, type CliIO } from './io.js';
+import { buildProgram } from './program.js';
+import { CliRuntime } from './runtime.js';
+
+/** An unexpected failure: a bug in this tool, not a problem with the data. */
+export const INTERNAL_ERROR_EXIT = 4;
+
+export async function runCli(args: string[], io: CliIO): Promise<number> {
+  const runtime = new CliRuntime(io);
+  const program = buildProgram(runtime);
+  if (args.length === 0) {
+    io.stderr.write(program.helpInformation());
+    return ExitCode.usage;
+  }
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return runtime.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+      if (error.code === 'commander.help') return ExitCode.usage;
+      const command = args.find((a) => !a.startsWith('-'));
+      const message = error.message.replace(/^error: /, '');
+      writeError(io, message, `run \`locrit-mem ${command && program.commands.some((c) => c.name() === command) ? `${command} ` : ''}--help\``);
+      return ExitCode.usage;
+    }
+    if (error instanceof LocritMemError) {
+      writeError(io, error.message, error.hint);
+      return error.exitCode;
+    }
+    const text = error instanceof Error ? error.message : String(error);
+    writeError(io, `internal error: ${text}`, 'rerun with --verbose and report this with the output');
+    if (args.includes('--verbose') || args.includes('-v')) io.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    return INTERNAL_ERROR_EXIT;
+  }
+}
+
+function writeError(io: CliIO, message: string, hint?: string): void {
+  io.stderr.write(`Error: ${message}\n`);
+  if (hint) io.stderr.write(`Try: ${hint}\n`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await runCli(argv.slice(2), processIO());
+}

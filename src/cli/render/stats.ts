@@ -1,0 +1,135 @@
+import Table from 'cli-table3';
+import type { ChalkInstance } from 'chalk';
+import type { LocritStats, StatsReport } from '../../commands/stats.js';
+import { age, bytes, count, percent, status } from '../format.js';
+
+export function statsTable(report: StatsReport, colors: ChalkInstance, verbose = false): string {
+  const table = new Table({
+    head: ['Locrit', 'Status', 'DB file', 'WAL', 'Backups', 'Messages', 'Embedded', 'Emb. stored', 'Sessions (largest)', 'Oldest', 'In use'].map((h) => colors.bold(h)),
+    style: { head: [], border: [] },
+  });
+  for (const l of report.locrits) {
+    const db = l.database;
+    table.push([
+      l.name,
+      status(colors, l.status),
+      bytes(l.files.dbBytes),
+      l.files.walPresent ? colors.yellow(bytes(l.files.walBytes)) : '-',
+      l.files.backupCount ? `${l.files.backupCount} (${bytes(l.files.backupBytes)})` : '-',
+      count(db?.messages),
+      db ? `${percent(db.messagesWithEmbedding, db.messages)} x${db.embeddingDimension ?? '-'}` : '-',
+      bytes(db?.storedEmbeddingBytes.total),
+      db ? `${count(db.sessions)} (${count(db.largestSession?.messages ?? 0)})` : '-',
+      db ? age(db.oldestMessageAgeSeconds) : '-',
+      l.inUse ? colors.red(`pid ${l.inUse.pid}${l.inUse.rssBytes !== null ? `, ${bytes(l.inUse.rssBytes)}` : ''}${l.inUse.cpuPercent !== null ? `, ${l.inUse.cpuPercent}% CPU` : ''}`) : 'no',
+    ]);
+  }
+  const t = report.total;
+  if (report.locrits.length > 1) {
+    table.push([
+      colors.bold(`total (${t.locrits})`),
+      t.unavailable ? colors.red(`${t.unavailable} unavail.`) : t.over ? colors.red(`${t.over} over`) : t.warn ? colors.yellow(`${t.warn} warn`) : colors.green('ok'),
+      bytes(t.dbBytes),
+      t.walBytes ? bytes(t.walBytes) : '-',
+      t.backupCount ? `${t.backupCount} (${bytes(t.backupBytes)})` : '-',
+      count(t.messages),
+      percent(t.messagesWithEmbedding, t.messages),
+      bytes(t.storedEmbeddingBytes),
+      count(t.sessions),
+      '',
+      '',
+    ]);
+  }
+  const lines = [table.toString()];
+  lines.push(...notes(report.locrits, colors));
+  if (verbose) lines.push(...details(report.locrits));
+  return `${lines.join('\n')}\n`;
+}
+
+/** One line for each thing an operator should act on, with the command to run. */
+function notes(locrits: LocritStats[], colors: ChalkInstance): string[] {
+  const out: string[] = [];
+  for (const l of locrits) {
+    if (l.error) {
+      out.push(`${colors.red('✗')} ${l.name}: ${l.error.message}${l.error.hint ? `\n    Try: ${l.error.hint}` : ''}`);
+      continue;
+    }
+    if (l.files.walPresent) out.push(`${colors.yellow('!')} ${l.name}: a WAL is present (the last writer did not stop cleanly); run \`locrit-mem recover ${l.name}\``);
+    for (const limit of l.limits) {
+      if (limit.status === 'ok') continue;
+      const mark = limit.status === 'over' ? colors.red('✗') : colors.yellow('!');
+      const what = limit.name === 'max_db_size_mb'
+        ? `file ${bytes(limit.value)} against max_db_size_mb ${bytes(limit.limit as number)}`
+        : limit.name === 'enable_embeddings'
+          ? `${count(limit.value)} embeddings stored while enable_embeddings is false`
+          : `${count(limit.value)} against ${limit.name} ${count(limit.limit as number)}`;
+      out.push(`${mark} ${l.name}: ${limit.status}: ${what}`);
+    }
+  }
+  return out;
+}
+
+function details(locrits: LocritStats[]): string[] {
+  const out: string[] = [];
+  for (const l of locrits) {
+    if (!l.database) continue;
+    const db = l.database;
+    out.push('', `${l.name} (${l.path})`);
+    out.push(`  nodes: ${Object.entries(db.nodeRows).map(([k, v]) => `${k} ${count(v)}`).join(', ')}`);
+    out.push(`  relationships: ${Object.entries(db.relRows).map(([k, v]) => `${k} ${count(v)}`).join(', ')}`);
+    out.push(`  embeddings: estimated ${bytes(db.estimatedEmbeddingBytes)} (messages x ${db.embeddingDimension ?? '-'} x 4 B), stored ${bytes(db.storedEmbeddingBytes.total)} (Message ${bytes(db.storedEmbeddingBytes.Message)}, Memory ${bytes(db.storedEmbeddingBytes.Memory)}, Concept ${bytes(db.storedEmbeddingBytes.Concept)})`);
+    out.push(`  messages: oldest ${db.oldestMessageAt ?? '-'} (${age(db.oldestMessageAgeSeconds)} ago), newest ${db.newestMessageAt ?? '-'} (${age(db.newestMessageAgeSeconds)} ago)`);
+    out.push(`  largest session: ${db.largestSession ? `${db.largestSession.id} (${count(db.largestSession.messages)} messages)` : '-'}; conversation memory estimate ${bytes(db.conversationMemoryEstimateBytes)}`);
+  }
+  return out;
+}
+
+/** node_exporter textfile-collector format: one gauge family per figure, `locrit` label. */
+export function statsPrometheus(report: StatsReport): string {
+  const families = new Map<string, { help: string; samples: string[] }>();
+  const gauge = (name: string, help: string, labels: Record<string, string>, value: number | null | undefined): void => {
+    if (value === null || value === undefined || !Number.isFinite(value)) return;
+    const family = families.get(name) ?? { help, samples: [] };
+    families.set(name, family);
+    const labelText = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+    family.samples.push(`locrit_${name}{${labelText}} ${value}`);
+  };
+  for (const l of report.locrits) {
+    const locrit = { locrit: l.name };
+    gauge('up', 'Whether the database could be read (1) or not (0).', locrit, l.database ? 1 : 0);
+    gauge('in_use', 'Whether another process holds the database open.', locrit, l.inUse ? 1 : 0);
+    gauge('holder_rss_bytes', 'Resident memory of the process holding the database.', locrit, l.inUse?.rssBytes);
+    gauge('holder_cpu_percent', 'CPU use of the process holding the database.', locrit, l.inUse?.cpuPercent);
+    gauge('db_size_bytes', 'Size of kuzu.db.', locrit, l.files.dbBytes);
+    gauge('wal_size_bytes', 'Size of kuzu.db.wal (0 when absent).', locrit, l.files.walBytes ?? 0);
+    gauge('wal_present', 'A WAL is present: the last writer did not stop cleanly.', locrit, l.files.walPresent ? 1 : 0);
+    gauge('backup_files', 'Backups beside the database.', locrit, l.files.backupCount);
+    gauge('backup_bytes', 'Bytes held by backups beside the database.', locrit, l.files.backupBytes);
+    gauge('limit_status', 'Status against each limit: 0 ok, 1 warn, 2 over.', { ...locrit, limit: 'any' }, l.status === 'over' ? 2 : l.status === 'warn' ? 1 : l.status === 'ok' ? 0 : null);
+    for (const limit of l.limits) gauge('limit_status', 'Status against each limit: 0 ok, 1 warn, 2 over.', { ...locrit, limit: limit.name }, limit.status === 'over' ? 2 : limit.status === 'warn' ? 1 : 0);
+    const db = l.database;
+    if (!db) continue;
+    gauge('messages', 'Messages stored.', locrit, db.messages);
+    gauge('messages_with_embedding', 'Messages with a stored embedding.', locrit, db.messagesWithEmbedding);
+    gauge('embedding_dimension', 'Embedding dimension read from the schema.', locrit, db.embeddingDimension);
+    gauge('embedding_estimated_bytes', 'Seed estimate: messages x dimension x 4 bytes.', locrit, db.estimatedEmbeddingBytes);
+    for (const table of ['Message', 'Memory', 'Concept'] as const) gauge('embedding_stored_bytes', 'Bytes held by stored embeddings.', { ...locrit, table }, db.storedEmbeddingBytes[table]);
+    for (const [table, rows] of Object.entries(db.nodeRows)) gauge('table_rows', 'Rows per table.', { ...locrit, table, kind: 'node' }, rows);
+    for (const [table, rows] of Object.entries(db.relRows)) gauge('table_rows', 'Rows per table.', { ...locrit, table, kind: 'rel' }, rows);
+    gauge('sessions', 'Sessions (conversations).', locrit, db.sessions);
+    gauge('largest_session_messages', 'Messages in the largest session.', locrit, db.largestSession?.messages ?? 0);
+    gauge('oldest_message_timestamp_seconds', 'Unix time of the oldest message.', locrit, db.oldestMessageAt ? Date.parse(db.oldestMessageAt) / 1000 : null);
+    gauge('newest_message_timestamp_seconds', 'Unix time of the newest message.', locrit, db.newestMessageAt ? Date.parse(db.newestMessageAt) / 1000 : null);
+    gauge('conversation_memory_estimate_bytes', 'Conversation manager estimate: messages x 1 KiB.', locrit, db.conversationMemoryEstimateBytes);
+  }
+  gauge('stats_generated_timestamp_seconds', 'When these figures were read.', {}, Date.parse(report.generatedAt) / 1000);
+  const lines: string[] = [];
+  for (const [name, family] of families) {
+    lines.push(`# HELP locrit_${name} ${family.help}`, `# TYPE locrit_${name} gauge`, ...family.samples.map((s) => s.replace('{}', '')));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}

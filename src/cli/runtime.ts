@@ -1,0 +1,91 @@
+/**
+ * Glue between commander and the commands: reads the global flags, builds the command
+ * context, writes the rendered result, and records the exit code that main() will use.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { ChalkInstance } from 'chalk';
+import { buildContext, type CommandContext } from '../commands/context.js';
+import { UsageError, type ExitCode } from '../errors.js';
+import { colorsFor, stderrReporter, type CliIO, type OutputFlags } from './io.js';
+
+export interface GlobalFlags extends OutputFlags {
+  config?: string;
+  dataDir?: string;
+  json: boolean;
+  jobs?: string;
+}
+
+export class CliRuntime {
+  exitCode: number = 0;
+
+  constructor(readonly io: CliIO) {}
+
+  flags(command: Command): GlobalFlags {
+    const all = command.optsWithGlobals() as Partial<GlobalFlags>;
+    return {
+      config: all.config,
+      dataDir: all.dataDir,
+      json: Boolean(all.json),
+      jobs: all.jobs,
+      color: all.color !== false,
+      quiet: Boolean(all.quiet),
+      verbose: Boolean(all.verbose),
+    };
+  }
+
+  context(command: Command): CommandContext {
+    const flags = this.flags(command);
+    return buildContext(flags, stderrReporter(this.io, flags), this.io.cwd, this.io.env);
+  }
+
+  /** Colours for stdout. */
+  colors(command: Command): ChalkInstance {
+    return colorsFor(this.io.stdout, this.io.env, this.flags(command));
+  }
+
+  print(text: string): void {
+    this.io.stdout.write(text);
+  }
+
+  json(value: unknown): string {
+    return `${JSON.stringify(value, null, 2)}\n`;
+  }
+
+  finish(code: ExitCode): void {
+    this.exitCode = code;
+  }
+
+  /**
+   * Writes a file through a temporary name and an atomic rename, so that a reader (the
+   * Prometheus textfile collector, say) never sees half of it.
+   */
+  writeAtomic(file: string, text: string): void {
+    const target = path.resolve(this.io.cwd, file);
+    const dir = path.dirname(target);
+    if (!fs.existsSync(dir)) throw new UsageError(`--output ${file}: folder ${dir} does not exist`, 'create the folder or choose another file');
+    const temporary = path.join(dir, `.${path.basename(target)}.${process.pid}.tmp`);
+    try {
+      fs.writeFileSync(temporary, text);
+      fs.renameSync(temporary, target);
+    } catch (error) {
+      fs.rmSync(temporary, { force: true });
+      throw new UsageError(`--output ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 'check the path and its permissions');
+    }
+  }
+}
+
+/** Parses a positive number flag or throws a usage error naming it. */
+export function positiveNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got '${value}'`, `pass a number such as ${flag} 5`);
+  return n;
+}
+
+export function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${value}'`, `pass ${flag} ${allowed[0]}`);
+  return value as T;
+}

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { oneOf, positiveNumber, type CliRuntime } from '../runtime.js';
+
+const FORMATS = ['table', 'json', 'prometheus'] as const;
+
+export function registerStats(program: Command, runtime: CliRuntime): void {
+  program
+    .command('stats')
+    .description('how big and how full each Locrit memory is, against the configured limits')
+    .argument('[locrits...]', 'Locrit folder names, display names, or paths to kuzu.db (default: all)')
+    .option('--check', 'exit 1 when any Locrit is over a limit (for CI and cron alerts)')
+    .option('--format <format>', `output format: ${FORMATS.join(', ')} (default: table; --json = json)`)
+    .option('--watch <seconds>', 'refresh every <seconds> on a terminal until interrupted')
+    .option('-o, --output <file>', 'write the result to <file> atomically instead of stdout (e.g. a textfile-collector .prom)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  locrit-mem stats                          every Locrit under memory.base_path
+  locrit-mem stats "Bob Technique" --json   one Locrit, as JSON
+  locrit-mem stats --check -q               CI: exit 1 when a limit is exceeded
+  locrit-mem stats --format prometheus -o /var/lib/node_exporter/textfile/locrit.prom`,
+    )
+    .action(async (locrits: string[], options: { check?: boolean; format?: string; watch?: string; output?: string }, command: Command) => {
+      const flags = runtime.flags(command);
+      const format = oneOf('--format', options.format, FORMATS) ?? (flags.json ? 'json' : 'table');
+      const watchSeconds = positiveNumber('--watch', options.watch);
+      if (watchSeconds !== undefined && options.output) throw new UsageError('--watch and --output cannot be combined', 'use --output from cron, --watch on a terminal');
+      const { runStats } = await import('../../commands/stats.js');
+      const { statsPrometheus, statsTable } = await import('../render/stats.js');
+      const colors = runtime.colors(command);
+      const once = async (): Promise<void> => {
+        const context = runtime.context(command);
+        const report = await runStats(context, { locrits, check: options.check });
+        const text = format === 'json' ? runtime.json(report) : format === 'prometheus' ? statsPrometheus(report) : statsTable(report, colors, flags.verbose);
+        if (options.output) runtime.writeAtomic(options.output, text);
+        else runtime.print(text);
+        runtime.finish(report.exitCode);
+      };
+      if (watchSeconds === undefined) return once();
+      await watch(runtime, watchSeconds, once);
+    });
+}
+
+/** Re-runs `once` every few seconds, clearing a terminal between runs, until SIGINT. */
+async function watch(runtime: CliRuntime, seconds: number, once: () => Promise<void>): Promise<void> {
+  let stopped = false;
+  let wake: () => void = () => undefined;
+  const stop = (): void => {
+    stopped = true;
+    wake();
+  };
+  process.once('SIGINT', stop);
+  try {
+    while (!stopped) {
+      if (runtime.io.stdout.isTTY) runtime.print('\x1b[2J\x1b[H');
+      await once();
+      runtime.print(`\nEvery ${seconds}s, ${new Date().toLocaleTimeString()}; Ctrl-C to stop.\n`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, seconds * 1000);
+      });
+    }
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}

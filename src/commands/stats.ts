@@ -1,0 +1,234 @@
+/**
+ * `stats`: how big and how full every Locrit's memory is, against the configured limits.
+ * The parent resolves targets and assembles the report; statsTask runs per Locrit in a worker.
+ */
+import { ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
+import { fileSizes, type BackupFile } from '../layout/files.js';
+import { resolveTargets, type LocritTarget } from '../layout/locrits.js';
+import { evaluateLimits, worstStatus, type LimitCheck, type LimitSettings, type LimitStatus } from '../policy/limits.js';
+import { ageSeconds, wallClockToInstant } from '../policy/time.js';
+import { runEach } from '../runner/pool.js';
+import type { TaskContext } from '../runner/tasks.js';
+import { checkHeader } from '../store/header.js';
+import { withStore } from '../store/kuzu.js';
+import { readFigures } from '../store/figures.js';
+import { readSchema } from '../store/schema.js';
+import { storeSettings, type CommandContext, type StoreSettings } from './context.js';
+import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
+
+/** Bytes one embedding value takes (FLOAT). */
+const FLOAT_BYTES = 4;
+/** The conversation manager's rough estimate per message held in memory (seed 000). */
+const CONVERSATION_BYTES_PER_MESSAGE = 1024;
+
+export interface StatsOptions {
+  locrits: string[];
+  /** Make any Locrit over a limit exit 1. */
+  check?: boolean;
+}
+
+export interface FileFigures {
+  dbBytes: number | null;
+  walBytes: number | null;
+  /** A WAL beside the database means the last writer did not stop cleanly. */
+  walPresent: boolean;
+  backupCount: number;
+  backupBytes: number;
+  backups: BackupFile[];
+}
+
+export interface DatabaseFigures {
+  storageVersion: number;
+  messages: number;
+  messagesWithEmbedding: number;
+  embeddingDimension: number | null;
+  /** The seed's estimate: messages x dimension x 4 bytes. */
+  estimatedEmbeddingBytes: number;
+  /** Bytes actually held by stored (non-NULL) embeddings, per table and in total. */
+  storedEmbeddingBytes: { Message: number; Memory: number; Concept: number; total: number };
+  nodeRows: Record<string, number>;
+  relRows: Record<string, number>;
+  sessions: number;
+  largestSession: { id: string; messages: number } | null;
+  oldestMessageAt: string | null;
+  newestMessageAt: string | null;
+  oldestMessageAgeSeconds: number | null;
+  newestMessageAgeSeconds: number | null;
+  /** The conversation manager's estimate: messages x 1 KiB (seed 000). */
+  conversationMemoryEstimateBytes: number;
+}
+
+export interface LocritStats {
+  name: string;
+  path: string;
+  /** ok / warn / over against the limits, or unavailable when the database could not be read. */
+  status: LimitStatus | 'unavailable';
+  files: FileFigures;
+  database: DatabaseFigures | null;
+  limits: LimitCheck[];
+  /** The process holding the database open, if any (pid, command line, RSS, CPU). */
+  inUse: LockHolder | null;
+  error: ErrorReport | null;
+  durationMs: number;
+}
+
+export interface StatsTotals {
+  locrits: number;
+  unavailable: number;
+  over: number;
+  warn: number;
+  dbBytes: number;
+  walBytes: number;
+  backupCount: number;
+  backupBytes: number;
+  messages: number;
+  messagesWithEmbedding: number;
+  estimatedEmbeddingBytes: number;
+  storedEmbeddingBytes: number;
+  sessions: number;
+  conversationMemoryEstimateBytes: number;
+}
+
+export interface StatsReport {
+  version: typeof REPORT_VERSION;
+  command: 'stats';
+  tool: ToolInfo;
+  generatedAt: string;
+  dataDir: string;
+  configFile: string | null;
+  limits: LimitSettings;
+  locrits: LocritStats[];
+  total: StatsTotals;
+  exitCode: Code;
+}
+
+interface StatsPayload {
+  store: StoreSettings;
+  nowMs: number;
+}
+
+export async function runStats(context: CommandContext, options: StatsOptions): Promise<StatsReport> {
+  const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
+  if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
+  const memory = context.config.values.memory;
+  const settings: LimitSettings = {
+    max_db_size_mb: memory.max_db_size_mb,
+    max_messages_per_locrit: memory.max_messages_per_locrit,
+    max_messages_per_conversation: memory.max_messages_per_conversation,
+    enable_embeddings: memory.enable_embeddings,
+  };
+  const payload: StatsPayload = { store: storeSettings(context), nowMs: context.now.getTime() };
+  const backupDir = context.config.values.backup.dir;
+  const outcomes = await runEach<DatabaseFigures>('stats', targets, payload, {
+    jobs: context.jobs,
+    onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
+  });
+  context.reporter.done();
+
+  const locrits = outcomes.map((outcome): LocritStats => {
+    const files = fileFigures(outcome.target, backupDir);
+    if (!outcome.ok) {
+      return {
+        name: outcome.target.name, path: outcome.target.dbPath, status: 'unavailable', files, database: null,
+        limits: [], inUse: outcome.error.holder, error: outcome.error, durationMs: outcome.durationMs,
+      };
+    }
+    const database = outcome.value;
+    const limits = evaluateLimits(
+      { dbBytes: files.dbBytes, messages: database.messages, largestSessionMessages: database.largestSession?.messages ?? 0, messagesWithEmbedding: database.messagesWithEmbedding },
+      settings,
+    );
+    return {
+      name: outcome.target.name, path: outcome.target.dbPath, status: worstStatus(limits.map((l) => l.status)), files, database,
+      limits, inUse: null, error: null, durationMs: outcome.durationMs,
+    };
+  });
+
+  const exitCode = worstExitCode(
+    locrits.map((l) => (l.status === 'unavailable' ? (l.error?.exitCode ?? ExitCode.unavailable) : options.check && l.status === 'over' ? ExitCode.findings : ExitCode.ok)),
+  );
+  return {
+    version: REPORT_VERSION,
+    command: 'stats',
+    tool: toolInfo(),
+    generatedAt: context.now.toISOString(),
+    dataDir: context.dataDir,
+    configFile: context.config.source,
+    limits: settings,
+    locrits,
+    total: totals(locrits),
+    exitCode,
+  };
+}
+
+function fileFigures(target: LocritTarget, backupDir: string | null): FileFigures {
+  const sizes = fileSizes(target.dbPath, backupDir);
+  return {
+    dbBytes: sizes.dbBytes,
+    walBytes: sizes.walBytes,
+    walPresent: sizes.walBytes !== null,
+    backupCount: sizes.backups.length,
+    backupBytes: sizes.backups.reduce((sum, b) => sum + b.bytes, 0),
+    backups: sizes.backups,
+  };
+}
+
+function totals(locrits: LocritStats[]): StatsTotals {
+  const total: StatsTotals = {
+    locrits: locrits.length, unavailable: 0, over: 0, warn: 0, dbBytes: 0, walBytes: 0, backupCount: 0, backupBytes: 0,
+    messages: 0, messagesWithEmbedding: 0, estimatedEmbeddingBytes: 0, storedEmbeddingBytes: 0, sessions: 0, conversationMemoryEstimateBytes: 0,
+  };
+  for (const l of locrits) {
+    if (l.status === 'unavailable') total.unavailable++;
+    if (l.status === 'over') total.over++;
+    if (l.status === 'warn') total.warn++;
+    total.dbBytes += l.files.dbBytes ?? 0;
+    total.walBytes += l.files.walBytes ?? 0;
+    total.backupCount += l.files.backupCount;
+    total.backupBytes += l.files.backupBytes;
+    if (!l.database) continue;
+    total.messages += l.database.messages;
+    total.messagesWithEmbedding += l.database.messagesWithEmbedding;
+    total.estimatedEmbeddingBytes += l.database.estimatedEmbeddingBytes;
+    total.storedEmbeddingBytes += l.database.storedEmbeddingBytes.total;
+    total.sessions += l.database.sessions;
+    total.conversationMemoryEstimateBytes += l.database.conversationMemoryEstimateBytes;
+  }
+  return total;
+}
+
+/** Per-Locrit work, in a worker process: read-only open, a few aggregate queries, close. */
+export async function statsTask(target: LocritTarget, payload: StatsPayload, task: TaskContext): Promise<DatabaseFigures> {
+  const { storageVersion } = checkHeader(target.dbPath);
+  task.progress('reading');
+  return withStore(target.dbPath, { readOnly: true, ...payload.store }, async (store) => {
+    const schema = await readSchema(store);
+    const figures = await readFigures(store, schema);
+    const now = new Date(payload.nowMs);
+    const oldest = figures.oldestMessage ? wallClockToInstant(figures.oldestMessage) : null;
+    const newest = figures.newestMessage ? wallClockToInstant(figures.newestMessage) : null;
+    const stored = (table: string): number => {
+      const entry = figures.embeddingsStored[table];
+      return entry ? entry.count * entry.dimension * FLOAT_BYTES : 0;
+    };
+    const storedEmbeddingBytes = { Message: stored('Message'), Memory: stored('Memory'), Concept: stored('Concept'), total: 0 };
+    storedEmbeddingBytes.total = storedEmbeddingBytes.Message + storedEmbeddingBytes.Memory + storedEmbeddingBytes.Concept;
+    return {
+      storageVersion,
+      messages: figures.messages,
+      messagesWithEmbedding: figures.messagesWithEmbedding,
+      embeddingDimension: figures.embeddingDimension,
+      estimatedEmbeddingBytes: figures.messages * (figures.embeddingDimension ?? 0) * FLOAT_BYTES,
+      storedEmbeddingBytes,
+      nodeRows: figures.nodeRows,
+      relRows: figures.relRows,
+      sessions: figures.sessions,
+      largestSession: figures.largestSession,
+      oldestMessageAt: oldest?.toISOString() ?? null,
+      newestMessageAt: newest?.toISOString() ?? null,
+      oldestMessageAgeSeconds: oldest ? ageSeconds(oldest, now) : null,
+      newestMessageAgeSeconds: newest ? ageSeconds(newest, now) : null,
+      conversationMemoryEstimateBytes: figures.messages * CONVERSATION_BYTES_PER_MESSAGE,
+    };
+  });
+}

@@ -1,0 +1,23 @@
+/** Entry point of a worker process: runs one Locrit task at a time for the parent. */
+import { toErrorReport } from '../errors.js';
+import type { WorkerReply, WorkerRequest } from './protocol.js';
+import { TASKS } from './tasks.js';
+
+const send = (reply: WorkerReply): void => {
+  process.send!(reply);
+};
+
+process.on('message', async (request: WorkerRequest) => {
+  if (request.type === 'exit') {
+    process.disconnect();
+    return;
+  }
+  const { id } = request;
+  try {
+    const task = await TASKS[request.task]();
+    const value = await task(request.target, request.payload as never, { progress: (phase) => send({ type: 'progress', id, phase }) });
+    send({ type: 'done', id, value });
+  } catch (error) {
+    send({ type: 'failed', id, error: toErrorReport(error) });
+  }
+});
