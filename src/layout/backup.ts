@@ -1,0 +1,84 @@
+/**
+ * Backups made before a database is rewritten, and the atomic swap of a rebuilt file into
+ * place. A stray WAL beside a swapped-in file can crash Kuzu (kuzudb/kuzu#5777), so the old
+ * WAL always moves aside with the old file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileSizes, utcStamp } from './files.js';
+
+export interface BackupResult {
+  /** The copy of kuzu.db. */
+  dbBackup: string;
+  /** The copy of kuzu.db.wal, when there was one. */
+  walBackup: string | null;
+}
+
+function backupFolder(dbPath: string, backupDir: string | null): string {
+  const dir = backupDir ? path.resolve(backupDir) : path.dirname(dbPath);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** `kuzu.db.locrit-mem-<reason>_<UTC stamp>`: the name `stats` and `recover --list` recognise. */
+export function backupName(reason: string, at = new Date()): string {
+  return `kuzu.db.locrit-mem-${reason}_${utcStamp(at)}`;
+}
+
+/**
+ * Copies kuzu.db (and its WAL) to a backup, through a temporary name and a rename so that a
+ * half-copied backup never looks complete. `reason` is a short lowercase word such as "compact".
+ */
+export function copyBackup(dbPath: string, reason: string, backupDir: string | null = null, at = new Date()): BackupResult {
+  const dir = backupFolder(dbPath, backupDir);
+  const dbBackup = path.join(dir, backupName(reason, at));
+  const copy = (from: string, to: string): void => {
+    const temporary = `${to}.partial`;
+    fs.copyFileSync(from, temporary);
+    fs.renameSync(temporary, to);
+  };
+  copy(dbPath, dbBackup);
+  const wal = `${dbPath}.wal`;
+  let walBackup: string | null = null;
+  if (fs.existsSync(wal)) {
+    walBackup = `${dbBackup}.wal`;
+    copy(wal, walBackup);
+  }
+  return { dbBackup, walBackup };
+}
+
+/**
+ * Puts `replacement` (a complete, verified, closed database file on the same file system) in
+ * place of `dbPath` with one rename. The current file is first moved to a backup, its WAL with it.
+ * Returns the backup of the file that was replaced.
+ */
+export function swapIn(dbPath: string, replacement: string, reason: string, backupDir: string | null = null, at = new Date()): BackupResult {
+  const dir = backupFolder(dbPath, backupDir);
+  const dbBackup = path.join(dir, backupName(reason, at));
+  const wal = `${dbPath}.wal`;
+  let walBackup: string | null = null;
+  if (fs.existsSync(dbPath)) {
+    if (path.dirname(dbBackup) === path.dirname(dbPath)) fs.linkSync(dbPath, dbBackup);
+    else fs.copyFileSync(dbPath, dbBackup);
+  }
+  if (fs.existsSync(wal)) {
+    walBackup = `${dbBackup}.wal`;
+    fs.renameSync(wal, walBackup);
+  }
+  fs.rmSync(`${replacement}.wal`, { force: true });
+  fs.renameSync(replacement, dbPath); // atomic: readers see the old file or the new one
+  return { dbBackup, walBackup };
+}
+
+/** Removes locrit-mem's own backups beyond the `keep` newest. The application's backups are never touched. */
+export function pruneBackups(dbPath: string, keep: number, backupDir: string | null = null): string[] {
+  const ours = fileSizes(dbPath, backupDir).backups.filter((b) => b.madeBy === 'locrit-mem' && !b.path.endsWith('.wal'));
+  ours.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.path.localeCompare(b.path));
+  const removed: string[] = [];
+  for (const backup of ours.slice(0, Math.max(0, ours.length - keep))) {
+    fs.rmSync(backup.path, { force: true });
+    fs.rmSync(`${backup.path}.wal`, { force: true });
+    removed.push(backup.path);
+  }
+  return removed;
+}

@@ -1,0 +1,72 @@
+/**
+ * A lock file that stops two locrit-mem runs from changing the same Locrit at once:
+ * `<dir>/kuzu.db.locrit-mem.lock`, created with O_EXCL, holding our pid. A lock whose process
+ * is gone (a run killed with SIGKILL) is stale and taken over.
+ */
+import fs from 'node:fs';
+import { DatabaseUnavailableError } from '../errors.js';
+
+export interface RunLock {
+  file: string;
+  release(): void;
+}
+
+export function runLockPath(dbPath: string): string {
+  return `${dbPath}.locrit-mem.lock`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function acquireRunLock(dbPath: string, command: string): RunLock {
+  const file = runLockPath(dbPath);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx');
+      fs.writeSync(fd, JSON.stringify({ pid: process.pid, command, since: new Date().toISOString() }));
+      fs.closeSync(fd);
+      let released = false;
+      return {
+        file,
+        release: () => {
+          if (released) return;
+          released = true;
+          fs.rmSync(file, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let holder: { pid?: number; command?: string } = {};
+      try {
+        holder = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch {
+        // Half-written by a run killed at that very moment: treat as stale.
+      }
+      if (holder.pid && alive(holder.pid) && holder.pid !== process.pid) {
+        throw new DatabaseUnavailableError(
+          `${dbPath} is being changed by another locrit-mem run (pid ${holder.pid}, ${holder.command ?? 'unknown command'})`,
+          'busy',
+          `wait for it to finish; if no such run exists, remove ${file}`,
+        );
+      }
+      fs.rmSync(file, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new DatabaseUnavailableError(`${dbPath}: could not take the lock ${file}`, 'busy', `remove ${file} if no locrit-mem run is working on it`);
+}
+
+/** Runs `work` holding the run lock of a database. */
+export async function withRunLock<T>(dbPath: string, command: string, work: () => Promise<T>): Promise<T> {
+  const lock = acquireRunLock(dbPath, command);
+  try {
+    return await work();
+  } finally {
+    lock.release();
+  }
+}
