@@ -1,0 +1,393 @@
+/**
+ * `validate`: checks each Locrit database against the integrity rules (src/policy/integrity.ts),
+ * read-only; `--deep` also reads every column of every row; `--fix` quarantines invalid messages
+ * into an archive and repairs what is safe. The parent resolves targets, checks the files beside
+ * each database, and assembles the report; validateTask runs per Locrit in a worker process, so
+ * a native crash inside Kuzu ends only that Locrit's check ("database damaged").
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
+import { fileSizes } from '../layout/files.js';
+import { resolveTargets, type LocritTarget } from '../layout/locrits.js';
+import { acquireRunLock } from '../layout/runLock.js';
+import {
+  checkDeepScan,
+  checkFile,
+  checkLimits,
+  checkMessages,
+  checkSchema,
+  duplicateCopies,
+  emptyFixPlan,
+  failsRun,
+  FindingCollector,
+  FixPlanBuilder,
+  mergeFindings,
+  messageCapabilities,
+  RULES,
+  severityCounts,
+  worstSeverity,
+  type Finding,
+  type FixPlan,
+  type MessageRuleSettings,
+  type RuleDef,
+  type Severity,
+} from '../policy/integrity.js';
+import { instantToWallClock } from '../policy/time.js';
+import { runEach, type TaskOutcome } from '../runner/pool.js';
+import type { TaskContext } from '../runner/tasks.js';
+import { checkHeader } from '../store/header.js';
+import { deepScan, type TableScan } from '../store/deepScan.js';
+import { duplicateGroups, readGraphFigures, readSchemaInput, scanMessages, sessionsOver } from '../store/integrity.js';
+import { deleteMessages, nullEmbeddings, setSessionFromGraph } from '../store/integrityFix.js';
+import { withStore, type KuzuStore } from '../store/kuzu.js';
+import { writeQuarantine } from '../store/quarantine.js';
+import { readSchema } from '../store/schema.js';
+import { resolveConfigPath } from '../config/load.js';
+import { storeSettings, type CommandContext, type StoreSettings } from './context.js';
+import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
+
+export interface ValidateOptions {
+  locrits: string[];
+  /** Warnings fail the run too; limits become errors. */
+  strict?: boolean;
+  /** Read every column of every row of every table. */
+  deep?: boolean;
+  /** Quarantine invalid messages and repair what is safe. */
+  fix?: boolean;
+  /** With fix: list what would be done, change nothing. */
+  dryRun?: boolean;
+}
+
+/** The configuration the rules use (from the config file; see config.example.yaml). */
+export interface ValidateSettings {
+  enable_embeddings: boolean;
+  embedding_dimension: number;
+  low_priority_max_chars: number;
+  future_skew_seconds: number;
+  max_db_size_mb: number;
+  max_messages_per_locrit: number;
+  max_messages_per_conversation: number;
+}
+
+export interface CheckedFigures {
+  messages: number;
+  sessions: number | null;
+}
+
+export interface FixReport {
+  dryRun: boolean;
+  /** What --fix does (dry run) or did. Lists every id. */
+  plan: FixPlan;
+  /** Why nothing was changed although the plan is not empty (e.g. a WAL is present), or null. */
+  skipped: string | null;
+  applied: { quarantined: number; deleted: number; sessionIdsCorrected: number; embeddingsNulled: number } | null;
+  /** The quarantine archive (format of src/archive/format.ts), when messages were removed. */
+  archive: { folder: string; messages: number; idDigest: string } | null;
+  /** Findings before the fix (the Locrit's `findings` are those after it). */
+  findingsBefore: Finding[];
+}
+
+export type ValidateStatus = 'ok' | 'warn' | 'error' | 'unavailable';
+
+export interface LocritValidation {
+  name: string;
+  path: string;
+  /** Worst severity found (info counts as ok), or unavailable when the database could not be read. */
+  status: ValidateStatus;
+  findings: Finding[];
+  counts: { error: number; warn: number; info: number };
+  checked: CheckedFigures | null;
+  /** --deep: what was read of each table. */
+  deep: TableScan[] | null;
+  fix: FixReport | null;
+  inUse: LockHolder | null;
+  error: ErrorReport | null;
+  exitCode: Code;
+  durationMs: number;
+}
+
+export interface ValidateSummary {
+  locrits: number;
+  ok: number;
+  warn: number;
+  error: number;
+  unavailable: number;
+  findings: { error: number; warn: number; info: number };
+  /** Per rule: in how many Locrits it fired and its total count. */
+  rules: Record<string, { locrits: number; count: number }>;
+}
+
+export interface ValidateReport {
+  version: typeof REPORT_VERSION;
+  command: 'validate';
+  tool: ToolInfo;
+  generatedAt: string;
+  dataDir: string;
+  configFile: string | null;
+  options: { strict: boolean; deep: boolean; fix: boolean; dryRun: boolean };
+  settings: ValidateSettings;
+  /** The rule catalogue, so that a consumer can explain an id without the README. */
+  rules: Pick<RuleDef, 'id' | 'category' | 'severity' | 'title' | 'next' | 'fix'>[];
+  locrits: LocritValidation[];
+  summary: ValidateSummary;
+  exitCode: Code;
+}
+
+type Phase = 'check' | 'deep' | 'fix';
+
+interface ValidatePayload {
+  phase: Phase;
+  store: StoreSettings;
+  settings: ValidateSettings;
+  strict: boolean;
+  dryRun: boolean;
+  archiveRoot: string;
+  tool: ToolInfo;
+  nowMs: number;
+}
+
+interface CheckResult {
+  findings: Finding[];
+  checked: CheckedFigures;
+}
+
+interface FixTaskResult {
+  before: CheckResult;
+  after: CheckResult;
+  fix: Omit<FixReport, 'findingsBefore'>;
+}
+
+type TaskResult = CheckResult | TableScan[] | FixTaskResult;
+
+export async function runValidate(context: CommandContext, options: ValidateOptions): Promise<ValidateReport> {
+  const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
+  if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
+  const values = context.config.values;
+  const settings: ValidateSettings = {
+    enable_embeddings: values.memory.enable_embeddings,
+    embedding_dimension: values.memory.embedding_dimension,
+    low_priority_max_chars: values.retention.low_priority_max_chars,
+    future_skew_seconds: values.validate.future_skew_seconds,
+    max_db_size_mb: values.memory.max_db_size_mb,
+    max_messages_per_locrit: values.memory.max_messages_per_locrit,
+    max_messages_per_conversation: values.memory.max_messages_per_conversation,
+  };
+  const strict = Boolean(options.strict);
+  const payload = (phase: Phase): ValidatePayload => ({
+    phase,
+    store: storeSettings(context),
+    settings,
+    strict,
+    dryRun: Boolean(options.dryRun),
+    archiveRoot: resolveConfigPath(context.config, values.archive.dir),
+    tool: toolInfo(),
+    nowMs: context.now.getTime(),
+  });
+  const progress = { jobs: context.jobs, onProgress: (target: LocritTarget, phase: string) => context.reporter.phase(`${target.name}: ${phase}`) };
+  const first = await runEach<TaskResult>('validate', targets, payload(options.fix ? 'fix' : 'check'), progress);
+  let deep: (TaskOutcome<TaskResult> | null)[] = targets.map(() => null);
+  if (options.deep) {
+    // A second worker pass, so that a crash while reading every page keeps the findings above.
+    const readable = first.filter((o) => o.ok).map((o) => o.target);
+    const outcomes = await runEach<TaskResult>('validate', readable, payload('deep'), progress);
+    const byPath = new Map(outcomes.map((o) => [o.target.dbPath, o]));
+    deep = targets.map((t) => byPath.get(t.dbPath) ?? null);
+  }
+  context.reporter.done();
+
+  const backupDir = values.backup.dir;
+  const locrits = first.map((outcome, i) => assemble(outcome, deep[i], backupDir, strict));
+  const exitCode = worstExitCode(locrits.map((l) => l.exitCode));
+  return {
+    version: REPORT_VERSION,
+    command: 'validate',
+    tool: toolInfo(),
+    generatedAt: context.now.toISOString(),
+    dataDir: context.dataDir,
+    configFile: context.config.source,
+    options: { strict, deep: Boolean(options.deep), fix: Boolean(options.fix), dryRun: Boolean(options.dryRun) },
+    settings,
+    rules: RULES.map(({ id, category, severity, title, next, fix }) => ({ id, category, severity, title, next, fix })),
+    locrits,
+    summary: summarize(locrits),
+    exitCode,
+  };
+}
+
+function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<TaskResult> | null, backupDir: string | null, strict: boolean): LocritValidation {
+  const target = outcome.target;
+  const sizes = fileSizes(target.dbPath, backupDir);
+  const fileCollector = new FindingCollector(strict);
+  let error: ErrorReport | null = outcome.ok ? null : outcome.error;
+  let checked: CheckedFigures | null = null;
+  let dbFindings: Finding[] = [];
+  let fix: FixReport | null = null;
+  if (outcome.ok) {
+    const value = outcome.value as CheckResult | FixTaskResult;
+    if ('fix' in value) {
+      fix = { ...value.fix, findingsBefore: mergeFindings(value.before.findings) };
+      dbFindings = value.after.findings;
+      checked = value.after.checked;
+    } else {
+      dbFindings = value.findings;
+      checked = value.checked;
+    }
+  }
+  let deep: TableScan[] | null = null;
+  const deepCollector = new FindingCollector(strict);
+  if (deepOutcome) {
+    if (deepOutcome.ok) {
+      deep = deepOutcome.value as TableScan[];
+      checkDeepScan(deep, deepCollector);
+      const broken = deep.find((scan) => scan.error !== null);
+      if (broken) {
+        error = {
+          kind: 'DatabaseUnavailableError',
+          message: `${target.dbPath} is damaged: reading ${broken.table} failed (${broken.error})`,
+          hint: `run \`locrit-mem recover ${target.name}\` to salvage what can still be read`,
+          exitCode: ExitCode.unavailable,
+          reason: 'damaged',
+          holder: null,
+        };
+      }
+    } else {
+      error = deepOutcome.error; // e.g. Kuzu killed by SIGSEGV on a damaged page
+    }
+  }
+  checkFile(
+    {
+      walPresent: sizes.walBytes !== null,
+      walBytes: sizes.walBytes,
+      appBackups: sizes.backups.filter((b) => b.madeBy === 'application').map((b) => path.basename(b.path)),
+      unavailable: error && !deepCollector.has('storage.unreadable') ? { reason: error.reason, message: error.message, pid: error.holder?.pid ?? null } : null,
+    },
+    fileCollector,
+  );
+  const findings = mergeFindings(fileCollector.findings(), dbFindings, deepCollector.findings());
+  const unavailable = error !== null;
+  const worst: Severity | null = worstSeverity(findings);
+  const status: ValidateStatus = unavailable ? 'unavailable' : worst === 'error' ? 'error' : worst === 'warn' ? 'warn' : 'ok';
+  const exitCode: Code = unavailable ? (error!.exitCode >= ExitCode.unavailable ? ExitCode.unavailable : error!.exitCode) : failsRun(findings, strict) ? ExitCode.findings : ExitCode.ok;
+  return {
+    name: target.name,
+    path: target.dbPath,
+    status,
+    findings,
+    counts: severityCounts(findings),
+    checked,
+    deep,
+    fix,
+    inUse: error?.holder ?? null,
+    error,
+    exitCode,
+    durationMs: outcome.durationMs + (deepOutcome?.durationMs ?? 0),
+  };
+}
+
+function summarize(locrits: LocritValidation[]): ValidateSummary {
+  const summary: ValidateSummary = { locrits: locrits.length, ok: 0, warn: 0, error: 0, unavailable: 0, findings: { error: 0, warn: 0, info: 0 }, rules: {} };
+  for (const l of locrits) {
+    summary[l.status]++;
+    for (const f of l.findings) {
+      summary.findings[f.severity]++;
+      const entry = (summary.rules[f.rule] ??= { locrits: 0, count: 0 });
+      entry.locrits++;
+      entry.count += f.count;
+    }
+  }
+  return summary;
+}
+
+// ---------------------------------------------------------------- worker side
+
+/** Per-Locrit work, in a worker process. */
+export async function validateTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<TaskResult> {
+  checkHeader(target.dbPath);
+  const readOnly = { readOnly: true, ...payload.store };
+  if (payload.phase === 'deep') {
+    task.progress('deep: reading every row');
+    return withStore(target.dbPath, readOnly, async (store) => deepScan(store, await readSchema(store), (table, rows) => task.progress(`deep: ${table} ${rows} rows`)));
+  }
+  if (payload.phase === 'check') {
+    task.progress('checking');
+    return withStore(target.dbPath, readOnly, async (store) => (await checkDatabase(store, target, payload, false)).result);
+  }
+  return fixTask(target, payload, task);
+}
+
+async function checkDatabase(store: KuzuStore, target: LocritTarget, payload: ValidatePayload, planFix: boolean): Promise<{ result: CheckResult; plan: FixPlan | null }> {
+  const { settings, strict } = payload;
+  const schema = await readSchema(store);
+  const schemaInput = await readSchemaInput(store, schema);
+  const collector = new FindingCollector(strict);
+  checkSchema(schemaInput, settings.embedding_dimension, collector);
+  const capabilities = messageCapabilities(schemaInput);
+  const messageSettings: MessageRuleSettings = {
+    enableEmbeddings: settings.enable_embeddings,
+    lowPriorityMaxChars: settings.low_priority_max_chars,
+    futureSkewSeconds: settings.future_skew_seconds,
+    nowWallClockMs: instantToWallClock(new Date(payload.nowMs)).getTime(),
+  };
+  const planner = planFix ? new FixPlanBuilder() : null;
+  const messages = await scanMessages(store, capabilities, (rows) => checkMessages(rows, messageSettings, collector, planner ?? undefined));
+  if (capabilities.message) {
+    const copies = duplicateCopies(await duplicateGroups(store));
+    for (const id of copies) collector.add('message.duplicate', id);
+    planner?.addDuplicates(copies);
+  }
+  const graph = await readGraphFigures(store, schema);
+  if (graph.respondsToCrossSession) collector.addCounted('graph.responds-to-cross-session', graph.respondsToCrossSession.count, graph.respondsToCrossSession.examples);
+  if (graph.respondsToLater) collector.addCounted('graph.responds-to-later', graph.respondsToLater.count, graph.respondsToLater.examples);
+  if (graph.emptySessions) collector.addCounted('graph.session-empty', graph.emptySessions.count, graph.emptySessions.examples);
+  if (graph.usersWithoutMessages) collector.addCounted('graph.user-without-messages', graph.usersWithoutMessages.count, graph.usersWithoutMessages.examples);
+  const over = await sessionsOver(store, schema, settings.max_messages_per_conversation);
+  checkLimits(
+    { dbBytes: fs.statSync(target.dbPath, { throwIfNoEntry: false })?.size ?? null, messages: schema.tables.Message ? Number(await store.scalar('MATCH (m:Message) RETURN count(m)')) : 0, sessionsOver: over, largestSession: over.largest },
+    { maxDbSizeMb: settings.max_db_size_mb, maxMessagesPerLocrit: settings.max_messages_per_locrit, maxMessagesPerConversation: settings.max_messages_per_conversation },
+    collector,
+  );
+  const sessions = schema.tables.Session ? Number(await store.scalar('MATCH (s:Session) RETURN count(s)')) : null;
+  return { result: { findings: collector.findings(), checked: { messages, sessions } }, plan: planner?.plan ?? null };
+}
+
+async function fixTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<FixTaskResult> {
+  const readOnly = { readOnly: true, ...payload.store };
+  // The run lock stops two locrit-mem runs from changing this Locrit at once; a dry run changes nothing.
+  const lock = payload.dryRun ? null : acquireRunLock(target.dbPath, 'validate --fix');
+  try {
+    task.progress('checking');
+    const { result: before, plan } = await withStore(target.dbPath, readOnly, (store) => checkDatabase(store, target, payload, true));
+    const fix: FixTaskResult['fix'] = { dryRun: payload.dryRun, plan: plan!, skipped: null, applied: null, archive: null };
+    if (emptyFixPlan(plan!)) return { before, after: before, fix };
+    if (fs.existsSync(`${target.dbPath}.wal`)) {
+      // Opening read-write would replay the WAL into the file; `recover` does that with a backup first.
+      fix.skipped = `a WAL is present (unclean stop): run \`locrit-mem recover ${target.name}\` first; nothing was changed`;
+      return { before, after: before, fix };
+    }
+    if (payload.dryRun) return { before, after: before, fix };
+    task.progress('fixing');
+    const quarantineIds = plan!.quarantine.map((q) => q.id);
+    const rules: Record<string, number> = {};
+    for (const q of plan!.quarantine) for (const rule of q.rules) rules[rule] = (rules[rule] ?? 0) + 1;
+    await withStore(target.dbPath, { readOnly: false, ...payload.store }, async (store) => {
+      const schema = await readSchema(store);
+      let deleted = 0;
+      if (quarantineIds.length > 0) {
+        // Archive first, read back and checked; only then delete exactly the archived ids.
+        const archive = await writeQuarantine(store, schema, { archiveRoot: payload.archiveRoot, locrit: target.name, dbPath: target.dbPath, ids: quarantineIds, rules, tool: payload.tool });
+        fix.archive = { folder: archive.folder, messages: archive.manifest.counts.messages, idDigest: archive.manifest.idDigest.value };
+        deleted = await deleteMessages(store, quarantineIds);
+      }
+      const sessionIdsCorrected = await setSessionFromGraph(store, plan!.sessionFromGraph.map((s) => s.id));
+      const embeddingsNulled = await nullEmbeddings(store, schema, plan!.embeddingToNull);
+      fix.applied = { quarantined: quarantineIds.length, deleted, sessionIdsCorrected, embeddingsNulled };
+    });
+    task.progress('checking again');
+    const { result: after } = await withStore(target.dbPath, readOnly, (store) => checkDatabase(store, target, payload, false));
+    return { before, after, fix };
+  } finally {
+    lock?.release();
+  }
+}
+

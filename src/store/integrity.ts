@@ -1,0 +1,163 @@
+/**
+ * The queries behind `validate`: one keyset-paginated pass over Message for every per-message
+ * rule, and a handful of small queries (counts plus the first example ids) for the rest. The
+ * rules themselves live in src/policy/integrity.ts; this module only reads and returns rows.
+ */
+import { EMBEDDING_COLUMNS } from '../schema/locrit.js';
+import { MAX_EXAMPLES, type MessageCapabilities, type MessageRow, type SchemaInput } from '../policy/integrity.js';
+import type { KuzuStore, Params } from './kuzu.js';
+import type { DatabaseSchema } from './schema.js';
+
+/** Messages per page of the per-message pass: a few hundred bytes each, so a page stays small. */
+export const MESSAGE_BATCH = 2000;
+
+/** The schema as the schema rules want it, plus how many embeddings each embedding column holds. */
+export async function readSchemaInput(store: KuzuStore, schema: DatabaseSchema): Promise<SchemaInput> {
+  const tables: SchemaInput['tables'] = {};
+  for (const [name, table] of Object.entries(schema.tables)) {
+    tables[name] = { kind: table.kind, columns: table.columns.map((c) => ({ name: c.name, type: c.type })), from: table.from, to: table.to };
+  }
+  const vectorIndexes = schema.indexes
+    .filter((index) => index.type.toUpperCase() === 'HNSW')
+    .flatMap((index) => index.columns.map((column) => ({ table: index.table, column })));
+  const embeddingCounts: Record<string, number> = {};
+  for (const [table, column] of Object.entries(EMBEDDING_COLUMNS)) {
+    if (!schema.tables[table]?.columns.some((c) => c.name === column)) continue;
+    embeddingCounts[`${table}.${column}`] = Number(await store.scalar(`MATCH (n:${table}) RETURN count(n.${column})`));
+  }
+  return { tables, vectorIndexes, embeddingCounts };
+}
+
+interface RawMessageRow {
+  id: string;
+  role: string | null;
+  contentNull: boolean;
+  contentLength: number | bigint | null;
+  timestamp: Date | null;
+  sessionId: string | null;
+  metadata: string | null;
+  hasEmbedding: boolean;
+  absSum: number | null;
+  partOf?: (string | null)[];
+}
+
+/**
+ * Reads every message once, `batch` at a time in primary-key order (keyset pagination: each page
+ * starts after the last id of the previous one), and hands each page to `onBatch`. Only small
+ * per-message figures cross into JS: the length of the content, the sum of |x| of the embedding,
+ * the ids of the sessions the message is PART_OF.
+ */
+export async function scanMessages(
+  store: KuzuStore,
+  capabilities: MessageCapabilities,
+  onBatch: (rows: MessageRow[]) => void | Promise<void>,
+  batch = MESSAGE_BATCH,
+): Promise<number> {
+  if (!capabilities.message) return 0;
+  const embedding = capabilities.embedding
+    ? 'm.content_embedding IS NOT NULL AS hasEmbedding, list_sum(list_transform(CAST(m.content_embedding AS FLOAT[]), x -> abs(x))) AS absSum'
+    : 'false AS hasEmbedding, CAST(NULL AS DOUBLE) AS absSum';
+  const partOf = capabilities.partOf ? 'OPTIONAL MATCH (m)-[:PART_OF]->(s:Session)' : '';
+  const columns =
+    'm.id AS id, m.role AS role, m.content IS NULL AS contentNull, size(m.content) AS contentLength, m.timestamp AS timestamp, ' +
+    `m.session_id AS sessionId, m.metadata AS metadata, ${embedding}`;
+  const page = (after: boolean): string =>
+    `MATCH (m:Message) ${after ? 'WHERE m.id > $after ' : ''}WITH m ORDER BY m.id LIMIT ${batch} ${partOf} ` +
+    `RETURN ${columns}${capabilities.partOf ? ', collect(s.id) AS partOf' : ''} ORDER BY id`;
+  let after: string | null = null;
+  let total = 0;
+  for (;;) {
+    const params: Params | undefined = after === null ? undefined : { after };
+    const raw: RawMessageRow[] = await store.query<RawMessageRow>(page(after !== null), params);
+    if (raw.length === 0) break;
+    const rows = raw.map(
+      (r): MessageRow => ({
+        id: r.id,
+        role: r.role,
+        contentNull: r.contentNull,
+        contentLength: r.contentLength === null ? null : Number(r.contentLength),
+        timestamp: r.timestamp,
+        sessionId: r.sessionId,
+        metadata: r.metadata,
+        hasEmbedding: r.hasEmbedding,
+        embeddingAbsSum: r.absSum,
+        partOf: capabilities.partOf ? (r.partOf ?? []).filter((s): s is string => s !== null) : null,
+      }),
+    );
+    await onBatch(rows);
+    total += rows.length;
+    after = rows[rows.length - 1].id;
+    if (raw.length < batch) break;
+  }
+  return total;
+}
+
+/**
+ * Groups of message ids with the same session, timestamp and content (seed 000: a message
+ * saved twice). Kuzu does the grouping; only the groups of two or more come back.
+ */
+export async function duplicateGroups(store: KuzuStore): Promise<string[][]> {
+  const rows = await store.query<{ ids: string[] }>(
+    'MATCH (m:Message) WHERE m.content IS NOT NULL AND m.timestamp IS NOT NULL ' +
+      'WITH m.session_id AS s, m.timestamp AS t, m.content AS c, collect(m.id) AS ids, count(*) AS n WHERE n > 1 RETURN ids',
+  );
+  return rows.map((r) => r.ids);
+}
+
+/** How many rows a pattern matches and the first ids, for rules checked by one query. */
+export async function countAndExamples(store: KuzuStore, pattern: string, idExpression: string, params?: Params): Promise<{ count: number; examples: string[] }> {
+  const count = Number(await store.scalar(`${pattern} RETURN count(*)`, params));
+  if (count === 0) return { count, examples: [] };
+  const rows = await store.query<{ id: string }>(`${pattern} WITH ${idExpression} AS id RETURN DISTINCT id ORDER BY id LIMIT ${MAX_EXAMPLES}`, params);
+  return { count, examples: rows.map((r) => r.id) };
+}
+
+export interface GraphFigures {
+  respondsToCrossSession: { count: number; examples: string[] } | null;
+  respondsToLater: { count: number; examples: string[] } | null;
+  emptySessions: { count: number; examples: string[] } | null;
+  usersWithoutMessages: { count: number; examples: string[] } | null;
+}
+
+/** The graph rules, each one small query over a relationship table. */
+export async function readGraphFigures(store: KuzuStore, schema: DatabaseSchema): Promise<GraphFigures> {
+  const has = (table: string): boolean => Boolean(schema.tables[table]);
+  const figures: GraphFigures = { respondsToCrossSession: null, respondsToLater: null, emptySessions: null, usersWithoutMessages: null };
+  const respondsTo = has('RESPONDS_TO') && schema.tables.RESPONDS_TO.from === 'Message' && schema.tables.RESPONDS_TO.to === 'Message';
+  const partOf = has('PART_OF') && has('Session') && schema.tables.PART_OF.from === 'Message';
+  if (respondsTo && partOf) {
+    // Across sessions, by the graph: both ends belong to sessions and share none.
+    figures.respondsToCrossSession = await countAndExamples(
+      store,
+      'MATCH (a:Message)-[:RESPONDS_TO]->(b:Message) WHERE EXISTS { MATCH (a)-[:PART_OF]->(:Session) } AND EXISTS { MATCH (b)-[:PART_OF]->(:Session) } ' +
+        'AND NOT EXISTS { MATCH (a)-[:PART_OF]->(:Session)<-[:PART_OF]-(b) }',
+      'a.id',
+    );
+  }
+  if (respondsTo && schema.tables.Message.columns.some((c) => c.name === 'timestamp')) {
+    figures.respondsToLater = await countAndExamples(store, 'MATCH (a:Message)-[:RESPONDS_TO]->(b:Message) WHERE a.timestamp < b.timestamp', 'a.id');
+  }
+  if (partOf) figures.emptySessions = await countAndExamples(store, 'MATCH (s:Session) WHERE NOT EXISTS { MATCH (:Message)-[:PART_OF]->(s) }', 's.id');
+  if (has('User') && has('SENT') && schema.tables.SENT.from === 'User') {
+    figures.usersWithoutMessages = await countAndExamples(store, 'MATCH (u:User) WHERE NOT EXISTS { MATCH (u)-[:SENT]->(:Message) }', 'u.id');
+  }
+  return figures;
+}
+
+/** Sessions holding more than `limit` messages: how many, the largest first, and the largest size. */
+export async function sessionsOver(store: KuzuStore, schema: DatabaseSchema, limit: number): Promise<{ count: number; examples: string[]; largest: number }> {
+  if (!schema.tables.PART_OF || !schema.tables.Session) return { count: 0, examples: [], largest: 0 };
+  const [largest] = await store.query<{ n: number | bigint }>('MATCH (m:Message)-[:PART_OF]->(s:Session) WITH s, count(m) AS n RETURN n ORDER BY n DESC LIMIT 1');
+  const largestSize = largest ? Number(largest.n) : 0;
+  if (limit <= 0 || largestSize <= limit) return { count: 0, examples: [], largest: largestSize };
+  const count = Number(await store.scalar('MATCH (m:Message)-[:PART_OF]->(s:Session) WITH s, count(m) AS n WHERE n > $limit RETURN count(*)', { limit }));
+  const rows = await store.query<{ id: string }>(
+    `MATCH (m:Message)-[:PART_OF]->(s:Session) WITH s.id AS id, count(m) AS n WHERE n > $limit RETURN id ORDER BY n DESC, id LIMIT ${MAX_EXAMPLES}`,
+    { limit },
+  );
+  return { count, examples: rows.map((r) => r.id), largest: largestSize };
+}
+
+export async function countRows(store: KuzuStore, table: string, kind: 'NODE' | 'REL'): Promise<number> {
+  return Number(await store.scalar(kind === 'NODE' ? `MATCH (n:\`${table}\`) RETURN count(n)` : `MATCH ()-[r:\`${table}\`]->() RETURN count(r)`));
+}
