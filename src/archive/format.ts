@@ -18,7 +18,8 @@
  *                            from_id (Message), to_id (Message), delay_seconds
  *     mentions.parquet       MENTIONS rows touching an archived message:    from_id (Message), to_id (Concept), confidence
  *
- * A relationship file is present only when the source database has that table. Relationship
+ * A relationship file is present when the source database has that table (possibly with 0 rows);
+ * any other relationship table with Message at one end goes to `<table name lower-cased>.parquet`. Relationship
  * columns are `from_id`, `to_id`, then the relationship's own properties, named as in Kuzu.
  * TIMESTAMP columns hold the application's local wall-clock time, as stored in Kuzu.
  *
@@ -71,8 +72,8 @@ export interface ArchiveColumn {
 export interface ArchiveFileEntry {
   /** File name inside the archive folder. */
   name: string;
-  /** 'Message' or the relationship table name. */
-  table: 'Message' | ArchivedRelationship;
+  /** 'Message' or the relationship table name (PART_OF, SENT, RESPONDS_TO, MENTIONS, or any other table touching Message). */
+  table: string;
   rows: number;
   bytes: number;
   sha256: string;
@@ -103,7 +104,8 @@ export interface ArchiveManifest {
   counts: {
     messages: number;
     messagesWithEmbedding: number;
-    relationships: Partial<Record<ArchivedRelationship, number>>;
+    /** Rows per relationship table archived (keys as in Kuzu: PART_OF, SENT, RESPONDS_TO, MENTIONS). */
+    relationships: Record<string, number>;
   };
   /** Stored (local wall-clock) timestamps of the oldest and newest archived message, "YYYY-MM-DD HH:MM:SS.ffffff". */
   timeRange: { oldest: string | null; newest: string | null };
@@ -246,7 +248,8 @@ export function readManifest(location: string): { folder: string; manifest: Arch
 
 /** Reads Parquet files for verifyArchive; src/store/archiveIo.ts implements it with Kuzu. */
 export interface ParquetReader {
-  rowCount(file: string): Promise<number>;
+  /** Rows of a file; reading `columns` too, so that a damaged page in any column shows up. */
+  rowCount(file: string, columns?: string[]): Promise<number>;
   /** Calls onId for every `id` of a messages file, sorted ascending (code unit order). */
   sortedIds(file: string, onId: (id: string) => void): Promise<void>;
 }
@@ -299,7 +302,7 @@ export async function verifyArchive(location: string, reader?: ParquetReader): P
     checks.push({ name: entry.name, ok: sha === entry.sha256, detail: sha === entry.sha256 ? 'sha256 matches' : `sha256 ${sha}, manifest says ${entry.sha256}` });
     if (!reader || sha !== entry.sha256) continue;
     try {
-      const rows = await reader.rowCount(file);
+      const rows = await reader.rowCount(file, entry.columns.map((c) => c.name));
       checks.push({ name: `${entry.name} rows`, ok: rows === entry.rows, detail: `${rows} rows, manifest says ${entry.rows}` });
     } catch (error) {
       checks.push({ name: `${entry.name} rows`, ok: false, detail: `cannot be read: ${(error as Error).message}` });

@@ -1,14 +1,60 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
 import type { CliRuntime } from '../runtime.js';
+import { nonNegative, wholeNumber } from './retentionFlags.js';
+
+interface ArchiveFlags {
+  dryRun?: boolean;
+  compact?: boolean;
+  stripEmbeddings?: boolean;
+  days?: string;
+  keep?: string;
+  maxPerConversation?: string;
+  includeCritical?: boolean;
+  yes?: boolean;
+}
 
 export function registerArchive(program: Command, runtime: CliRuntime): void {
-  void runtime;
   program
     .command('archive')
-    .description('archive old messages (age, conversation size) before deleting them')
+    .description('archive old messages (age, conversation size) to Parquet, verify, then delete them')
     .argument('[locrits...]', 'Locrit folder names, display names, or paths to kuzu.db (default: all)')
-    .action(async () => {
-      throw new UsageError('`archive` is not yet implemented in this version', 'use `locrit-mem stats` for now');
+    .option('-n, --dry-run', 'print the exact plan per Locrit and rule; change nothing')
+    .option('--compact', 'afterwards, rebuild the file to give the space back (keeps the old file as a backup)')
+    .option('--strip-embeddings', 'set low-priority embeddings to NULL (system and short messages; all when enable_embeddings is false)')
+    .option('--days <n>', 'archive messages older than <n> days (default: memory.archive_after_days; 0 = no age rule)')
+    .option('--keep <n>', 'never touch the <n> most recent messages of a Locrit (default: retention.keep_count)')
+    .option('--max-per-conversation <n>', 'sessions keep their <n> most recent messages (default: memory.max_messages_per_conversation; 0 = no cap)')
+    .option('--include-critical', 'archive critical messages too (default: spared, retention.protect_critical)')
+    .option('-y, --yes', 'accepted for symmetry with emergency-cleanup; archive never asks')
+    .addHelpText(
+      'after',
+      `
+Every message that leaves is first written with all its columns and relationships to
+<archive.dir>/<locrit>/<UTC time>/ (Parquet + manifest.json), read back and checked;
+only then are exactly those ids deleted, in one transaction. A run killed at any moment
+is finished or rolled back by the next run.
+
+Examples:
+  locrit-mem archive --dry-run                 what would go, per Locrit and rule
+  locrit-mem archive                           nightly cron: rules 1 (age) and 2 (conversation size)
+  locrit-mem archive bob --days 7 --keep 500 --compact
+  locrit-mem archive --strip-embeddings --json`,
+    )
+    .action(async (locrits: string[], options: ArchiveFlags, command: Command) => {
+      const flags = runtime.flags(command);
+      const overrides = {
+        archiveAfterDays: nonNegative('--days', options.days),
+        keepCount: wholeNumber('--keep', options.keep),
+        maxMessagesPerConversation: wholeNumber('--max-per-conversation', options.maxPerConversation),
+        protectCritical: options.includeCritical ? false : undefined,
+      };
+      const context = runtime.context(command);
+      const { runArchive } = await import('../../commands/archive.js');
+      const { retentionTable } = await import('../render/archive.js');
+      const report = await runArchive(context, {
+        locrits, dryRun: options.dryRun, compact: options.compact, stripEmbeddings: options.stripEmbeddings, archive: true, overrides,
+      });
+      runtime.print(flags.json ? runtime.json(report) : retentionTable(report, runtime.colors(command), flags.verbose));
+      runtime.finish(report.exitCode);
     });
 }

@@ -1,0 +1,77 @@
+/**
+ * The run journal: what makes archive + delete crash-safe. A small JSON file beside the
+ * database, `kuzu.db.locrit-mem-journal.json`, exists exactly while a run is between "the
+ * archive is complete" and "the archived messages are deleted" (or while vector indexes are
+ * dropped to strip embeddings). The next run reads it:
+ *  - the archive it names is complete and verifies: the run is FINISHED (the archived ids still
+ *    in the database are deleted, in one transaction; deleting is idempotent), never archived again;
+ *  - the archive is not complete (killed before the rename): the run is ROLLED BACK (the
+ *    `.partial` folder is removed; nothing had been deleted);
+ *  - vector indexes it lists are missing: they are created again from their definition.
+ * Written through a temporary file, fsync and rename, so it is either whole or absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface RunJournal {
+  runId: string;
+  command: string;
+  pid: number;
+  startedAt: string;
+  /** The final archive folder (complete once it exists with manifest.json), or null for --no-archive / strip only. */
+  archive: string | null;
+  /** The `.partial` folder the archive is built in. */
+  partial: string | null;
+  /** Messages the archive holds and their id digest (see src/archive/format.ts). */
+  messages: number;
+  idDigest: string | null;
+  /** CREATE_VECTOR_INDEX statements of indexes dropped to strip embeddings, to restore if missing. */
+  indexes: string[];
+}
+
+export function journalPath(dbPath: string): string {
+  return `${dbPath}.locrit-mem-journal.json`;
+}
+
+export function writeJournal(dbPath: string, journal: RunJournal): void {
+  const file = journalPath(dbPath);
+  const temporary = `${file}.tmp`;
+  const fd = fs.openSync(temporary, 'w');
+  try {
+    fs.writeSync(fd, `${JSON.stringify(journal, null, 2)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temporary, file);
+  syncDir(path.dirname(file));
+}
+
+export function readJournal(dbPath: string): RunJournal | null {
+  fs.rmSync(`${journalPath(dbPath)}.tmp`, { force: true }); // a half-written journal was never in force
+  try {
+    return JSON.parse(fs.readFileSync(journalPath(dbPath), 'utf8')) as RunJournal;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`${journalPath(dbPath)} cannot be read: ${(error as Error).message}`);
+  }
+}
+
+export function removeJournal(dbPath: string): void {
+  fs.rmSync(journalPath(dbPath), { force: true });
+  syncDir(path.dirname(dbPath));
+}
+
+/** Makes a rename or removal in `dir` durable. */
+export function syncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Some file systems do not allow fsync on a directory; the rename is still atomic.
+  }
+}

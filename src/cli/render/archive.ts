@@ -1,0 +1,110 @@
+/** The summary table of `archive` and `emergency-cleanup`, with the per-rule plan under it. */
+import Table from 'cli-table3';
+import type { ChalkInstance } from 'chalk';
+import type { LocritRetention, RetentionReport } from '../../commands/archive.js';
+import { bytes, count, status } from '../format.js';
+
+const arrow = (before: string, after: string): string => (before === after ? before : `${before} → ${after}`);
+
+function statusText(colors: ChalkInstance, l: LocritRetention): string {
+  if (l.status === 'done') return colors.green('done');
+  if (l.status === 'planned') return colors.cyan('planned');
+  if (l.status === 'nothing-to-do') return colors.dim('nothing to do');
+  return status(colors, l.status);
+}
+
+/** Stored wall-clock "2026-10-01 12:00:00.123456" -> "2026-10-01 12:00". */
+function when(stamp: string | null | undefined): string {
+  return stamp ? stamp.slice(0, 16) : '-';
+}
+
+export function retentionTable(report: RetentionReport, colors: ChalkInstance, verbose = false): string {
+  const dry = report.dryRun;
+  const table = new Table({
+    head: ['Locrit', 'Status', 'Messages', 'File', dry ? 'To archive' : report.options.archive ? 'Archived' : 'Deleted', 'Spared', ...(report.options.stripEmbeddings ? ['Emb. stripped'] : []), dry ? 'Bytes back (est.)' : 'Archive'].map((h) => colors.bold(h)),
+    style: { head: [], border: [] },
+  });
+  for (const l of report.locrits) {
+    if (l.status === 'unavailable') {
+      table.push([l.name, statusText(colors, l), '-', '-', '-', '-', ...(report.options.stripEmbeddings ? ['-'] : []), '-']);
+      continue;
+    }
+    const before = l.before!;
+    const after = l.after!;
+    const file = after.dbBytes === null || after.dbBytes === undefined ? bytes(before.dbBytes) : arrow(bytes(before.dbBytes), bytes(after.dbBytes));
+    table.push([
+      l.name,
+      statusText(colors, l),
+      arrow(count(before.messages), count(after.messages)),
+      file,
+      count(dry ? l.selected : report.options.archive ? l.archived : l.deleted),
+      count(l.spared),
+      ...(report.options.stripEmbeddings ? [l.embeddings ? `${count(l.embeddings.stripped)} (${bytes(l.embeddings.bytesFreed)})` : '-'] : []),
+      dry ? bytes(l.expectedBytesBack) : (l.archive?.path ?? '-'),
+    ]);
+  }
+  const t = report.total;
+  if (report.locrits.length > 1) {
+    table.push([
+      colors.bold(`total (${t.locrits})`),
+      t.unavailable ? colors.red(`${t.unavailable} unavail.`) : '',
+      arrow(count(t.messagesBefore), count(t.messagesAfter)),
+      dry ? bytes(t.dbBytesBefore) : arrow(bytes(t.dbBytesBefore), bytes(t.dbBytesAfter)),
+      count(dry ? t.selected : report.options.archive ? t.archived : t.deleted),
+      count(t.spared),
+      ...(report.options.stripEmbeddings ? [count(t.embeddingsStripped)] : []),
+      dry ? bytes(t.expectedBytesBack) : '',
+    ]);
+  }
+  const lines = [table.toString()];
+  for (const l of report.locrits) lines.push(...notes(report, l, colors, verbose));
+  if (dry) lines.push(colors.dim('Dry run: nothing was changed. Run without --dry-run to do it.'));
+  return `${lines.join('\n')}\n`;
+}
+
+function notes(report: RetentionReport, l: LocritRetention, colors: ChalkInstance, verbose: boolean): string[] {
+  const out: string[] = [];
+  if (l.error) {
+    out.push(`${colors.red('✗')} ${l.name}: ${l.error.message}${l.error.hint ? `\n    Try: ${l.error.hint}` : ''}`);
+    return out;
+  }
+  const i = l.interrupted;
+  if (i) {
+    const what = {
+      finished: `finished an interrupted run: deleted ${count(i.deleted)} messages already archived in ${i.archive}`,
+      'rolled-back': `rolled back an interrupted run (removed ${i.removed.join(', ')}); nothing had been deleted`,
+      'cleaned-up': `cleaned up after an interrupted run${i.removed.length ? ` (removed ${i.removed.join(', ')})` : ''}${i.restoredIndexes.length ? ` (restored vector index ${i.restoredIndexes.join(', ')})` : ''}`,
+      'would-finish': `an interrupted run will be finished first (its archive ${i.archive} is complete)`,
+      'would-roll-back': 'an interrupted run will be rolled back first (its archive is incomplete)',
+      'would-clean-up': `leftovers of an interrupted compaction will be removed (${i.removed.join(', ')})`,
+    }[i.action];
+    out.push(`${colors.yellow('!')} ${l.name}: ${what}`);
+  }
+  for (const rule of l.rules ?? []) {
+    if (!rule.applies && !verbose) continue;
+    const head = `  ${l.name} ${colors.bold(rule.rule)}: `;
+    if (!rule.applies) {
+      out.push(`${head}${colors.dim(`not applied (${rule.reason})`)}`);
+      continue;
+    }
+    const cutoff = typeof rule.parameters.cutoff === 'string' ? `, cutoff ${rule.parameters.cutoff}` : '';
+    const range = rule.selected > 0 ? `, oldest ${when(rule.oldest)}, newest ${when(rule.newest)}` : '';
+    const sessions = rule.rule === 'conversation-size' ? `, ${count(Number(rule.detail.sessionsOverCap ?? 0))} sessions over the cap` : '';
+    out.push(`${head}${count(rule.selected)} messages (${rule.reason}${cutoff}${sessions}${range})${rule.spared ? `, ${count(rule.spared)} critical spared` : ''}`);
+  }
+  for (const limit of l.limits ?? []) {
+    if (limit.met !== false) continue;
+    const relevant = report.command === 'emergency-cleanup' ? limit.name !== 'max_messages_per_conversation' : limit.name === 'max_messages_per_conversation';
+    if (!relevant) continue;
+    const value = limit.name === 'max_db_size_mb' ? `${bytes(limit.after)} > ${bytes(limit.limit)}` : `${count(limit.after)} > ${count(limit.limit)}`;
+    const why = l.spared && limit.name !== 'max_db_size_mb' ? ` (${count(l.spared)} critical messages spared)` : limit.name === 'max_db_size_mb' && !l.compaction ? ' (the file only shrinks when compacted)' : '';
+    out.push(`${colors.red('✗')} ${l.name}: ${limit.name} still not met: ${value}${why}`);
+  }
+  if (l.compaction) {
+    out.push(`  ${l.name} compacted: ${bytes(l.compaction.beforeBytes)} → ${bytes(l.compaction.afterBytes)}, ${l.compaction.tables} tables and ${l.compaction.vectorIndexes.length} vector indexes verified; old file kept as ${l.compaction.backup}`);
+  } else if (l.compactionPlanned) {
+    out.push(`  ${l.name} would be compacted (needs about ${bytes(l.compactionPlanned.neededBytes)} free disk, ${bytes(l.compactionPlanned.freeBytes)} free)`);
+  }
+  if (verbose && l.archive) out.push(`  ${l.name} archive: ${l.archive.path} (${l.archive.files} files, ${bytes(l.archive.bytes)}, id digest ${l.archive.idDigest.slice(0, 16)}…)`);
+  return out;
+}

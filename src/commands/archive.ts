@@ -1,0 +1,611 @@
+/**
+ * `archive` (rules 1 and 2) and the engine `emergency-cleanup` shares with it (rules 3 and 4):
+ * retention that never loses a message. The parent resolves targets and assembles the report;
+ * retentionTask runs per Locrit in a worker process.
+ *
+ * One run on one Locrit, in order (phases are reported to the spinner):
+ *   lock      our run lock (src/layout/runLock.ts); a database another process holds is refused
+ *   resume    an interrupted earlier run is finished or rolled back (src/archive/journal.ts)
+ *   plan      rules -> one selection predicate; counts per rule, critical messages spared
+ *   export    COPY ... TO Parquet into `<archive>/<locrit>/.<stamp>.partial/`
+ *   verify    read the files back: row counts, id digest == the database's, sha256s; manifest
+ *   commit    journal written, folder renamed to `<stamp>/` (now a complete archive)
+ *   delete    exactly the archived ids, one transaction, count checked; journal removed
+ *   strip     (--strip-embeddings) low-priority embeddings set to NULL
+ *   compact   rebuild, verify, swap (src/store/compact.ts)
+ *
+ * Test hook: LOCRIT_MEM_TEST_KILL_AT=<phase> makes the worker SIGKILL itself at that point, to
+ * prove crash safety. Phases: exported (files written, no manifest), verified (manifest written,
+ * not renamed), committed (archive complete, nothing deleted), deleting (inside the delete
+ * transaction, before COMMIT), deleted (committed, journal still there), stripping (vector index
+ * (unused since stripping moved into the rebuild), compacting (verified copy built, not swapped in).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, MANIFEST_FILE, MESSAGES_FILE, listArchives, locritArchiveDir, partialFolderName, verifyArchive, writeManifest,
+  type ArchiveManifest, type ArchiveReason, type ArchiveRule,
+} from '../archive/format.js';
+import { readJournal, removeJournal, syncDir, writeJournal, type RunJournal } from '../archive/journal.js';
+import { resolveConfigPath } from '../config/load.js';
+import { ExitCode, LocritMemError, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
+import { utcStamp } from '../layout/files.js';
+import { resolveTargets, type LocritTarget } from '../layout/locrits.js';
+import { withRunLock } from '../layout/runLock.js';
+import { decideRules, embeddingBytes, mebibytes, ruleParameters, type RetentionCommand, type RetentionSettings, type RuleDecision } from '../policy/retention.js';
+import { runEach } from '../runner/pool.js';
+import type { TaskContext } from '../runner/tasks.js';
+import { kuzuParquetReader, exportSelection } from '../store/archiveIo.js';
+import { checkFreeSpaceForCompaction, compactDatabase, compactionNeedsBytes, compactionPaths, freeBytes, removeCompactionLeftovers, type CompactionResult, type StripInRebuild } from '../store/compact.js';
+import { checkHeader } from '../store/header.js';
+import { withStore, type KuzuStore } from '../store/kuzu.js';
+import {
+  buildSelection, countRules, countSpared, countStrip, deleteArchivedIds, deleteSelection, largestSessionAfter, measure, messageCount,
+  restoreVectorIndexes, stripTarget, type Selection,
+} from '../store/retention.js';
+import { readSchema, type DatabaseSchema } from '../store/schema.js';
+import { embeddingDimension } from '../schema/locrit.js';
+import { storeSettings, type CommandContext, type StoreSettings } from './context.js';
+import { REPORT_VERSION, toolInfo, toolVersion, type ToolInfo } from './report.js';
+
+export const KILL_AT_ENV = 'LOCRIT_MEM_TEST_KILL_AT';
+
+export interface RetentionOptions {
+  locrits: string[];
+  dryRun?: boolean;
+  /** Rebuild the file afterwards to give space back (archive: --compact; emergency-cleanup: default). */
+  compact?: boolean;
+  stripEmbeddings?: boolean;
+  /** false = --no-archive: delete without archiving (emergency-cleanup only). */
+  archive?: boolean;
+  /** Threshold overrides from flags. */
+  overrides?: Partial<RetentionSettings>;
+}
+
+export interface RuleReport {
+  rule: ArchiveRule;
+  applies: boolean;
+  reason: string;
+  parameters: Record<string, string | number | boolean | null>;
+  /** Messages this rule selects (a message selected by two rules counts in both). */
+  selected: number;
+  /** Critical messages this rule would have taken, spared. */
+  spared: number;
+  /** Stored wall-clock times of the oldest and newest message this rule takes. */
+  oldest: string | null;
+  newest: string | null;
+  detail: Record<string, string | number | null>;
+}
+
+export interface LimitOutcome {
+  name: 'max_messages_per_locrit' | 'max_db_size_mb' | 'max_messages_per_conversation';
+  /** 0 = no limit. Bytes for max_db_size_mb. */
+  limit: number;
+  before: number;
+  /** After the run (predicted by a dry run; the file size is known only after compaction). */
+  after: number | null;
+  /** Whether the value is within the limit after the run; null when unknown or no limit. */
+  met: boolean | null;
+}
+
+export interface InterruptedRun {
+  /** finished: a killed run's archive was complete, its messages are now deleted; rolled-back: its partial archive was removed;
+   *  cleaned-up: only leftovers (compaction temp files, dropped vector indexes) were repaired; would-*: the same, in a dry run. */
+  action: 'finished' | 'rolled-back' | 'cleaned-up' | 'would-finish' | 'would-roll-back' | 'would-clean-up';
+  archive: string | null;
+  deleted: number;
+  removed: string[];
+  restoredIndexes: string[];
+}
+
+export interface RetentionResult {
+  /** done: changes made; planned: dry run; nothing-to-do: no rule selected anything (and nothing else to do). */
+  status: 'done' | 'planned' | 'nothing-to-do';
+  before: { messages: number; dbBytes: number; walPresent: boolean; largestSession: number };
+  after: { messages: number; dbBytes: number | null; largestSession: number };
+  rules: RuleReport[];
+  /** Messages selected by the rules (union), after sparing critical ones. */
+  selected: number;
+  archived: number;
+  deleted: number;
+  /** Critical messages spared (matched by a rule, kept). */
+  spared: number;
+  oldestAffected: string | null;
+  newestAffected: string | null;
+  /** Data bytes of the rows that leave plus the embeddings stripped: what the file gives back once compacted (an estimate). */
+  expectedBytesBack: number;
+  archive: { path: string; files: number; bytes: number; idDigest: string } | null;
+  limits: LimitOutcome[];
+  embeddings: { stripped: number; bytesFreed: number; dimension: number | null } | null;
+  compaction: (Omit<CompactionResult, 'tables' | 'vectorIndexes'> & { tables: number; vectorIndexes: CompactionResult['vectorIndexes'] }) | null;
+  /** In a dry run: whether a compaction would run, and the free disk it needs. */
+  compactionPlanned: { neededBytes: number; freeBytes: number } | null;
+  interrupted: InterruptedRun | null;
+}
+
+export interface LocritRetention extends Partial<Omit<RetentionResult, 'status'>> {
+  name: string;
+  path: string;
+  status: RetentionResult['status'] | 'unavailable';
+  inUse: LockHolder | null;
+  error: ErrorReport | null;
+  durationMs: number;
+}
+
+export interface RetentionTotals {
+  locrits: number;
+  done: number;
+  planned: number;
+  nothingToDo: number;
+  unavailable: number;
+  messagesBefore: number;
+  messagesAfter: number;
+  selected: number;
+  archived: number;
+  deleted: number;
+  spared: number;
+  embeddingsStripped: number;
+  expectedBytesBack: number;
+  dbBytesBefore: number;
+  dbBytesAfter: number;
+  limitsUnmet: number;
+}
+
+export interface RetentionReport {
+  version: typeof REPORT_VERSION;
+  command: RetentionCommand;
+  tool: ToolInfo;
+  generatedAt: string;
+  dataDir: string;
+  configFile: string | null;
+  archiveDir: string;
+  dryRun: boolean;
+  options: { compact: boolean; stripEmbeddings: boolean; archive: boolean };
+  settings: RetentionSettings;
+  locrits: LocritRetention[];
+  total: RetentionTotals;
+  exitCode: Code;
+}
+
+interface RetentionPayload {
+  command: RetentionCommand;
+  settings: RetentionSettings;
+  nowMs: number;
+  dryRun: boolean;
+  compact: boolean;
+  strip: boolean;
+  archive: boolean;
+  archiveRoot: string;
+  backupDir: string | null;
+  backupKeep: number;
+  store: StoreSettings;
+}
+
+/** The thresholds from the configuration, with flag overrides. */
+export function retentionSettings(context: CommandContext, overrides: Partial<RetentionSettings> = {}): RetentionSettings {
+  const { memory, retention } = context.config.values;
+  return {
+    archiveAfterDays: memory.archive_after_days,
+    keepCount: retention.keep_count,
+    maxMessagesPerConversation: memory.max_messages_per_conversation,
+    maxMessagesPerLocrit: memory.max_messages_per_locrit,
+    maxDbSizeMb: memory.max_db_size_mb,
+    emergencyFraction: retention.emergency_fraction,
+    emergencyDaysOld: retention.emergency_days_old,
+    emergencyKeepCount: retention.emergency_keep_count,
+    protectCritical: retention.protect_critical,
+    criticalPatterns: [...retention.critical_patterns],
+    lowPriorityMaxChars: retention.low_priority_max_chars,
+    enableEmbeddings: memory.enable_embeddings,
+    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
+  };
+}
+
+export function archiveRoot(context: CommandContext): string {
+  return resolveConfigPath(context.config, context.config.values.archive.dir);
+}
+
+export async function runArchive(context: CommandContext, options: RetentionOptions): Promise<RetentionReport> {
+  return runRetention(context, 'archive', options);
+}
+
+export async function runRetention(context: CommandContext, command: RetentionCommand, options: RetentionOptions): Promise<RetentionReport> {
+  const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
+  if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
+  const settings = retentionSettings(context, options.overrides);
+  const backupDir = context.config.values.backup.dir;
+  const payload: RetentionPayload = {
+    command,
+    settings,
+    nowMs: context.now.getTime(),
+    dryRun: Boolean(options.dryRun),
+    compact: Boolean(options.compact),
+    strip: Boolean(options.stripEmbeddings),
+    archive: options.archive !== false,
+    archiveRoot: archiveRoot(context),
+    backupDir: backupDir === null ? null : resolveConfigPath(context.config, backupDir),
+    backupKeep: context.config.values.backup.keep,
+    store: storeSettings(context),
+  };
+  const outcomes = await runEach<RetentionResult>('retention', targets, payload, {
+    jobs: context.jobs,
+    onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
+  });
+  context.reporter.done();
+  const locrits = outcomes.map((outcome): LocritRetention => {
+    const base = { name: outcome.target.name, path: outcome.target.dbPath, durationMs: outcome.durationMs };
+    if (!outcome.ok) return { ...base, status: 'unavailable', inUse: outcome.error.holder, error: outcome.error };
+    return { ...base, ...outcome.value, inUse: null, error: null };
+  });
+  const unmet = (l: LocritRetention): boolean => command === 'emergency-cleanup' && (l.limits ?? []).some((x) => x.met === false && x.name !== 'max_messages_per_conversation');
+  const exitCode = worstExitCode(locrits.map((l) => (l.error ? l.error.exitCode : unmet(l) ? ExitCode.findings : ExitCode.ok)));
+  return {
+    version: REPORT_VERSION,
+    command,
+    tool: toolInfo(),
+    generatedAt: context.now.toISOString(),
+    dataDir: context.dataDir,
+    configFile: context.config.source,
+    archiveDir: payload.archiveRoot,
+    dryRun: payload.dryRun,
+    options: { compact: payload.compact, stripEmbeddings: payload.strip, archive: payload.archive },
+    settings,
+    locrits,
+    total: totals(locrits),
+    exitCode,
+  };
+}
+
+function totals(locrits: LocritRetention[]): RetentionTotals {
+  const t: RetentionTotals = {
+    locrits: locrits.length, done: 0, planned: 0, nothingToDo: 0, unavailable: 0, messagesBefore: 0, messagesAfter: 0, selected: 0, archived: 0,
+    deleted: 0, spared: 0, embeddingsStripped: 0, expectedBytesBack: 0, dbBytesBefore: 0, dbBytesAfter: 0, limitsUnmet: 0,
+  };
+  for (const l of locrits) {
+    if (l.status === 'done') t.done++;
+    if (l.status === 'planned') t.planned++;
+    if (l.status === 'nothing-to-do') t.nothingToDo++;
+    if (l.status === 'unavailable') {
+      t.unavailable++;
+      continue;
+    }
+    t.messagesBefore += l.before?.messages ?? 0;
+    t.messagesAfter += l.after?.messages ?? 0;
+    t.selected += l.selected ?? 0;
+    t.archived += l.archived ?? 0;
+    t.deleted += l.deleted ?? 0;
+    t.spared += l.spared ?? 0;
+    t.embeddingsStripped += l.embeddings?.stripped ?? 0;
+    t.expectedBytesBack += l.expectedBytesBack ?? 0;
+    t.dbBytesBefore += l.before?.dbBytes ?? 0;
+    t.dbBytesAfter += l.after?.dbBytes ?? l.before?.dbBytes ?? 0;
+    t.limitsUnmet += (l.limits ?? []).filter((x) => x.met === false).length;
+  }
+  return t;
+}
+
+// ================================================================ the worker side
+
+function killPoint(phase: string): void {
+  if (process.env[KILL_AT_ENV] === phase) process.kill(process.pid, 'SIGKILL');
+}
+
+function sizeOf(file: string): number {
+  return fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/** Per-Locrit work, in a worker process. */
+export async function retentionTask(target: LocritTarget, payload: RetentionPayload, task: TaskContext): Promise<RetentionResult> {
+  checkHeader(target.dbPath);
+  if (payload.dryRun) {
+    task.progress('planning (dry run)');
+    return withStore(target.dbPath, { readOnly: true, ...payload.store }, (store) => plan(store, target, payload, task));
+  }
+  task.progress('waiting for the run lock');
+  return withRunLock(target.dbPath, payload.command, async () => {
+    const leftovers = removeCompactionLeftovers(target.dbPath);
+    let result = await withStore(target.dbPath, { readOnly: false, ...payload.store }, async (store) => {
+      const interrupted = await resume(store, target, payload, leftovers, task);
+      if (interrupted?.action === 'finished') {
+        // The rerun's job is to finish the killed run, not to apply the rules a second time.
+        const messages = await messageCount(store);
+        return emptyResult('done', { messages, dbBytes: sizeOf(target.dbPath), walPresent: false, largestSession: 0 }, interrupted, messages);
+      }
+      return apply(store, target, payload, interrupted, task);
+    });
+    // Stripping embeddings is done by the rebuild, so it compacts even without --compact.
+    const compactNow =
+      (result.embeddings?.stripped ?? 0) > 0 ||
+      (payload.compact && (result.deleted > 0 || result.interrupted?.action === 'finished' || (payload.command === 'emergency-cleanup' && result.rules.some((r) => r.applies))));
+    if (compactNow) {
+      task.progress('compacting');
+      const compaction = await compactDatabase(target.dbPath, {
+        ...payload.store,
+        backupDir: payload.backupDir,
+        keep: payload.backupKeep,
+        progress: (phase) => task.progress(phase),
+        beforeSwap: () => killPoint('compacting'),
+        strip: payload.strip && (result.embeddings?.stripped ?? 0) > 0 ? stripInRebuild(payload.settings) : undefined,
+      });
+      const { tables, ...rest } = compaction;
+      result = { ...result, status: 'done', compaction: { ...rest, tables: tables.length } };
+      if (result.embeddings) {
+        result.embeddings = { ...result.embeddings, stripped: compaction.embeddingsStripped, bytesFreed: embeddingBytes(compaction.embeddingsStripped, result.embeddings.dimension) };
+      }
+    }
+    result.after.dbBytes = sizeOf(target.dbPath);
+    const sizeLimit = result.limits.find((l) => l.name === 'max_db_size_mb');
+    if (sizeLimit) {
+      sizeLimit.after = result.after.dbBytes;
+      sizeLimit.met = sizeLimit.limit > 0 ? result.after.dbBytes <= sizeLimit.limit : null;
+    }
+    return result;
+  });
+}
+
+/** Rule 6 over the exported Message columns: all embeddings when enable_embeddings is false, else system and short messages. */
+function stripInRebuild(settings: RetentionSettings): StripInRebuild {
+  if (!settings.enableEmbeddings) return { where: () => 'true', params: {} };
+  return { where: (c) => `(${c('role')} = 'system' OR size(coalesce(${c('content')}, '')) <= $strip_max)`, params: { strip_max: settings.lowPriorityMaxChars } };
+}
+
+function emptyResult(status: RetentionResult['status'], before: RetentionResult['before'], interrupted: InterruptedRun | null, messages: number): RetentionResult {
+  return {
+    status, before, after: { messages, dbBytes: null, largestSession: before.largestSession }, rules: [], selected: 0, archived: 0, deleted: interrupted?.deleted ?? 0,
+    spared: 0, oldestAffected: null, newestAffected: null, expectedBytesBack: 0, archive: interrupted?.archive ? { path: interrupted.archive, files: 0, bytes: 0, idDigest: '' } : null,
+    limits: [], embeddings: null, compaction: null, compactionPlanned: null, interrupted,
+  };
+}
+
+/** Finishes or rolls back what a killed run left (journal, .partial folders, dropped indexes). */
+async function resume(store: KuzuStore, target: LocritTarget, payload: RetentionPayload, leftovers: string[], task: TaskContext): Promise<InterruptedRun | null> {
+  const journal = readJournal(target.dbPath);
+  const partials = listArchives(payload.archiveRoot, target.name).partial;
+  if (!journal && partials.length === 0 && leftovers.length === 0) return null;
+  task.progress('resuming an interrupted run');
+  const report: InterruptedRun = { action: 'cleaned-up', archive: null, deleted: 0, removed: [...leftovers], restoredIndexes: [] };
+  if (journal) {
+    if (journal.indexes.length) report.restoredIndexes = await restoreVectorIndexes(store, journal.indexes);
+    if (journal.archive && fs.existsSync(path.join(journal.archive, MANIFEST_FILE))) {
+      const verification = await verifyArchive(journal.archive, kuzuParquetReader(store));
+      if (!verification.ok) {
+        const failed = verification.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+        throw new LocritMemError(
+          `an interrupted run left ${journal.archive}, which fails verification (${failed}); nothing was deleted`,
+          ExitCode.unavailable,
+          `inspect it; remove ${path.basename(journal.archive)} and ${path.basename(target.dbPath)}.locrit-mem-journal.json only if its messages are all still in the database`,
+        );
+      }
+      task.progress('finishing the interrupted run: deleting what it archived');
+      report.deleted = await deleteArchivedIds(store, path.join(journal.archive, MESSAGES_FILE), 'present');
+      report.action = 'finished';
+      report.archive = journal.archive;
+    } else if (journal.archive) {
+      report.action = 'rolled-back';
+    }
+    if (journal.partial && fs.existsSync(journal.partial)) {
+      fs.rmSync(journal.partial, { recursive: true, force: true });
+      report.removed.push(journal.partial);
+    }
+    removeJournal(target.dbPath);
+  }
+  for (const partial of partials) {
+    if (!fs.existsSync(partial)) continue;
+    fs.rmSync(partial, { recursive: true, force: true });
+    report.removed.push(partial);
+    if (report.action === 'cleaned-up') report.action = 'rolled-back';
+  }
+  return report;
+}
+
+interface Planned {
+  schema: DatabaseSchema;
+  decisions: RuleDecision[];
+  selection: Selection;
+  rules: RuleReport[];
+  before: RetentionResult['before'];
+  union: Awaited<ReturnType<typeof measure>>;
+  spared: number;
+  largestAfter: number;
+  dimension: number | null;
+  strip: { target: ReturnType<typeof stripTarget>; count: number } | null;
+}
+
+async function planOn(store: KuzuStore, target: LocritTarget, payload: RetentionPayload): Promise<Planned> {
+  const schema = await readSchema(store);
+  if (!schema.tables.Message) throw new LocritMemError(`${target.dbPath} has no Message table: nothing to archive`, ExitCode.unavailable, 'check that this is a Locrit database (`locrit-mem validate`)');
+  const messages = await messageCount(store);
+  const dbBytes = sizeOf(target.dbPath);
+  const decisions = decideRules(payload.command, { messages, dbBytes }, payload.settings, new Date(payload.nowMs));
+  const selection = await buildSelection(store, schema, decisions, { protectCritical: payload.settings.protectCritical, criticalPatterns: payload.settings.criticalPatterns });
+  const counts = await countRules(store, selection);
+  const rules: RuleReport[] = decisions.map((d) => {
+    const sel = selection.rules.find((r) => r.rule === d.rule);
+    const count = counts.find((c) => c.rule === d.rule);
+    return {
+      rule: d.rule, applies: d.applies, reason: d.reason, parameters: d.plan ? ruleParameters(d.plan) : {},
+      selected: count?.selected ?? 0, spared: count?.spared ?? 0, oldest: count?.oldest ?? null, newest: count?.newest ?? null, detail: sel?.detail ?? {},
+    };
+  });
+  const type = schema.tables.Message.columns.find((c) => c.name === 'content_embedding')?.type;
+  const dimension = type ? embeddingDimension(type) : null;
+  const union = await measure(store, schema, selection.selected('m'), selection.params, dimension);
+  const spared = await countSpared(store, selection);
+  const hasSessions = Boolean(schema.tables.PART_OF && schema.tables.Session);
+  const largestBefore = hasSessions ? await largestSessionAfter(store, { ...selection, selected: () => 'false' }) : 0;
+  const largestAfter = hasSessions ? await largestSessionAfter(store, selection) : 0;
+  let strip: Planned['strip'] = null;
+  if (payload.strip && dimension !== null) {
+    const stripWhat = stripTarget({ all: !payload.settings.enableEmbeddings, maxChars: payload.settings.lowPriorityMaxChars });
+    // Only the messages that stay: the leaving ones take their embedding to the archive.
+    const staying = { predicate: (v: string) => `(${stripWhat.predicate(v)} AND NOT ${selection.selected(v)})`, params: { ...stripWhat.params, ...selection.params } };
+    strip = { target: staying, count: await countStrip(store, staying) };
+  }
+  return {
+    schema, decisions, selection, rules, union, spared, largestAfter, dimension, strip,
+    before: { messages, dbBytes, walPresent: fs.existsSync(`${target.dbPath}.wal`), largestSession: largestBefore },
+  };
+}
+
+function limitOutcomes(p: Planned, settings: RetentionSettings, afterMessages: number, afterLargest: number): LimitOutcome[] {
+  const out: LimitOutcome[] = [];
+  const push = (name: LimitOutcome['name'], limit: number, before: number, after: number | null): void => {
+    out.push({ name, limit, before, after, met: limit > 0 && after !== null ? after <= limit : null });
+  };
+  push('max_messages_per_locrit', settings.maxMessagesPerLocrit, p.before.messages, afterMessages);
+  push('max_db_size_mb', mebibytes(settings.maxDbSizeMb), p.before.dbBytes, null);
+  push('max_messages_per_conversation', settings.maxMessagesPerConversation, p.before.largestSession, afterLargest);
+  return out;
+}
+
+/** Dry run: the exact plan, from a read-only open. Changes nothing. */
+async function plan(store: KuzuStore, target: LocritTarget, payload: RetentionPayload, task: TaskContext): Promise<RetentionResult> {
+  const p = await planOn(store, target, payload);
+  task.progress('planned');
+  const journal = readJournal(target.dbPath);
+  const partials = listArchives(payload.archiveRoot, target.name).partial;
+  const leftovers = [compactionPaths(target.dbPath).tmpDb, compactionPaths(target.dbPath).exportDir].filter((f) => fs.existsSync(f));
+  const interrupted: InterruptedRun | null =
+    journal || partials.length || leftovers.length
+      ? {
+          action: journal?.archive && fs.existsSync(path.join(journal.archive, MANIFEST_FILE)) ? 'would-finish' : journal || partials.length ? 'would-roll-back' : 'would-clean-up',
+          archive: journal?.archive ?? null, deleted: 0, removed: [...partials, ...leftovers], restoredIndexes: [],
+        }
+      : null;
+  const stripped = p.strip?.count ?? 0;
+  const afterMessages = p.before.messages - p.union.messages;
+  const somethingToDo = p.union.messages > 0 || stripped > 0;
+  const compactWould = stripped > 0 || (payload.compact && (somethingToDo || (payload.command === 'emergency-cleanup' && p.rules.some((r) => r.applies))));
+  return {
+    status: somethingToDo || compactWould || interrupted ? 'planned' : 'nothing-to-do',
+    before: p.before,
+    after: { messages: afterMessages, dbBytes: null, largestSession: p.largestAfter },
+    rules: p.rules,
+    selected: p.union.messages,
+    archived: 0,
+    deleted: 0,
+    spared: p.spared,
+    oldestAffected: p.union.oldest,
+    newestAffected: p.union.newest,
+    expectedBytesBack: p.union.dataBytes + embeddingBytes(stripped, p.dimension),
+    archive: null,
+    limits: limitOutcomes(p, payload.settings, afterMessages, p.largestAfter),
+    embeddings: payload.strip ? { stripped, bytesFreed: embeddingBytes(stripped, p.dimension), dimension: p.dimension } : null,
+    compaction: null,
+    compactionPlanned: compactWould ? { neededBytes: compactionNeedsBytes(p.before.dbBytes), freeBytes: freeBytes(path.dirname(target.dbPath)) } : null,
+    interrupted,
+  };
+}
+
+/** A real run on an open read-write store. */
+async function apply(store: KuzuStore, target: LocritTarget, payload: RetentionPayload, interrupted: InterruptedRun | null, task: TaskContext): Promise<RetentionResult> {
+  task.progress('planning');
+  const p = await planOn(store, target, payload);
+  const stripCount = p.strip?.count ?? 0;
+  const willCompact = stripCount > 0 || (payload.compact && (p.union.messages > 0 || (payload.command === 'emergency-cleanup' && p.rules.some((r) => r.applies))));
+  if (willCompact) checkFreeSpaceForCompaction(target.dbPath); // refuse before changing anything
+
+  let archive: RetentionResult['archive'] = null;
+  let deleted = 0;
+  if (p.union.messages > 0) {
+    if (payload.archive) {
+      const written = await writeArchive(store, target, payload, p, task);
+      archive = written.archive;
+      task.progress('deleting the archived messages');
+      deleted = await deleteArchivedIds(store, path.join(written.archive.path, MESSAGES_FILE), p.union.messages, () => killPoint('deleting'));
+      killPoint('deleted');
+      removeJournal(target.dbPath);
+    } else {
+      task.progress('deleting (no archive)');
+      deleted = await deleteSelection(store, p.selection, p.union.messages, () => killPoint('deleting'));
+    }
+  }
+
+  // Rule 6 happens in the rebuild (see StripInRebuild in src/store/compact.ts): the count here is the plan.
+  const embeddings: RetentionResult['embeddings'] = payload.strip ? { stripped: stripCount, bytesFreed: embeddingBytes(stripCount, p.dimension), dimension: p.dimension } : null;
+
+  const afterMessages = await messageCount(store);
+  const largestAfter = p.schema.tables.PART_OF && p.schema.tables.Session ? await largestSessionAfter(store, { ...p.selection, selected: () => 'false' }) : 0;
+  const changed = deleted > 0;
+  return {
+    status: changed || willCompact || interrupted ? 'done' : 'nothing-to-do',
+    before: p.before,
+    after: { messages: afterMessages, dbBytes: null, largestSession: largestAfter },
+    rules: p.rules,
+    selected: p.union.messages,
+    archived: archive ? p.union.messages : 0,
+    deleted,
+    spared: p.spared,
+    oldestAffected: p.union.oldest,
+    newestAffected: p.union.newest,
+    expectedBytesBack: p.union.dataBytes + embeddingBytes(stripCount, p.dimension),
+    archive,
+    limits: limitOutcomes(p, payload.settings, afterMessages, largestAfter),
+    embeddings,
+    compaction: null,
+    compactionPlanned: null,
+    interrupted,
+  };
+}
+
+function journalFor(payload: RetentionPayload, archive: string | null, partial: string | null, messages: number, idDigest: string | null, indexes: string[]): RunJournal {
+  return { runId: crypto.randomUUID(), command: payload.command, pid: process.pid, startedAt: new Date().toISOString(), archive, partial, messages, idDigest, indexes };
+}
+
+/** export -> verify -> manifest -> journal -> rename: returns a complete, verified archive. */
+async function writeArchive(
+  store: KuzuStore,
+  target: LocritTarget,
+  payload: RetentionPayload,
+  p: Planned,
+  task: TaskContext,
+): Promise<{ archive: NonNullable<RetentionResult['archive']> }> {
+  const root = locritArchiveDir(payload.archiveRoot, target.name);
+  fs.mkdirSync(root, { recursive: true });
+  let stamp = utcStamp(new Date());
+  for (let i = 1; fs.existsSync(path.join(root, stamp)) || fs.existsSync(path.join(root, partialFolderName(stamp))); i++) stamp = `${utcStamp(new Date())}-${i}`;
+  const finalDir = path.join(root, stamp);
+  const partial = path.join(root, partialFolderName(stamp));
+  const runId = crypto.randomUUID();
+
+  task.progress('archiving: writing Parquet files');
+  const exported = await exportSelection(store, p.schema, p.selection, partial, (name) => task.progress(`archiving: wrote ${name}`));
+  killPoint('exported');
+  if (exported.idCount !== p.union.messages) throw new Error(`the export holds ${exported.idCount} messages, the plan ${p.union.messages}; nothing was deleted`);
+
+  const manifest: ArchiveManifest = {
+    format: ARCHIVE_FORMAT,
+    formatVersion: ARCHIVE_FORMAT_VERSION,
+    tool: { name: 'locrit-mem', version: toolVersion() },
+    createdAt: new Date().toISOString(),
+    runId,
+    reason: payload.command as ArchiveReason,
+    locrit: target.name,
+    sourceDb: target.dbPath,
+    rules: p.rules.filter((r) => r.applies).map((r) => ({ rule: r.rule, parameters: r.parameters, messages: r.selected })),
+    counts: { messages: p.union.messages, messagesWithEmbedding: p.union.withEmbedding, relationships: exported.relationships },
+    timeRange: { oldest: p.union.oldest, newest: p.union.newest },
+    embeddingDimension: p.dimension,
+    files: exported.files,
+    idDigest: { algorithm: 'sha256', of: 'sorted message ids, each followed by \\n', count: exported.idCount, value: exported.idDigest },
+  };
+  writeManifest(partial, manifest);
+
+  // Read back: sha256 of every file, row counts, and the id digest recomputed from the Parquet file
+  // must equal the one computed from the database.
+  task.progress('archiving: verifying the archive');
+  const verification = await verifyArchive(partial, kuzuParquetReader(store));
+  if (!verification.ok) {
+    const failed = verification.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw new LocritMemError(`the archive written for ${target.name} failed its read-back check (${failed}); nothing was deleted`, ExitCode.unavailable, 'check the disk under archive.dir and rerun');
+  }
+  killPoint('verified');
+  writeJournal(target.dbPath, { ...journalFor(payload, finalDir, partial, p.union.messages, exported.idDigest, []), runId });
+  fs.renameSync(partial, finalDir);
+  syncDir(root);
+  killPoint('committed');
+  const bytes = exported.files.reduce((sum, f) => sum + f.bytes, 0) + sizeOf(path.join(finalDir, MANIFEST_FILE));
+  return { archive: { path: finalDir, files: exported.files.length + 1, bytes, idDigest: exported.idDigest } };
+}

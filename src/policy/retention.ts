@@ -1,0 +1,176 @@
+/**
+ * The retention rules of the seeds as pure functions: which rules apply to a Locrit, with which
+ * thresholds, what makes a message critical or low-priority. No I/O, no Kuzu: src/store/retention.ts
+ * turns these decisions into queries, and the tests check both against each other.
+ *
+ * Rules (issue 3):
+ *  1 age               older than archive_after_days, never among the keep_count most recent (seed 004 archive_old_messages)
+ *  2 conversation-size a session over max_messages_per_conversation keeps its most recent ones (seed 000 _limit_conversation_size)
+ *  3 emergency-count   over max_messages_per_locrit: the oldest emergency_fraction go (seed 004 emergency_cleanup)
+ *  4 emergency-size    file over max_db_size_mb: rule 1 with emergency_days_old / emergency_keep_count (seed 004 check_memory_limit)
+ *  5 critical messages (metadata.important, or content matching critical_patterns) are spared when protect_critical
+ *  6 low-priority embeddings: system messages and messages of low_priority_max_chars or fewer carry none (--strip-embeddings)
+ */
+import type { ArchiveRule } from '../archive/format.js';
+
+export type RetentionCommand = 'archive' | 'emergency-cleanup';
+
+/** Thresholds, from the configuration with command-line overrides applied. 0 means "no limit" for limits. */
+export interface RetentionSettings {
+  archiveAfterDays: number;
+  keepCount: number;
+  maxMessagesPerConversation: number;
+  maxMessagesPerLocrit: number;
+  maxDbSizeMb: number;
+  emergencyFraction: number;
+  emergencyDaysOld: number;
+  emergencyKeepCount: number;
+  protectCritical: boolean;
+  criticalPatterns: string[];
+  lowPriorityMaxChars: number;
+  enableEmbeddings: boolean;
+}
+
+/** What the planner needs to know about a Locrit before choosing rules. */
+export interface LocritFacts {
+  messages: number;
+  dbBytes: number;
+}
+
+/** One rule to run, with the parameters that go into its query and the manifest. */
+export type RulePlan =
+  | { rule: 'age'; days: number; keepCount: number; cutoff: Date }
+  | { rule: 'conversation-size'; maxPerConversation: number }
+  | { rule: 'emergency-count'; fraction: number; limit: number; removeCount: number }
+  | { rule: 'emergency-size'; days: number; keepCount: number; cutoff: Date; limitBytes: number };
+
+export interface RuleDecision {
+  rule: ArchiveRule;
+  /** Whether the rule runs on this Locrit. */
+  applies: boolean;
+  /** Why it runs or not, one short phrase for the report. */
+  reason: string;
+  plan: RulePlan | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The instant before which messages are "older than `days`". */
+export function ageCutoff(now: Date, days: number): Date {
+  return new Date(now.getTime() - days * DAY_MS);
+}
+
+/** How many of the oldest messages the emergency count rule removes: floor(total x fraction), as the seed's `count // 2`. */
+export function emergencyRemoveCount(total: number, fraction: number): number {
+  return Math.max(0, Math.min(total, Math.floor(total * fraction)));
+}
+
+export function mebibytes(mb: number): number {
+  return Math.round(mb * 1024 * 1024);
+}
+
+/**
+ * Which rules run for a command. `archive` runs rules 1 and 2 whenever they are configured;
+ * `emergency-cleanup` runs rule 3 and/or 4 only on a Locrit that breaks that limit, so a healthy
+ * Locrit is left untouched ("nothing to do").
+ */
+export function decideRules(command: RetentionCommand, facts: LocritFacts, settings: RetentionSettings, now: Date): RuleDecision[] {
+  if (command === 'archive') {
+    const age: RuleDecision = settings.archiveAfterDays > 0
+      ? {
+          rule: 'age', applies: true,
+          reason: `older than ${settings.archiveAfterDays} days, keeping the ${settings.keepCount} most recent`,
+          plan: { rule: 'age', days: settings.archiveAfterDays, keepCount: settings.keepCount, cutoff: ageCutoff(now, settings.archiveAfterDays) },
+        }
+      : { rule: 'age', applies: false, reason: 'archive_after_days is 0 (no age limit)', plan: null };
+    const size: RuleDecision = settings.maxMessagesPerConversation > 0
+      ? {
+          rule: 'conversation-size', applies: true,
+          reason: `sessions over ${settings.maxMessagesPerConversation} messages keep their most recent ones`,
+          plan: { rule: 'conversation-size', maxPerConversation: settings.maxMessagesPerConversation },
+        }
+      : { rule: 'conversation-size', applies: false, reason: 'max_messages_per_conversation is 0 (no limit)', plan: null };
+    return [age, size];
+  }
+  const limitBytes = mebibytes(settings.maxDbSizeMb);
+  const count: RuleDecision =
+    settings.maxMessagesPerLocrit > 0 && facts.messages > settings.maxMessagesPerLocrit
+      ? {
+          rule: 'emergency-count', applies: true,
+          reason: `${facts.messages} messages > max_messages_per_locrit ${settings.maxMessagesPerLocrit}`,
+          plan: {
+            rule: 'emergency-count', fraction: settings.emergencyFraction, limit: settings.maxMessagesPerLocrit,
+            removeCount: emergencyRemoveCount(facts.messages, settings.emergencyFraction),
+          },
+        }
+      : {
+          rule: 'emergency-count', applies: false,
+          reason: settings.maxMessagesPerLocrit > 0 ? `${facts.messages} messages <= max_messages_per_locrit ${settings.maxMessagesPerLocrit}` : 'max_messages_per_locrit is 0 (no limit)',
+          plan: null,
+        };
+  const size: RuleDecision =
+    settings.maxDbSizeMb > 0 && facts.dbBytes > limitBytes
+      ? {
+          rule: 'emergency-size', applies: true,
+          reason: `file ${facts.dbBytes} bytes > max_db_size_mb ${settings.maxDbSizeMb} MiB`,
+          plan: {
+            rule: 'emergency-size', days: settings.emergencyDaysOld, keepCount: settings.emergencyKeepCount,
+            cutoff: ageCutoff(now, settings.emergencyDaysOld), limitBytes,
+          },
+        }
+      : {
+          rule: 'emergency-size', applies: false,
+          reason: settings.maxDbSizeMb > 0 ? `file ${facts.dbBytes} bytes <= max_db_size_mb ${settings.maxDbSizeMb} MiB` : 'max_db_size_mb is 0 (no limit)',
+          plan: null,
+        };
+  return [count, size];
+}
+
+/** The parameters of a rule as they are written to the manifest and the report (dates as ISO 8601). */
+export function ruleParameters(plan: RulePlan): Record<string, string | number | boolean | null> {
+  switch (plan.rule) {
+    case 'age':
+      return { days: plan.days, keepCount: plan.keepCount, cutoff: plan.cutoff.toISOString() };
+    case 'conversation-size':
+      return { maxPerConversation: plan.maxPerConversation };
+    case 'emergency-count':
+      return { fraction: plan.fraction, limit: plan.limit, removeCount: plan.removeCount };
+    case 'emergency-size':
+      return { days: plan.days, keepCount: plan.keepCount, cutoff: plan.cutoff.toISOString(), limitBytes: plan.limitBytes };
+  }
+}
+
+// ---------------------------------------------------------------- critical and low-priority messages
+
+/** metadata.important == true, matched in the JSON text (Kuzu has no built-in JSON without an extension). */
+export const IMPORTANT_METADATA_REGEX = '"important"\\s*:\\s*true';
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The content pattern of critical messages: any of `patterns`, case-insensitive, as an RE2 regex
+ * for Kuzu's regexp_matches (`(?i)(a|b)`), or null when there are no patterns.
+ */
+export function criticalContentRegex(patterns: string[]): string | null {
+  const parts = patterns.filter((p) => p.length > 0).map(escapeRegex);
+  return parts.length ? `(?i)(${parts.join('|')})` : null;
+}
+
+/** Seed 000's critical message: metadata.important is true, or the content contains a critical pattern (case-insensitive). */
+export function isCritical(message: { content: string | null; metadata: string | null }, patterns: string[]): boolean {
+  if (message.metadata && new RegExp(IMPORTANT_METADATA_REGEX).test(message.metadata)) return true;
+  const content = (message.content ?? '').toLowerCase();
+  return patterns.some((p) => p.length > 0 && content.includes(p.toLowerCase()));
+}
+
+/** Seed 004 section 3: system messages and messages of `maxChars` characters or fewer should carry no embedding. */
+export function isLowPriority(message: { role: string | null; content: string | null }, maxChars: number): boolean {
+  return message.role === 'system' || [...(message.content ?? '')].length <= maxChars;
+}
+
+/** Bytes held by `count` stored embeddings of `dimension` FLOATs. */
+export function embeddingBytes(count: number, dimension: number | null): number {
+  return count * (dimension ?? 0) * 4;
+}

@@ -1,0 +1,268 @@
+/**
+ * Compaction: Kuzu never shrinks its file after DELETE and has no VACUUM, so giving space back
+ * means rebuilding. We EXPORT DATABASE (Parquet, written by Kuzu itself: no rows in the JS heap)
+ * from a read-only open of the source, IMPORT DATABASE into a fresh temporary file beside it
+ * (IMPORT only works on an empty database and does not roll back: hence a fresh file), verify
+ * the copy table by table (row count and a digest of the primary keys, or of the (from, to)
+ * pairs of a relationship table) and every vector index (exists, and a QUERY_VECTOR_INDEX with a
+ * stored vector finds that vector), and only then swap it in with one rename, the old file
+ * (and any WAL) moving to a backup. Interrupted at any point, the original file is untouched
+ * or already replaced by a verified copy; leftovers are removed by the next run.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { DatabaseUnavailableError, ExitCode, LocritMemError } from '../errors.js';
+import { pruneBackups, swapIn } from '../layout/backup.js';
+import { withStore, type KuzuStore } from './kuzu.js';
+import { locksOn, describeProcess } from './locks.js';
+import { cypherString } from './retention.js';
+import { readSchema } from './schema.js';
+import { primaryKeyOf } from './archiveIo.js';
+
+/** Test hook: pretend the file system has this many free bytes (to test the refusal). */
+export const TEST_FREE_BYTES_ENV = 'LOCRIT_MEM_TEST_FREE_BYTES';
+
+export function compactionPaths(dbPath: string): { tmpDb: string; exportDir: string } {
+  return { tmpDb: `${dbPath}.locrit-mem-compact.tmp`, exportDir: `${dbPath}.locrit-mem-compact.export` };
+}
+
+/** Removes what an interrupted compaction left behind. Returns the paths removed. */
+export function removeCompactionLeftovers(dbPath: string): string[] {
+  const { tmpDb, exportDir } = compactionPaths(dbPath);
+  const removed: string[] = [];
+  for (const p of [tmpDb, `${tmpDb}.wal`, exportDir]) {
+    if (fs.existsSync(p)) {
+      fs.rmSync(p, { recursive: true, force: true });
+      removed.push(p);
+    }
+  }
+  return removed;
+}
+
+export function freeBytes(dir: string): number {
+  const forced = process.env[TEST_FREE_BYTES_ENV];
+  if (forced !== undefined && forced !== '') return Number(forced);
+  const stat = fs.statfsSync(dir);
+  return Number(stat.bavail) * Number(stat.bsize);
+}
+
+/**
+ * Free disk a rebuild needs beside the database: the export (at most about the live data) plus
+ * the new file (likewise), each bounded by the current file, plus a margin.
+ */
+export function compactionNeedsBytes(dbBytes: number): number {
+  return 2 * dbBytes + 16 * 1024 * 1024;
+}
+
+/** Refuses, before anything is changed, when the disk cannot hold a rebuild. */
+export function checkFreeSpaceForCompaction(dbPath: string): { needed: number; free: number } {
+  const dbBytes = fs.statSync(dbPath).size;
+  const needed = compactionNeedsBytes(dbBytes);
+  const free = freeBytes(fs.realpathSync(dbPath).replace(/\/[^/]*$/, '') || '/');
+  if (free < needed) {
+    throw new LocritMemError(
+      `not enough free disk to compact ${dbPath}: a rebuild needs about ${mib(needed)} MiB beside it, ${mib(free)} MiB are free`,
+      ExitCode.unavailable,
+      'free some disk (old backups, archives moved elsewhere), or rerun with --no-compact (nothing is removed from the file then, but freed pages are reused)',
+    );
+  }
+  return { needed, free };
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}
+
+export interface TableFingerprint {
+  table: string;
+  kind: 'NODE' | 'REL';
+  rows: number;
+  /** sha256 over the sorted primary keys (node) or sorted "from\tto" pairs (relationship). */
+  digest: string;
+}
+
+export interface VectorIndexCheck {
+  table: string;
+  name: string;
+  present: boolean;
+  /** A query with a stored vector returned that vector's row (null when the table holds no vector). */
+  answered: boolean | null;
+}
+
+export interface CompactionResult {
+  beforeBytes: number;
+  afterBytes: number;
+  /** Message embeddings set to NULL during the rebuild (--strip-embeddings). */
+  embeddingsStripped: number;
+  /** The old file, kept as a backup. */
+  backup: string;
+  prunedBackups: string[];
+  tables: TableFingerprint[];
+  vectorIndexes: VectorIndexCheck[];
+}
+
+async function fingerprints(store: KuzuStore): Promise<TableFingerprint[]> {
+  const schema = await readSchema(store);
+  const out: TableFingerprint[] = [];
+  for (const table of Object.values(schema.tables).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const hash = crypto.createHash('sha256');
+    let rows = 0;
+    if (table.kind === 'NODE') {
+      const key = primaryKeyOf(table);
+      rows = await store.each(`MATCH (n:\`${table.name}\`) RETURN CAST(n.\`${key}\` AS STRING) AS k ORDER BY n.\`${key}\``, undefined, (row) => {
+        hash.update(`${String(row.k)}\n`);
+      });
+    } else {
+      const fromKey = primaryKeyOf(schema.tables[table.from!]);
+      const toKey = primaryKeyOf(schema.tables[table.to!]);
+      rows = await store.each(
+        `MATCH (a:\`${table.from}\`)-[r:\`${table.name}\`]->(b:\`${table.to}\`) RETURN CAST(a.\`${fromKey}\` AS STRING) AS f, CAST(b.\`${toKey}\` AS STRING) AS t ORDER BY f, t`,
+        undefined,
+        (row) => {
+          hash.update(`${String(row.f)}\t${String(row.t)}\n`);
+        },
+      );
+    }
+    out.push({ table: table.name, kind: table.kind, rows, digest: hash.digest('hex') });
+  }
+  return out;
+}
+
+interface IndexInfoRow {
+  table: string;
+  name: string;
+  column: string;
+}
+
+async function vectorIndexes(store: KuzuStore): Promise<IndexInfoRow[]> {
+  const rows = await store.query<Record<string, unknown>>('CALL show_indexes() RETURN *');
+  return rows
+    .filter((r) => String(r.index_type).toUpperCase() === 'HNSW')
+    .map((r) => ({ table: String(r.table_name), name: String(r.index_name), column: ((r.property_names as string[]) ?? [])[0] }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+async function checkVectorIndex(store: KuzuStore, index: IndexInfoRow): Promise<boolean | null> {
+  const schema = await readSchema(store);
+  const key = primaryKeyOf(schema.tables[index.table]);
+  const [sample] = await store.query<{ k: string; v: number[] }>(
+    `MATCH (n:\`${index.table}\`) WHERE n.\`${index.column}\` IS NOT NULL RETURN CAST(n.\`${key}\` AS STRING) AS k, n.\`${index.column}\` AS v LIMIT 1`,
+  );
+  if (!sample) return null;
+  const hits = await store.query<{ k: string; d: number }>(
+    `CALL QUERY_VECTOR_INDEX(${cypherString(index.table)}, ${cypherString(index.name)}, $v, 3) RETURN CAST(node.\`${key}\` AS STRING) AS k, distance AS d`,
+    { v: sample.v },
+  );
+  // The stored vector itself, or another at distance ~0 (a duplicate direction), must come back first.
+  return hits.length > 0 && (hits.some((h) => h.k === sample.k) || Math.abs(hits[0].d) < 1e-5);
+}
+
+/**
+ * Rule 6 done while rebuilding. Kuzu refuses to SET a column that has an HNSW index ("Cannot set
+ * property vec ... Try delete and then insert"), and after DROP_VECTOR_INDEX + reopen the same
+ * SET crashed the process with SIGSEGV here: so embeddings are stripped in the exported
+ * Message.parquet (rewritten by Kuzu with the embedding set to NULL where `where` holds) before
+ * IMPORT, which then builds the index over the embeddings that remain.
+ */
+export interface StripInRebuild {
+  /** Condition over the Message columns, written with bare column names (e.g. `role = 'system'`). */
+  where: (column: (name: string) => string) => string;
+  params: Record<string, string | number | boolean>;
+}
+
+export interface CompactOptions {
+  bufferPoolMb: number;
+  threads: number;
+  backupDir: string | null;
+  keep: number;
+  progress?: (phase: string) => void;
+  /** Called after the copy is verified, just before the swap (the SIGKILL test hook). */
+  beforeSwap?: () => void;
+  strip?: StripInRebuild;
+}
+
+/** Rewrites the exported Message.parquet with stripped embeddings; returns how many were stripped. */
+async function stripExportedMessages(store: KuzuStore, exportDir: string, strip: StripInRebuild): Promise<number> {
+  const file = `${exportDir}/Message.parquet`;
+  if (!fs.existsSync(file)) return 0;
+  const [first] = await store.query<Record<string, unknown>>(`LOAD FROM ${cypherString(file)} RETURN * LIMIT 1`);
+  if (!first) return 0;
+  const names = Object.keys(first);
+  // EXPORT DATABASE names the columns `<variable>.<column>` (a.id, a.role, ...): find each by its column name.
+  const column = (name: string): string => {
+    const found = names.find((n) => n === name || n.endsWith(`.${name}`));
+    if (!found) throw new Error(`the exported Message table has no column ${name}`);
+    return `\`${found}\``;
+  };
+  const embedding = column('content_embedding');
+  const condition = `(${embedding} IS NOT NULL AND ${strip.where(column)})`;
+  const stripped = Number(await store.scalar(`LOAD FROM ${cypherString(file)} WHERE ${condition} RETURN count(*)`, strip.params));
+  if (stripped === 0) return 0;
+  const returns = names.map((n) => (`\`${n}\`` === embedding ? `CASE WHEN ${condition} THEN NULL ELSE ${embedding} END AS ${embedding}` : `\`${n}\` AS \`${n}\``));
+  const rewritten = `${exportDir}/Message.stripped.parquet`;
+  const cypher = `COPY (LOAD FROM ${cypherString(file)} RETURN ${returns.join(', ')} ORDER BY ${column('id')}) TO ${cypherString(rewritten)}`;
+  await store.execute(cypher, Object.keys(strip.params).length ? strip.params : undefined);
+  fs.renameSync(rewritten, file);
+  return stripped;
+}
+
+export async function compactDatabase(dbPath: string, options: CompactOptions): Promise<CompactionResult> {
+  removeCompactionLeftovers(dbPath);
+  checkFreeSpaceForCompaction(dbPath);
+  const { tmpDb, exportDir } = compactionPaths(dbPath);
+  const store = { bufferPoolMb: options.bufferPoolMb, threads: options.threads };
+  try {
+    options.progress?.('compacting: exporting');
+    const source = await withStore(dbPath, { readOnly: true, ...store }, async (s) => {
+      await s.execute(`EXPORT DATABASE ${cypherString(exportDir)} (format='parquet')`);
+      const embeddings = Number(await s.scalar('MATCH (m:Message) RETURN count(m.content_embedding)').catch(() => 0));
+      const stripped = options.strip ? (options.progress?.('compacting: stripping embeddings'), await stripExportedMessages(s, exportDir, options.strip)) : 0;
+      return { tables: await fingerprints(s), indexes: await vectorIndexes(s), embeddings, stripped };
+    });
+    options.progress?.('compacting: rebuilding');
+    const rebuilt = await withStore(tmpDb, { readOnly: false, create: true, ...store }, async (s) => {
+      await s.execute(`IMPORT DATABASE ${cypherString(exportDir)}`);
+      options.progress?.('compacting: verifying');
+      const tables = await fingerprints(s);
+      const present = await vectorIndexes(s);
+      const checks: VectorIndexCheck[] = [];
+      for (const index of source.indexes) {
+        const found = present.find((p) => p.name === index.name && p.table === index.table);
+        checks.push({ table: index.table, name: index.name, present: Boolean(found), answered: found ? await checkVectorIndex(s, found) : false });
+      }
+      const embeddings = Number(await s.scalar('MATCH (m:Message) RETURN count(m.content_embedding)').catch(() => 0));
+      return { tables, checks, embeddings };
+    });
+    const problems: string[] = [];
+    for (const before of source.tables) {
+      const after = rebuilt.tables.find((t) => t.table === before.table);
+      if (!after) problems.push(`table ${before.table} is missing`);
+      else if (after.rows !== before.rows) problems.push(`${before.table}: ${after.rows} rows instead of ${before.rows}`);
+      else if (after.digest !== before.digest) problems.push(`${before.table}: the set of ids differs`);
+    }
+    if (rebuilt.embeddings !== source.embeddings - source.stripped) {
+      problems.push(`Message holds ${rebuilt.embeddings} embeddings instead of ${source.embeddings - source.stripped}`);
+    }
+    for (const check of rebuilt.checks) {
+      if (!check.present) problems.push(`vector index ${check.name} is missing`);
+      else if (check.answered === false) problems.push(`vector index ${check.name} does not answer QUERY_VECTOR_INDEX`);
+    }
+    if (problems.length) {
+      throw new LocritMemError(`compaction of ${dbPath} failed its verification (${problems.join('; ')}); the database was left as it was`, ExitCode.unavailable, 'report this; rerun with --no-compact meanwhile');
+    }
+    options.beforeSwap?.();
+    const holder = locksOn(dbPath)[0];
+    if (holder) {
+      const who = await describeProcess(holder.pid);
+      throw new DatabaseUnavailableError(`${dbPath} was opened by pid ${who.pid} during compaction; the compacted copy was not swapped in`, 'in-use', 'stop the Locrit application and rerun', who);
+    }
+    const beforeBytes = fs.statSync(dbPath).size;
+    options.progress?.('compacting: swapping');
+    const { dbBackup } = swapIn(dbPath, tmpDb, 'compact', options.backupDir);
+    fs.rmSync(exportDir, { recursive: true, force: true });
+    const prunedBackups = pruneBackups(dbPath, options.keep, options.backupDir);
+    return { beforeBytes, afterBytes: fs.statSync(dbPath).size, embeddingsStripped: source.stripped, backup: dbBackup, prunedBackups, tables: rebuilt.tables, vectorIndexes: rebuilt.checks };
+  } finally {
+    removeCompactionLeftovers(dbPath);
+  }
+}
