@@ -15,7 +15,6 @@ export type LocritTask<P = unknown, R = unknown> = (target: LocritTarget, payloa
 export const TASKS = {
   stats: async () => (await import('../commands/stats.js')).statsTask,
   retention: async () => (await import('../commands/archive.js')).retentionTask,
-  retention: async () => (await import('../commands/archive.js')).retentionTask,
   validate: async () => (await import('../commands/validate.js')).validateTask,
 } satisfies Record<string, () => Promise<LocritTask<any, any>>>;
 
