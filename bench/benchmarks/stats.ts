@@ -1,0 +1,99 @@
+/**
+ * 1: `stats --json` over many small Locrits (default jobs and --jobs 1) against a single
+ *    process that opens each read-only, runs the same aggregates and closes, one after another.
+ * 2: `stats --json` on one big Locrit against the same floor.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { bigLocrit, locritSet } from '../lib/fixtures.js';
+import { BIN, cliEnv, compare, FLOORS, type Side } from '../lib/harness.js';
+import type { Measured } from '../lib/measure.js';
+import { figureFrom, type BenchOutcome } from '../lib/report.js';
+import type { BenchContext } from './context.js';
+
+/** The default `kuzu.buffer_pool_mb`; the floor opens with the same bound. */
+const BUFFER_POOL_MB = 256;
+
+interface FloorTotals {
+  locrits: number;
+  messages: number;
+  messagesWithEmbedding: number;
+  sessions: number;
+  relRows: number;
+  largest: number;
+}
+
+/** Checks that our JSON and the floor's totals agree, so both sides did the same work. */
+function agreement(expected: { locrits: number; messages: number }): { ours: (m: Measured) => void; floor: (m: Measured) => void; last: { ours?: FloorTotals; floor?: FloorTotals } } {
+  const last: { ours?: FloorTotals; floor?: FloorTotals } = {};
+  return {
+    last,
+    ours: (m) => {
+      const report = JSON.parse(m.stdout) as {
+        total: { locrits: number; messages: number; messagesWithEmbedding: number; sessions: number; unavailable: number };
+        locrits: { database: { relRows: Record<string, number>; largestSession: { messages: number } | null } | null }[];
+      };
+      if (report.total.unavailable > 0) throw new Error(`stats reported ${report.total.unavailable} unavailable Locrits`);
+      last.ours = {
+        locrits: report.total.locrits,
+        messages: report.total.messages,
+        messagesWithEmbedding: report.total.messagesWithEmbedding,
+        sessions: report.total.sessions,
+        relRows: report.locrits.reduce((sum, l) => sum + Object.values(l.database?.relRows ?? {}).reduce((a, b) => a + b, 0), 0),
+        largest: Math.max(...report.locrits.map((l) => l.database?.largestSession?.messages ?? 0)),
+      };
+      if (last.ours.locrits !== expected.locrits || last.ours.messages !== expected.messages) throw new Error(`stats saw ${last.ours.locrits} Locrits / ${last.ours.messages} messages, expected ${expected.locrits} / ${expected.messages}`);
+    },
+    floor: (m) => {
+      last.floor = JSON.parse(m.stdout) as FloorTotals;
+      if (last.ours && JSON.stringify(last.ours) !== JSON.stringify(last.floor)) {
+        throw new Error(`stats and its floor disagree: ours ${JSON.stringify(last.ours)}, floor ${JSON.stringify(last.floor)}`);
+      }
+    },
+  };
+}
+
+function statsSide(label: string, dataDir: string, extra: string[], check: (m: Measured) => void): Side {
+  return { label, spec: { command: process.execPath, args: [BIN, '--json', '-d', dataDir, ...extra, 'stats'], env: cliEnv(), cwd: os.tmpdir() }, check };
+}
+
+function floorSide(dbPaths: string[], check: (m: Measured) => void): Side {
+  return { label: 'floor', spec: { command: process.execPath, args: [path.join(FLOORS, 'stats.js'), String(BUFFER_POOL_MB), ...dbPaths] }, check };
+}
+
+export async function statsMany(ctx: BenchContext): Promise<BenchOutcome> {
+  const started = performance.now();
+  const count = ctx.quick ? 20 : 100;
+  const fixture = await locritSet(count, 2000, ctx.log);
+  const notes: string[] = [];
+  notes.push(`${count} Locrits of 2,000 messages (half with 768-float embeddings, vector indexes; 4 distinct databases copied under ${count} folder names), ${fixture.cached ? 'cached' : `generated in ${fixture.generatedSeconds.toFixed(1)} s`}.`);
+  const dbPaths = Array.from({ length: count }, (_, i) => path.join(fixture.dataDir, `locrit_${String(i + 1).padStart(3, '0')}`, 'kuzu.db'));
+  const runs = ctx.runs ?? (ctx.quick ? 3 : 5);
+  const figures = [];
+  for (const [name, extra, goal] of [[`default jobs (${os.availableParallelism()})`, [], 1.0], ['--jobs 1', ['--jobs', '1'], 1.3]] as const) {
+    ctx.log(`  stats --json ${extra.join(' ')} over ${count} Locrits, ${runs} rounds`);
+    const check = agreement({ locrits: count, messages: count * 2000 });
+    const c = await compare(name, statsSide('ours', fixture.dataDir, [...extra], check.ours), floorSide(dbPaths, check.floor), runs, ctx.log);
+    figures.push(figureFrom('1 stats', `${count} Locrits x 2k msgs, ${name}`, c, { ratio: goal }, `floor peak RSS ${(c.floor.medianPeakRss / 1e6).toFixed(0)} MB; ours up to ${c.ours.maxProcesses} processes`));
+    notes.push(`${name}: ours ${c.ours.wallMs.map((w) => w.toFixed(0)).join(', ')} ms; floor ${c.floor.wallMs.map((w) => w.toFixed(0)).join(', ')} ms; ratio of medians ${c.ratio.toFixed(2)}; peak RSS tree ours ${(c.ours.medianPeakRss / 1e6).toFixed(0)} MB (sum of per-process high-water marks at most ${(c.ours.maxHwmSum / 1e6).toFixed(0)} MB), floor ${(c.floor.medianPeakRss / 1e6).toFixed(0)} MB.`);
+  }
+  return { id: '1', title: 'stats over many Locrits', figures, notes, seconds: (performance.now() - started) / 1000 };
+}
+
+export async function statsBig(ctx: BenchContext): Promise<BenchOutcome> {
+  const started = performance.now();
+  const fixture = await bigLocrit(ctx.quick ? 20_000 : 200_000, ctx.log);
+  const notes = [`One Locrit of ${fixture.messages.toLocaleString('en')} messages, ${fixture.embedded.toLocaleString('en')} with 768-float embeddings, vector indexes; ${(fixture.dbBytes / 1e6).toFixed(0)} MB file; ${fixture.cached ? 'cached' : `generated in ${fixture.generatedSeconds.toFixed(1)} s`}.`];
+  const runs = ctx.runs ?? (ctx.quick ? 3 : 5);
+  ctx.log(`  stats --json on ${fixture.messages} messages, ${runs} rounds`);
+  const check = agreement({ locrits: 1, messages: fixture.messages });
+  const c = await compare('big', statsSide('ours', fixture.dataDir, [], check.ours), floorSide([fixture.dbPath], check.floor), runs, ctx.log);
+  notes.push(`ours ${c.ours.wallMs.map((w) => w.toFixed(0)).join(', ')} ms; floor ${c.floor.wallMs.map((w) => w.toFixed(0)).join(', ')} ms; peak RSS tree ours ${(c.ours.medianPeakRss / 1e6).toFixed(0)} MB (max ${(c.ours.maxPeakRss / 1e6).toFixed(0)} MB, per-process high-water sum ${(c.ours.maxHwmSum / 1e6).toFixed(0)} MB), floor ${(c.floor.medianPeakRss / 1e6).toFixed(0)} MB.`);
+  return {
+    id: '2',
+    title: 'stats on one big Locrit',
+    figures: [figureFrom('2 stats-big', `${(fixture.messages / 1000).toFixed(0)}k msgs, half embedded`, c, { ratio: 1.3, rss: 300e6 }, `floor peak RSS ${(c.floor.medianPeakRss / 1e6).toFixed(0)} MB`)],
+    notes,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
