@@ -14,11 +14,15 @@
  *   strip     (--strip-embeddings) low-priority embeddings set to NULL
  *   compact   rebuild, verify, swap (src/store/compact.ts)
  *
- * Test hook: LOCRIT_MEM_TEST_KILL_AT=<phase> makes the worker SIGKILL itself at that point, to
- * prove crash safety. Phases: exported (files written, no manifest), verified (manifest written,
- * not renamed), committed (archive complete, nothing deleted), deleting (inside the delete
- * transaction, before COMMIT), deleted (committed, journal still there), stripping (vector index
- * (unused since stripping moved into the rebuild), compacting (verified copy built, not swapped in).
+ * Test hook: LOCRIT_MEM_TEST_KILL_AT=<phase> (or `<locrit>:<phase>,<locrit>:<phase>` to pick
+ * per Locrit) makes the worker SIGKILL itself at that point, to prove crash safety. Phases:
+ * exported (files written, no manifest), verified (manifest written, not renamed), committed
+ * (archive complete, journal written, nothing deleted), deleting (inside the delete transaction,
+ * before COMMIT), deleted (committed, journal still there), compacting (verified copy built,
+ * not swapped in). Never set it outside tests.
+ *
+ * Rule 6 (--strip-embeddings) is applied while rebuilding the file (see src/store/compact.ts:
+ * Kuzu cannot update an indexed embedding column in place), so it always compacts.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -287,8 +291,15 @@ function totals(locrits: LocritRetention[]): RetentionTotals {
 
 // ================================================================ the worker side
 
+/** The test hook: `<phase>` kills at that phase on every Locrit, `<locrit>:<phase>,...` per Locrit. */
+let currentLocrit = '';
 function killPoint(phase: string): void {
-  if (process.env[KILL_AT_ENV] === phase) process.kill(process.pid, 'SIGKILL');
+  const spec = process.env[KILL_AT_ENV];
+  if (!spec) return;
+  for (const item of spec.split(',')) {
+    const [who, what] = item.includes(':') ? item.split(':') : ['', item];
+    if (what === phase && (who === '' || who === currentLocrit)) process.kill(process.pid, 'SIGKILL');
+  }
 }
 
 function sizeOf(file: string): number {
@@ -297,6 +308,7 @@ function sizeOf(file: string): number {
 
 /** Per-Locrit work, in a worker process. */
 export async function retentionTask(target: LocritTarget, payload: RetentionPayload, task: TaskContext): Promise<RetentionResult> {
+  currentLocrit = target.name;
   checkHeader(target.dbPath);
   if (payload.dryRun) {
     task.progress('planning (dry run)');
