@@ -24,6 +24,9 @@ export interface RuleDef {
   deep?: boolean;
 }
 
+/** What to run next for the rules --fix repairs: look at the plan, then apply it. */
+const FIX_NEXT = 'locrit-mem validate <locrit> --fix --dry-run, then --fix';
+
 /** At most this many example ids per finding. */
 export const MAX_EXAMPLES = 5;
 
@@ -47,18 +50,18 @@ export const RULES: readonly RuleDef[] = [
   R('schema.column-mismatch', 'schema', 'warn', 'a column of another table is missing or of another type', 'let the application migrate it'),
   R('schema.embedding-dimension', 'schema', 'error', 'an embedding column has another dimension than memory.embedding_dimension', 'set memory.embedding_dimension to the application\'s value, or re-embed'),
   R('schema.vector-index-missing', 'schema', 'warn', 'embeddings are stored but the column has no vector index', 'let the application create the index (CALL CREATE_VECTOR_INDEX)'),
-  R('message.content-null', 'message', 'error', 'content is NULL', 'locrit-mem validate --fix --dry-run <locrit> (quarantine)', 'quarantine'),
-  R('message.timestamp-null', 'message', 'error', 'timestamp is NULL', 'locrit-mem validate --fix --dry-run <locrit> (quarantine)', 'quarantine'),
+  R('message.content-null', 'message', 'error', 'content is NULL', FIX_NEXT, 'quarantine'),
+  R('message.timestamp-null', 'message', 'error', 'timestamp is NULL', FIX_NEXT, 'quarantine'),
   R('message.timestamp-future', 'message', 'warn', 'timestamp is in the future beyond validate.future_skew_seconds', 'check the clock of the host that runs the Locrit'),
-  R('message.metadata-not-object', 'message', 'error', 'metadata is NULL or not a JSON object', 'locrit-mem validate --fix --dry-run <locrit> (quarantine)', 'quarantine'),
+  R('message.metadata-not-object', 'message', 'error', 'metadata is NULL or not a JSON object', FIX_NEXT, 'quarantine'),
   R('message.role-unknown', 'message', 'warn', 'role is not user, assistant or system', 'inspect the messages; the application writes only those three'),
-  R('message.session-id-null', 'message', 'error', 'session_id is NULL', 'locrit-mem validate --fix <locrit> (set from PART_OF, else quarantine)', 'session-from-graph'),
-  R('message.part-of-not-one', 'message', 'error', 'the message is not PART_OF exactly one Session', 'locrit-mem validate --fix --dry-run <locrit> (quarantine)', 'quarantine'),
-  R('message.session-mismatch', 'message', 'error', 'session_id differs from the Session the message is PART_OF', 'locrit-mem validate --fix <locrit> (corrected from the graph)', 'session-from-graph'),
-  R('message.embedding-invalid', 'message', 'error', 'the embedding holds NaN or infinity, or is all zeros', 'locrit-mem validate --fix <locrit> (set to NULL)', 'embedding-to-null'),
+  R('message.session-id-null', 'message', 'error', 'session_id is NULL', FIX_NEXT, 'session-from-graph'),
+  R('message.part-of-not-one', 'message', 'error', 'the message is not PART_OF exactly one Session', FIX_NEXT, 'quarantine'),
+  R('message.session-mismatch', 'message', 'error', 'session_id differs from the Session the message is PART_OF', FIX_NEXT, 'session-from-graph'),
+  R('message.embedding-invalid', 'message', 'error', 'the embedding holds NaN or infinity, or is all zeros', FIX_NEXT, 'embedding-to-null'),
   R('message.embedding-low-priority', 'message', 'info', 'a system message or one of retention.low_priority_max_chars characters or fewer carries an embedding', 'locrit-mem archive --strip-embeddings <locrit>'),
   R('message.embeddings-disabled', 'message', 'warn', 'embeddings are stored while memory.enable_embeddings is false', 'locrit-mem archive --strip-embeddings <locrit>, or set enable_embeddings: true'),
-  R('message.duplicate', 'message', 'warn', 'the same session, timestamp and content saved twice (examples are the extra copies)', 'locrit-mem validate --fix --dry-run <locrit> (quarantine the copies)', 'quarantine'),
+  R('message.duplicate', 'message', 'warn', 'the same session, timestamp and content saved twice (examples are the extra copies)', FIX_NEXT, 'quarantine'),
   R('graph.responds-to-cross-session', 'graph', 'warn', 'RESPONDS_TO links messages of different sessions (example: the responding message)', 'inspect the conversation; the application links within a session'),
   R('graph.responds-to-later', 'graph', 'warn', 'a message RESPONDS_TO a message that is later than itself', 'check the clock of the host that runs the Locrit'),
   R('graph.session-empty', 'graph', 'info', 'a session has no message', 'none needed; left by cleanups'),

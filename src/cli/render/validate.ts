@@ -21,14 +21,21 @@ export function validateTable(report: ValidateReport, colors: ChalkInstance, ver
     out.push(`${head} (${l.counts.error} errors, ${l.counts.warn} warnings, ${l.counts.info} info${figures}${deep})`);
     if (l.error) out.push(`  ${colors.red('✗')} ${l.error.message}${l.error.hint ? `\n    Try: ${l.error.hint}` : ''}`);
     if (l.findings.length > 0) {
-      const table = new Table({ head: ['Severity', 'Rule', 'Count', 'Examples', 'Next'].map((h) => colors.bold(h)), style: { head: [], border: [] }, wordWrap: true, colWidths: [10, 34, 7, 46, 44] });
+      const table = new Table({ head: ['Severity', 'Rule', 'Count', 'Examples'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+      const next = new Map<string, string[]>();
       for (const f of l.findings) {
-        const rule = rules.get(f.rule);
-        const examples = f.examples.join('\n') + (f.count > f.examples.length && f.examples.length > 0 ? `\n… ${count(f.count - f.examples.length)} more` : '');
-        table.push([severity(colors, f.severity), f.rule, count(f.count), examples || (f.detail ?? '-'), (rule?.next ?? '').replace(/<locrit>/g, l.name)]);
+        const more = f.count > f.examples.length && f.examples.length > 0 ? [`… ${count(f.count - f.examples.length)} more`] : [];
+        const examples = f.examples.length ? [...f.examples, ...more].join('\n') : (f.detail ?? '-');
+        table.push([severity(colors, f.severity), f.rule, count(f.count), examples]);
+        const command = (rules.get(f.rule)?.next ?? '').replace(/<locrit>/g, l.name);
+        if (f.severity !== 'info' || verbose) next.set(command, [...(next.get(command) ?? []), f.rule]);
       }
       out.push(table.toString());
-      if (verbose) for (const f of l.findings) if (f.detail) out.push(`  ${f.rule}: ${f.detail}`);
+      if (next.size) {
+        out.push('  Next:');
+        for (const [command, ids] of next) out.push(`  - ${command}  ${colors.dim(`[${ids.join(', ')}]`)}`);
+      }
+      if (verbose) for (const f of l.findings) if (f.detail && f.examples.length) out.push(`  ${f.rule}: ${f.detail}`);
     } else if (!l.error) {
       out.push(`  ${colors.green('✓')} no findings`);
     }

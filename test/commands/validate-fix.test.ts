@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { idDigestOf, readManifest } from '../../src/archive/format.js';
+import { runLockPath } from '../../src/layout/runLock.js';
+import { RULES } from '../../src/policy/integrity.js';
+import { withStore } from '../../src/store/kuzu.js';
+import { idsOf, relCounts, runCli, sha256File, tempDir, writeConfig } from '../helpers.js';
+import { CLEAN_CONFIG, plantDefects } from './validate-fixtures.js';
+
+const RELS = ['SENT', 'RESPONDS_TO', 'PART_OF', 'MENTIONS', 'DISCUSSES', 'LEARNS', 'RELATES_TO'];
+const FIXED_RULES = RULES.filter((r) => r.fix !== null).map((r) => r.id);
+
+interface MessageState {
+  timestamp: string;
+  sessionId: string | null;
+  embedded: boolean;
+  links: string[];
+}
+
+/** What a message looks like in the database: exact timestamp text, session_id, embedding or not, every relationship. */
+async function messageStates(dbPath: string, ids: string[]): Promise<Record<string, MessageState>> {
+  return withStore(dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) => {
+    const states: Record<string, MessageState> = {};
+    for (const id of ids) {
+      const [row] = await store.query<{ t: string; s: string | null; e: boolean }>(
+        'MATCH (m:Message {id: $id}) RETURN CAST(m.timestamp AS STRING) AS t, m.session_id AS s, m.content_embedding IS NOT NULL AS e',
+        { id },
+      );
+      const out = await store.query<{ l: string }>('MATCH (m:Message {id: $id})-[r]->(o) RETURN label(r) + ">" + o.id + ":" + CAST(r AS STRING) AS l', { id });
+      const into = await store.query<{ l: string }>('MATCH (o)-[r]->(m:Message {id: $id}) RETURN label(r) + "<" + o.id + ":" + CAST(r AS STRING) AS l', { id });
+      const links = [...out, ...into].map((r) => r.l.replace(/_ID: [^,}]+,?\s*/g, '').replace(/_(SRC|DST): [^,}]+,?\s*/g, '')).sort();
+      states[id] = { timestamp: row.t, sessionId: row.s, embedded: row.e, links };
+    }
+    return states;
+  });
+}
+
+describe('validate --fix', () => {
+  it('lists the plan with --dry-run, then quarantines into a verified archive, repairs, and leaves a database that validates clean', async (t) => {
+    const data = tempDir(t);
+    const planted = await plantDefects(data);
+    const dbPath = planted.fixture.dbPath;
+    const archiveDir = path.join(data, 'archive');
+    const config = writeConfig(data, `${CLEAN_CONFIG}archive:\n  dir: ${archiveDir}\n`);
+    const idsBefore = await idsOf(dbPath);
+    const relsBefore = await relCounts(dbPath, RELS);
+    const repaired = [...planted.embeddingFixes, ...Object.keys(planted.sessionFixes)];
+    const statesBefore = await messageStates(dbPath, repaired);
+    const sha = sha256File(dbPath);
+
+    // Dry run: exactly what would happen, and not one byte changed.
+    const dry = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--dry-run', '--json']);
+    assert.equal(dry.code, 1, dry.stderr);
+    assert.equal(sha256File(dbPath), sha);
+    assert.equal(fs.existsSync(archiveDir), false);
+    assert.equal(fs.existsSync(runLockPath(dbPath)), false);
+    const plan = JSON.parse(dry.stdout).locrits[0].fix;
+    assert.equal(plan.dryRun, true);
+    assert.equal(plan.applied, null);
+    assert.deepEqual(plan.plan.quarantine.map((q: { id: string }) => q.id), planted.quarantine);
+    assert.deepEqual(Object.fromEntries(plan.plan.sessionFromGraph.map((s: { id: string; to: string }) => [s.id, s.to])), planted.sessionFixes);
+    assert.deepEqual(plan.plan.embeddingToNull, planted.embeddingFixes);
+    const dryTable = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--dry-run']);
+    assert.match(dryTable.stdout, /Fix plan \(dry run: nothing changed\):/);
+    for (const id of [...planted.quarantine, ...repaired]) assert.ok(dryTable.stdout.includes(id), id);
+
+    // The real run.
+    const fixed = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json']);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    const locrit = JSON.parse(fixed.stdout).locrits[0];
+    assert.deepEqual(locrit.fix.applied, { quarantined: 7, deleted: 7, sessionIdsCorrected: 2, embeddingsNulled: 3 });
+    assert.equal(fs.existsSync(runLockPath(dbPath)), false, 'the run lock is released');
+    assert.ok(locrit.fix.findingsBefore.some((f: { rule: string }) => f.rule === 'message.content-null'));
+    for (const f of locrit.findings) assert.ok(!FIXED_RULES.includes(f.rule) && f.severity !== 'error', `${f.rule} still fires after --fix`);
+
+    // Nothing lost: removed ids == quarantined ids == the ids in the archive.
+    const idsAfter = await idsOf(dbPath);
+    const removed = idsBefore.filter((id) => !idsAfter.includes(id));
+    assert.deepEqual(removed, planted.quarantine);
+    assert.equal(idsAfter.length, idsBefore.length - planted.quarantine.length);
+    const { folder, manifest } = readManifest(locrit.fix.archive.folder);
+    assert.equal(path.dirname(folder), path.join(archiveDir, 'defects'));
+    assert.equal(manifest.reason, 'validate-fix');
+    assert.equal(manifest.counts.messages, planted.quarantine.length);
+    assert.equal(manifest.idDigest.value, idDigestOf(planted.quarantine));
+    const archivedIds = await withStore(dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) =>
+      (await store.query<{ id: string }>(`LOAD FROM '${path.join(folder, 'messages.parquet')}' RETURN id ORDER BY id`)).map((r) => r.id),
+    );
+    assert.deepEqual(archivedIds, planted.quarantine);
+    // Every relationship removed is in the archive.
+    const relsAfter = await relCounts(dbPath, RELS);
+    for (const table of RELS) assert.equal(relsAfter[table], relsBefore[table] - (manifest.counts.relationships[table as 'SENT'] ?? 0), table);
+
+    // Repaired messages keep their exact timestamp and every relationship; only what was wrong changed.
+    const statesAfter = await messageStates(dbPath, repaired);
+    // Links to quarantined messages went into the archive with them.
+    for (const state of Object.values(statesBefore)) state.links = state.links.filter((l) => !planted.quarantine.some((id) => l.includes(id)));
+    for (const id of planted.embeddingFixes) {
+      assert.equal(statesAfter[id].embedded, false, id);
+      assert.deepEqual({ ...statesAfter[id], embedded: true }, statesBefore[id], id);
+    }
+    for (const [id, session] of Object.entries(planted.sessionFixes)) {
+      assert.equal(statesAfter[id].sessionId, session);
+      assert.deepEqual(statesAfter[id].links, statesBefore[id].links);
+    }
+
+    // A second look: clean (no error), and --fix has nothing left to do.
+    const again = await runCli(['-c', config, '-d', data, 'validate', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    const second = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json']);
+    assert.equal(second.code, 0);
+    assert.equal(JSON.parse(second.stdout).locrits[0].fix.archive, null);
+    assert.equal(fs.readdirSync(path.join(archiveDir, 'defects')).length, 1, 'no second archive');
+  });
+
+  it('refuses while another locrit-mem run holds the Locrit', async (t) => {
+    const data = tempDir(t);
+    const planted = await plantDefects(data);
+    fs.writeFileSync(runLockPath(planted.fixture.dbPath), JSON.stringify({ pid: process.pid, command: 'archive' }));
+    const sha = sha256File(planted.fixture.dbPath);
+    const config = writeConfig(data, `${CLEAN_CONFIG}archive:\n  dir: ${path.join(data, 'archive')}\n`);
+    const result = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json']);
+    assert.equal(result.code, 3);
+    const locrit = JSON.parse(result.stdout).locrits[0];
+    assert.equal(locrit.error.reason, 'busy');
+    assert.equal(locrit.findings[0].rule, 'file.busy');
+    assert.equal(sha256File(planted.fixture.dbPath), sha);
+    assert.equal(fs.existsSync(path.join(data, 'archive')), false);
+  });
+});
