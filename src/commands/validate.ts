@@ -39,9 +39,10 @@ import type { TaskContext } from '../runner/tasks.js';
 import { checkHeader } from '../store/header.js';
 import { deepScan, type TableScan } from '../store/deepScan.js';
 import { duplicateGroups, readGraphFigures, readSchemaInput, scanMessages, sessionsOver } from '../store/integrity.js';
-import { deleteMessages, nullEmbeddings, setSessionFromGraph } from '../store/integrityFix.js';
+import { nullEmbeddings, setSessionFromGraph } from '../store/integrityFix.js';
 import { withStore, type KuzuStore } from '../store/kuzu.js';
-import { writeQuarantine } from '../store/quarantine.js';
+import { quarantineMessages } from '../store/quarantine.js';
+import { journalPath } from '../archive/journal.js';
 import { readSchema } from '../store/schema.js';
 import { resolveConfigPath } from '../config/load.js';
 import { storeSettings, type CommandContext, type StoreSettings } from './context.js';
@@ -365,6 +366,17 @@ async function fixTask(target: LocritTarget, payload: ValidatePayload, task: Tas
       fix.skipped = `a WAL is present (unclean stop): run \`locrit-mem recover ${target.name}\` first; nothing was changed`;
       return { before, after: before, fix };
     }
+    // Read without readJournal(), which tidies files: a dry run must not touch anything.
+    if (fs.existsSync(journalPath(target.dbPath))) {
+      let command = 'locrit-mem';
+      try {
+        command = (JSON.parse(fs.readFileSync(journalPath(target.dbPath), 'utf8')) as { command?: string }).command ?? command;
+      } catch {
+        // A half-written journal still means an interrupted run.
+      }
+      fix.skipped = `an interrupted ${command} run left ${path.basename(journalPath(target.dbPath))}: run \`locrit-mem archive ${target.name}\` to finish it first; nothing was changed`;
+      return { before, after: before, fix };
+    }
     if (payload.dryRun) return { before, after: before, fix };
     task.progress('fixing');
     const quarantineIds = plan!.quarantine.map((q) => q.id);
@@ -375,9 +387,9 @@ async function fixTask(target: LocritTarget, payload: ValidatePayload, task: Tas
       let deleted = 0;
       if (quarantineIds.length > 0) {
         // Archive first, read back and checked; only then delete exactly the archived ids.
-        const archive = await writeQuarantine(store, schema, { archiveRoot: payload.archiveRoot, locrit: target.name, dbPath: target.dbPath, ids: quarantineIds, rules, tool: payload.tool });
+        const archive = await quarantineMessages(store, schema, { archiveRoot: payload.archiveRoot, locrit: target.name, dbPath: target.dbPath, ids: quarantineIds, rules, tool: payload.tool });
         fix.archive = { folder: archive.folder, messages: archive.manifest.counts.messages, idDigest: archive.manifest.idDigest.value };
-        deleted = await deleteMessages(store, quarantineIds);
+        deleted = archive.deleted;
       }
       const sessionIdsCorrected = await setSessionFromGraph(store, plan!.sessionFromGraph.map((s) => s.id));
       const embeddingsNulled = await nullEmbeddings(store, schema, plan!.embeddingToNull);

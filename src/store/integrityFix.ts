@@ -9,29 +9,8 @@
  * relationship touching it re-created with its properties.
  */
 import type { KuzuStore, Params } from './kuzu.js';
+import { inTransaction } from './retention.js';
 import type { DatabaseSchema } from './schema.js';
-
-async function inTransaction<T>(store: KuzuStore, work: () => Promise<T>): Promise<T> {
-  await store.execute('BEGIN TRANSACTION');
-  try {
-    const result = await work();
-    await store.execute('COMMIT');
-    return result;
-  } catch (error) {
-    await store.execute('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
-
-/** Deletes exactly these messages and their relationships; returns how many were deleted. */
-export async function deleteMessages(store: KuzuStore, ids: string[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  return inTransaction(store, async () => {
-    const found = Number(await store.scalar('MATCH (m:Message) WHERE m.id IN $ids RETURN count(m)', { ids }));
-    await store.execute('MATCH (m:Message) WHERE m.id IN $ids DETACH DELETE m', { ids });
-    return found;
-  });
-}
 
 /** Sets session_id from the one Session each message is PART_OF. */
 export async function setSessionFromGraph(store: KuzuStore, ids: string[]): Promise<number> {

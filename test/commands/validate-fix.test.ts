@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { idDigestOf, readManifest } from '../../src/archive/format.js';
+import { journalPath } from '../../src/archive/journal.js';
+import { killWriterMidWrite } from '../../src/fixtures/damage.js';
+import { verifyArchiveWithKuzu } from '../../src/store/archiveIo.js';
 import { runLockPath } from '../../src/layout/runLock.js';
 import { RULES } from '../../src/policy/integrity.js';
 import { withStore } from '../../src/store/kuzu.js';
@@ -85,6 +88,9 @@ describe('validate --fix', () => {
     assert.equal(manifest.reason, 'validate-fix');
     assert.equal(manifest.counts.messages, planted.quarantine.length);
     assert.equal(manifest.idDigest.value, idDigestOf(planted.quarantine));
+    const verification = await verifyArchiveWithKuzu(folder);
+    assert.ok(verification.ok, JSON.stringify(verification.checks.filter((c) => !c.ok)));
+    assert.equal(fs.existsSync(journalPath(dbPath)), false, 'the journal is removed once the delete committed');
     const archivedIds = await withStore(dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) =>
       (await store.query<{ id: string }>(`LOAD FROM '${path.join(folder, 'messages.parquet')}' RETURN id ORDER BY id`)).map((r) => r.id),
     );
@@ -115,7 +121,7 @@ describe('validate --fix', () => {
     assert.equal(fs.readdirSync(path.join(archiveDir, 'defects')).length, 1, 'no second archive');
   });
 
-  it('refuses while another locrit-mem run holds the Locrit', async (t) => {
+  it('refuses while another locrit-mem run holds the Locrit, an interrupted run left its journal, or a WAL is present', async (t) => {
     const data = tempDir(t);
     const planted = await plantDefects(data);
     fs.writeFileSync(runLockPath(planted.fixture.dbPath), JSON.stringify({ pid: process.pid, command: 'archive' }));
@@ -127,6 +133,26 @@ describe('validate --fix', () => {
     assert.equal(locrit.error.reason, 'busy');
     assert.equal(locrit.findings[0].rule, 'file.busy');
     assert.equal(sha256File(planted.fixture.dbPath), sha);
+    assert.equal(fs.existsSync(path.join(data, 'archive')), false);
+    fs.rmSync(runLockPath(planted.fixture.dbPath));
+
+    // An interrupted archive run: its journal must be finished first.
+    fs.writeFileSync(journalPath(planted.fixture.dbPath), JSON.stringify({ command: 'archive', archive: null }));
+    const journal = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json']);
+    assert.equal(journal.code, 1);
+    assert.match(JSON.parse(journal.stdout).locrits[0].fix.skipped, /interrupted archive run left kuzu\.db\.locrit-mem-journal\.json: run `locrit-mem archive defects`/);
+    assert.equal(sha256File(planted.fixture.dbPath), sha);
+    fs.rmSync(journalPath(planted.fixture.dbPath));
+
+    // A WAL: --fix would replay it; `recover` is the tool for that.
+    killWriterMidWrite(planted.fixture.dbPath, { committed: 2, uncommitted: 1 });
+    const shas = [sha256File(planted.fixture.dbPath), sha256File(`${planted.fixture.dbPath}.wal`)];
+    const wal = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json']);
+    assert.equal(wal.code, 1);
+    const walLocrit = JSON.parse(wal.stdout).locrits[0];
+    assert.match(walLocrit.fix.skipped, /a WAL is present/);
+    assert.equal(walLocrit.fix.applied, null);
+    assert.deepEqual([sha256File(planted.fixture.dbPath), sha256File(`${planted.fixture.dbPath}.wal`)], shas);
     assert.equal(fs.existsSync(path.join(data, 'archive')), false);
   });
 });
