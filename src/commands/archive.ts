@@ -316,6 +316,16 @@ export async function retentionTask(target: LocritTarget, payload: RetentionPayl
   }
   task.progress('waiting for the run lock');
   return withRunLock(target.dbPath, payload.command, async () => {
+    const pending =
+      readJournal(target.dbPath) !== null ||
+      listArchives(payload.archiveRoot, target.name).partial.length > 0 ||
+      Object.values(compactionPaths(target.dbPath)).some((p) => fs.existsSync(p));
+    if (!pending) {
+      // A read-write open rewrites the file even when nothing changes: look first, read-only,
+      // so that a Locrit with nothing to do is left byte for byte as it was.
+      const preview = await withStore(target.dbPath, { readOnly: true, ...payload.store }, (store) => plan(store, target, payload, task));
+      if (preview.status === 'nothing-to-do') return { ...preview, after: { ...preview.after, dbBytes: preview.before.dbBytes } };
+    }
     const leftovers = removeCompactionLeftovers(target.dbPath);
     let result = await withStore(target.dbPath, { readOnly: false, ...payload.store }, async (store) => {
       const interrupted = await resume(store, target, payload, leftovers, task);
@@ -489,10 +499,18 @@ async function plan(store: KuzuStore, target: LocritTarget, payload: RetentionPa
   const afterMessages = p.before.messages - p.union.messages;
   const somethingToDo = p.union.messages > 0 || stripped > 0;
   const compactWould = stripped > 0 || (payload.compact && (somethingToDo || (payload.command === 'emergency-cleanup' && p.rules.some((r) => r.applies))));
+  const p2 = { ...p };
+  const limits = limitOutcomes(p2, payload.settings, afterMessages, p.largestAfter);
+  if (!compactWould) {
+    // Without a rebuild the file keeps its size (deleted pages are only reused).
+    const size = limits.find((l) => l.name === 'max_db_size_mb')!;
+    size.after = p.before.dbBytes;
+    size.met = size.limit > 0 ? size.after <= size.limit : null;
+  }
   return {
     status: somethingToDo || compactWould || interrupted ? 'planned' : 'nothing-to-do',
     before: p.before,
-    after: { messages: afterMessages, dbBytes: null, largestSession: p.largestAfter },
+    after: { messages: afterMessages, dbBytes: compactWould ? null : p.before.dbBytes, largestSession: p.largestAfter },
     rules: p.rules,
     selected: p.union.messages,
     archived: 0,
@@ -502,7 +520,7 @@ async function plan(store: KuzuStore, target: LocritTarget, payload: RetentionPa
     newestAffected: p.union.newest,
     expectedBytesBack: p.union.dataBytes + embeddingBytes(stripped, p.dimension),
     archive: null,
-    limits: limitOutcomes(p, payload.settings, afterMessages, p.largestAfter),
+    limits,
     embeddings: payload.strip ? { stripped, bytesFreed: embeddingBytes(stripped, p.dimension), dimension: p.dimension } : null,
     compaction: null,
     compactionPlanned: compactWould ? { neededBytes: compactionNeedsBytes(p.before.dbBytes), freeBytes: freeBytes(path.dirname(target.dbPath)) } : null,

@@ -94,8 +94,12 @@ export interface CompactionResult {
   afterBytes: number;
   /** Message embeddings set to NULL during the rebuild (--strip-embeddings). */
   embeddingsStripped: number;
-  /** The old file, kept as a backup. */
-  backup: string;
+  /** The old file, kept as a backup (null when the rebuild was not swapped in). */
+  backup: string | null;
+  /** Size of the rebuilt copy. */
+  rebuiltBytes: number;
+  /** false when the rebuilt file was not smaller and nothing was stripped: the original is kept as it is. */
+  swapped: boolean;
   prunedBackups: string[];
   tables: TableFingerprint[];
   vectorIndexes: VectorIndexCheck[];
@@ -150,7 +154,7 @@ async function checkVectorIndex(store: KuzuStore, index: IndexInfoRow): Promise<
   );
   if (!sample) return null;
   const hits = await store.query<{ k: string; d: number }>(
-    `CALL QUERY_VECTOR_INDEX(${cypherString(index.table)}, ${cypherString(index.name)}, $v, 3) RETURN CAST(node.\`${key}\` AS STRING) AS k, distance AS d`,
+    `CALL QUERY_VECTOR_INDEX(${cypherString(index.table)}, ${cypherString(index.name)}, $v, 10) RETURN CAST(node.\`${key}\` AS STRING) AS k, distance AS d`,
     { v: sample.v },
   );
   // The stored vector itself, or another at distance ~0 (a duplicate direction), must come back first.
@@ -257,11 +261,16 @@ export async function compactDatabase(dbPath: string, options: CompactOptions): 
       throw new DatabaseUnavailableError(`${dbPath} was opened by pid ${who.pid} during compaction; the compacted copy was not swapped in`, 'in-use', 'stop the Locrit application and rerun', who);
     }
     const beforeBytes = fs.statSync(dbPath).size;
+    const rebuiltBytes = fs.statSync(tmpDb).size;
+    if (rebuiltBytes >= beforeBytes && source.stripped === 0) {
+      // Nothing to give back (the file was already compact): keep the original, make no backup.
+      return { beforeBytes, afterBytes: beforeBytes, rebuiltBytes, embeddingsStripped: 0, backup: null, swapped: false, prunedBackups: [], tables: rebuilt.tables, vectorIndexes: rebuilt.checks };
+    }
     options.progress?.('compacting: swapping');
     const { dbBackup } = swapIn(dbPath, tmpDb, 'compact', options.backupDir);
     fs.rmSync(exportDir, { recursive: true, force: true });
     const prunedBackups = pruneBackups(dbPath, options.keep, options.backupDir);
-    return { beforeBytes, afterBytes: fs.statSync(dbPath).size, embeddingsStripped: source.stripped, backup: dbBackup, prunedBackups, tables: rebuilt.tables, vectorIndexes: rebuilt.checks };
+    return { beforeBytes, afterBytes: fs.statSync(dbPath).size, rebuiltBytes, embeddingsStripped: source.stripped, backup: dbBackup, swapped: true, prunedBackups, tables: rebuilt.tables, vectorIndexes: rebuilt.checks };
   } finally {
     removeCompactionLeftovers(dbPath);
   }

@@ -100,7 +100,9 @@ function notes(report: RetentionReport, l: LocritRetention, colors: ChalkInstanc
     const why = l.spared && limit.name !== 'max_db_size_mb' ? ` (${count(l.spared)} critical messages spared)` : limit.name === 'max_db_size_mb' && !l.compaction ? ' (the file only shrinks when compacted)' : '';
     out.push(`${colors.red('✗')} ${l.name}: ${limit.name} still not met: ${value}${why}`);
   }
-  if (l.compaction) {
+  if (l.compaction && !l.compaction.swapped) {
+    out.push(`  ${l.name} rebuilt and verified, but the copy (${bytes(l.compaction.rebuiltBytes)}) was not smaller: the original file was kept`);
+  } else if (l.compaction) {
     out.push(`  ${l.name} compacted: ${bytes(l.compaction.beforeBytes)} → ${bytes(l.compaction.afterBytes)}, ${l.compaction.tables} tables and ${l.compaction.vectorIndexes.length} vector indexes verified; old file kept as ${l.compaction.backup}`);
   } else if (l.compactionPlanned) {
     out.push(`  ${l.name} would be compacted (needs about ${bytes(l.compactionPlanned.neededBytes)} free disk, ${bytes(l.compactionPlanned.freeBytes)} free)`);

@@ -1,0 +1,110 @@
+/**
+ * `emergency-cleanup`: the oldest half of a Locrit over the message limit goes (archived first,
+ * critical spared), a healthy Locrit is not touched, --no-archive really drops, the size rule
+ * compacts and says when the limit is still not met.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { archivesOf, messageRows, sortKey, sorted } from '../archive/archiveHelpers.js';
+import { idsOf, makeLocrit, runCli, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
+
+function setup(t: Parameters<typeof tempDir>[0], memoryExtra = ''): { data: string; memory: string; archive: string; config: string } {
+  const data = tempDir(t);
+  const memory = path.join(data, 'memory');
+  const config = writeConfig(data, `memory:\n  base_path: memory\n  max_db_size_mb: 0\n${memoryExtra}archive:\n  dir: archive\n`);
+  return { data, memory, archive: path.join(data, 'archive'), config };
+}
+
+/** The oldest floor(n/2) messages that are not critical: what the 50% cut must remove. */
+async function oldestHalf(dbPath: string, critical: string[]): Promise<string[]> {
+  const rows = (await messageRows(dbPath)).sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1));
+  return sorted(rows.slice(0, Math.floor(rows.length / 2)).map((r) => r.id).filter((id) => !critical.includes(id)));
+}
+
+describe('emergency-cleanup', () => {
+  it('cuts the oldest 50% of a Locrit over the message limit, archived first, critical spared; leaves a healthy Locrit untouched', async (t) => {
+    const { data, memory, archive, config } = setup(t, '  max_messages_per_locrit: 200\n');
+    const big = await makeLocrit(memory, { name: 'big', messages: 240, criticalShare: 0.1 });
+    await makeLocrit(memory, { name: 'small', messages: 80, seed: 2 });
+    const original = await idsOf(big.dbPath);
+    const expected = await oldestHalf(big.dbPath, big.criticalMessageIds);
+    const smallBefore = snapshotFolder(path.join(memory, 'small'));
+
+    const result = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json', '--no-compact'], { cwd: data });
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.command, 'emergency-cleanup');
+    const [bigReport, smallReport] = report.locrits;
+    assert.equal(bigReport.status, 'done');
+    assert.equal(bigReport.rules[0].rule, 'emergency-count');
+    assert.equal(bigReport.rules[0].applies, true);
+    assert.equal(bigReport.rules[0].parameters.removeCount, 120);
+    assert.equal(bigReport.spared, 120 - expected.length);
+
+    const remaining = await idsOf(big.dbPath);
+    const [written] = await archivesOf(archive, 'big');
+    assert.deepEqual(written.ids, expected, 'exactly the oldest half, minus critical messages');
+    assert.deepEqual(sorted([...remaining, ...written.ids]), original);
+    for (const id of big.criticalMessageIds) assert.ok(remaining.includes(id));
+    const limit = bigReport.limits.find((l: { name: string }) => l.name === 'max_messages_per_locrit');
+    assert.deepEqual([limit.before, limit.after, limit.met], [240, remaining.length, true]);
+
+    assert.equal(smallReport.status, 'nothing-to-do');
+    assert.deepEqual(snapshotFolder(path.join(memory, 'small')), smallBefore, 'a Locrit within its limits is not touched');
+    assert.equal(fs.existsSync(path.join(archive, 'small')), false);
+  });
+
+  it('--no-archive --yes really drops (the seed behaviour): no archive, same messages gone', async (t) => {
+    const { data, memory, archive, config } = setup(t, '  max_messages_per_locrit: 100\n');
+    const fixture = await makeLocrit(memory, { name: 'bob', messages: 150, criticalShare: 0.1 });
+    const expected = await oldestHalf(fixture.dbPath, fixture.criticalMessageIds);
+    const original = await idsOf(fixture.dbPath);
+    const result = await runCli(['-c', config, 'emergency-cleanup', '--no-archive', '--yes', '--no-compact', '--json'], { cwd: data });
+    assert.equal(result.code, 0, result.stderr);
+    const bob = JSON.parse(result.stdout).locrits[0];
+    assert.equal(bob.archive, null);
+    assert.equal(bob.deleted, expected.length);
+    assert.deepEqual(await idsOf(fixture.dbPath), original.filter((id) => !expected.includes(id)));
+    assert.equal(fs.existsSync(archive), false);
+  });
+
+  it('over max_db_size_mb: age rule 7 days / keep 500, compaction by default, exit 1 when the file is still over', async (t) => {
+    const { data, memory, config } = setup(t);
+    const fixture = await makeLocrit(memory, { name: 'bob', messages: 200 });
+    const original = await idsOf(fixture.dbPath);
+    const dry = await runCli(['-c', config, 'emergency-cleanup', '--dry-run', '--max-size-mb', '1', '--json'], { cwd: data });
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = JSON.parse(dry.stdout).locrits[0];
+    assert.equal(plan.rules[1].rule, 'emergency-size');
+    assert.equal(plan.rules[1].applies, true);
+    assert.equal(plan.selected, 0, 'keep 500 keeps all 200 messages');
+    assert.ok(plan.compactionPlanned.neededBytes > 0);
+
+    const result = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--max-size-mb', '1', '--json'], { cwd: data });
+    assert.equal(result.code, 1, result.stderr + result.stdout);
+    const bob = JSON.parse(result.stdout).locrits[0];
+    assert.ok(bob.compaction, 'the size rule compacts by default');
+    const size = bob.limits.find((l: { name: string }) => l.name === 'max_db_size_mb');
+    assert.equal(size.met, false);
+    assert.equal(size.after, fs.statSync(fixture.dbPath).size);
+    assert.deepEqual(await idsOf(fixture.dbPath), original);
+    const table = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--no-compact', '--max-size-mb', '1'], { cwd: data });
+    assert.equal(table.code, 1);
+    assert.match(table.stdout, /bob: max_db_size_mb still not met: .* \(the file only shrinks when compacted\)/);
+  });
+
+  it('refuses to compact when the disk is too full, before changing anything', async (t) => {
+    const { data, memory, config } = setup(t, '  max_messages_per_locrit: 100\n');
+    const fixture = await makeLocrit(memory, { name: 'bob', messages: 150 });
+    const before = snapshotFolder(data);
+    const result = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json'], { cwd: data, env: { LOCRIT_MEM_TEST_FREE_BYTES: '1000' } });
+    assert.equal(result.code, 3);
+    const bob = JSON.parse(result.stdout).locrits[0];
+    assert.match(bob.error.message, /not enough free disk to compact .*kuzu\.db: a rebuild needs about [\d.]+ MiB beside it, 0\.0 MiB are free/);
+    assert.match(bob.error.hint, /--no-compact/);
+    assert.deepEqual(snapshotFolder(data), before);
+    assert.equal((await idsOf(fixture.dbPath)).length, 150);
+  });
+});
