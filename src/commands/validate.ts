@@ -22,6 +22,7 @@ import {
   failsRun,
   FindingCollector,
   FixPlanBuilder,
+  MASS_RULES,
   mergeFindings,
   messageCapabilities,
   RULES,
@@ -38,7 +39,7 @@ import { runEach, type TaskOutcome } from '../runner/pool.js';
 import type { TaskContext } from '../runner/tasks.js';
 import { checkHeader } from '../store/header.js';
 import { deepScan, type TableScan } from '../store/deepScan.js';
-import { duplicateGroups, readGraphFigures, readSchemaInput, scanMessages, sessionsOver } from '../store/integrity.js';
+import { countMassRules, duplicateGroups, readGraphFigures, readSchemaInput, scanMessages, sessionsOver } from '../store/integrity.js';
 import { nullEmbeddings, setSessionFromGraph } from '../store/integrityFix.js';
 import { withStore, type KuzuStore } from '../store/kuzu.js';
 import { quarantineMessages } from '../store/quarantine.js';
@@ -331,7 +332,12 @@ async function checkDatabase(store: KuzuStore, target: LocritTarget, payload: Va
     nowWallClockMs: instantToWallClock(new Date(payload.nowMs)).getTime(),
   };
   const planner = planFix ? new FixPlanBuilder() : null;
-  const messages = await scanMessages(store, capabilities, (rows) => checkMessages(rows, messageSettings, collector, planner ?? undefined));
+  const futureAfter = instantToWallClock(new Date(payload.nowMs + settings.future_skew_seconds * 1000));
+  await scanMessages(store, capabilities, { futureAfter }, (rows) => checkMessages(rows, messageSettings, collector, planner ?? undefined, MASS_RULES));
+  const mass = await countMassRules(store, capabilities, { lowPriorityMaxChars: settings.low_priority_max_chars, enableEmbeddings: settings.enable_embeddings });
+  collector.addCounted('message.embedding-low-priority', mass.lowPriority.count, mass.lowPriority.examples);
+  collector.addCounted('message.embeddings-disabled', mass.embeddingsDisabled.count, mass.embeddingsDisabled.examples);
+  const messages = schema.tables.Message ? Number(await store.scalar('MATCH (m:Message) RETURN count(m)')) : 0;
   if (capabilities.message) {
     const copies = duplicateCopies(await duplicateGroups(store));
     for (const id of copies) collector.add('message.duplicate', id);
@@ -344,7 +350,7 @@ async function checkDatabase(store: KuzuStore, target: LocritTarget, payload: Va
   if (graph.usersWithoutMessages) collector.addCounted('graph.user-without-messages', graph.usersWithoutMessages.count, graph.usersWithoutMessages.examples);
   const over = await sessionsOver(store, schema, settings.max_messages_per_conversation);
   checkLimits(
-    { dbBytes: fs.statSync(target.dbPath, { throwIfNoEntry: false })?.size ?? null, messages: schema.tables.Message ? Number(await store.scalar('MATCH (m:Message) RETURN count(m)')) : 0, sessionsOver: over, largestSession: over.largest },
+    { dbBytes: fs.statSync(target.dbPath, { throwIfNoEntry: false })?.size ?? null, messages, sessionsOver: over, largestSession: over.largest },
     { maxDbSizeMb: settings.max_db_size_mb, maxMessagesPerLocrit: settings.max_messages_per_locrit, maxMessagesPerConversation: settings.max_messages_per_conversation },
     collector,
   );

@@ -237,11 +237,21 @@ export function messageRulesBroken(row: MessageRow, settings: MessageRuleSetting
   return broken;
 }
 
-/** Feeds a batch of the per-message pass into the collector; returns the repairs --fix could make. */
-export function checkMessages(rows: readonly MessageRow[], settings: MessageRuleSettings, collector: FindingCollector, plan?: FixPlanBuilder): void {
+/**
+ * Rules that concern many healthy rows (every embedded message when embeddings are disabled):
+ * the store counts them in Kuzu rather than handing every such row to JS, with the same
+ * definitions as messageRulesBroken (test/store/integrity.test.ts holds them equal).
+ */
+export const MASS_RULES: ReadonlySet<string> = new Set(['message.embedding-low-priority', 'message.embeddings-disabled']);
+
+/**
+ * Feeds rows of the per-message pass into the collector (rules in `skip` are counted elsewhere),
+ * and into the --fix plan when there is one.
+ */
+export function checkMessages(rows: readonly MessageRow[], settings: MessageRuleSettings, collector: FindingCollector, plan?: FixPlanBuilder, skip: ReadonlySet<string> = new Set()): void {
   for (const row of rows) {
     const broken = messageRulesBroken(row, settings);
-    for (const rule of broken) collector.add(rule, row.id);
+    for (const rule of broken) if (!skip.has(rule)) collector.add(rule, row.id);
     plan?.consider(row, broken);
   }
 }
@@ -488,7 +498,7 @@ export function checkDeepScan(scans: readonly TableScanInput[], collector: Findi
   for (const scan of scans) {
     if (scan.error !== null) {
       collector.add('storage.unreadable', scan.table);
-      unreadable.push(`${scan.table}${scan.errorAfter !== null ? ` after key ${scan.errorAfter}` : ''}: ${scan.error}`);
+      unreadable.push(`${scan.table}${scan.errorAfter !== null ? ` (${scan.errorAfter})` : ''}: ${scan.error}`);
     } else if (scan.rowsCounted !== null && scan.rowsCounted !== scan.rowsRead) {
       collector.add('storage.row-count-mismatch', `${scan.table} (read ${scan.rowsRead}, counted ${scan.rowsCounted})`);
     }

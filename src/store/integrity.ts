@@ -8,9 +8,6 @@ import { MAX_EXAMPLES, type MessageCapabilities, type MessageRow, type SchemaInp
 import type { KuzuStore, Params } from './kuzu.js';
 import type { DatabaseSchema } from './schema.js';
 
-/** Messages per page of the per-message pass: a few hundred bytes each, so a page stays small. */
-export const MESSAGE_BATCH = 2000;
-
 /** The schema as the schema rules want it, plus how many embeddings each embedding column holds. */
 export async function readSchemaInput(store: KuzuStore, schema: DatabaseSchema): Promise<SchemaInput> {
   const tables: SchemaInput['tables'] = {};
@@ -41,55 +38,91 @@ interface RawMessageRow {
   partOf?: (string | null)[];
 }
 
+/** Node offsets per page of the per-message pass. Only candidate rows of a page cross into JS. */
+export const MESSAGE_PAGE = 20_000;
+
+export interface MessageScanSettings {
+  /** Timestamps after this stored wall-clock value are candidates for message.timestamp-future. */
+  futureAfter: Date;
+}
+
 /**
- * Reads every message once, `batch` at a time in primary-key order (keyset pagination: each page
- * starts after the last id of the previous one), and hands each page to `onBatch`. Only small
- * per-message figures cross into JS: the length of the content, the sum of |x| of the embedding,
- * the ids of the sessions the message is PART_OF.
+ * The per-message pass: ONE scan of Message (with its PART_OF sessions), in pages of node
+ * offsets so that memory stays bounded, returning only the candidate rows: messages that may
+ * break a per-message rule. Why not every row: the Node binding hands rows to JS at roughly
+ * 40-80 us each, while Kuzu filters at about 1 us per row, so a Locrit of 200,000 messages
+ * would spend its time crossing into JS. The candidate predicate is a superset of every
+ * per-row rule (metadata other than the exact "{}" is always a candidate, because only JS
+ * parses JSON); the rules themselves decide in src/policy/integrity.ts. The two rules that
+ * concern many healthy rows (embedding-low-priority, embeddings-disabled) are counted in
+ * Kuzu instead (see countMassRules).
  */
 export async function scanMessages(
   store: KuzuStore,
   capabilities: MessageCapabilities,
+  settings: MessageScanSettings,
   onBatch: (rows: MessageRow[]) => void | Promise<void>,
-  batch = MESSAGE_BATCH,
+  page = MESSAGE_PAGE,
 ): Promise<number> {
   if (!capabilities.message) return 0;
-  const embedding = capabilities.embedding
-    ? 'm.content_embedding IS NOT NULL AS hasEmbedding, list_sum(list_transform(CAST(m.content_embedding AS FLOAT[]), x -> abs(x))) AS absSum'
-    : 'false AS hasEmbedding, CAST(NULL AS DOUBLE) AS absSum';
-  const partOf = capabilities.partOf ? 'OPTIONAL MATCH (m)-[:PART_OF]->(s:Session)' : '';
+  const absSum = 'list_sum(list_transform(CAST(m.content_embedding AS FLOAT[]), x -> abs(x)))';
+  const embedding = capabilities.embedding ? `m.content_embedding IS NOT NULL AS hasEmbedding, ${absSum} AS absSum` : 'false AS hasEmbedding, CAST(NULL AS DOUBLE) AS absSum';
+  // NaN fails `> 0`, infinity fails `< 1e38`, all zeros fails `> 0`.
+  const badEmbedding = capabilities.embedding ? ` OR (m.content_embedding IS NOT NULL AND NOT (${absSum} > 0 AND ${absSum} < 1e38))` : '';
+  const candidate =
+    "m.content IS NULL OR m.timestamp IS NULL OR m.timestamp > $future OR m.metadata IS NULL OR m.metadata <> '{}' " +
+    `OR m.role IS NULL OR NOT m.role IN ['user', 'assistant', 'system'] OR m.session_id IS NULL${badEmbedding}`;
   const columns =
     'm.id AS id, m.role AS role, m.content IS NULL AS contentNull, size(m.content) AS contentLength, m.timestamp AS timestamp, ' +
     `m.session_id AS sessionId, m.metadata AS metadata, ${embedding}`;
-  const page = (after: boolean): string =>
-    `MATCH (m:Message) ${after ? 'WHERE m.id > $after ' : ''}WITH m ORDER BY m.id LIMIT ${batch} ${partOf} ` +
-    `RETURN ${columns}${capabilities.partOf ? ', collect(s.id) AS partOf' : ''} ORDER BY id`;
-  let after: string | null = null;
+  const cypher = capabilities.partOf
+    ? 'MATCH (m:Message) WHERE offset(id(m)) >= $lo AND offset(id(m)) < $hi OPTIONAL MATCH (m)-[:PART_OF]->(s:Session) ' +
+      // count(s), not size(partOf): collect() over an unmatched OPTIONAL MATCH is NULL in Kuzu 0.11, not [].
+      `WITH m, collect(s.id) AS partOf, count(s) AS parts WHERE ${candidate} OR parts <> 1 OR partOf[1] <> m.session_id RETURN ${columns}, partOf`
+    : `MATCH (m:Message) WHERE offset(id(m)) >= $lo AND offset(id(m)) < $hi AND (${candidate}) RETURN ${columns}`;
+  const last = await store.scalar<number | bigint>('MATCH (m:Message) RETURN max(offset(id(m)))');
+  if (last === null) return 0;
   let total = 0;
-  for (;;) {
-    const params: Params | undefined = after === null ? undefined : { after };
-    const raw: RawMessageRow[] = await store.query<RawMessageRow>(page(after !== null), params);
-    if (raw.length === 0) break;
-    const rows = raw.map(
-      (r): MessageRow => ({
-        id: r.id,
-        role: r.role,
-        contentNull: r.contentNull,
-        contentLength: r.contentLength === null ? null : Number(r.contentLength),
-        timestamp: r.timestamp,
-        sessionId: r.sessionId,
-        metadata: r.metadata,
-        hasEmbedding: r.hasEmbedding,
-        embeddingAbsSum: r.absSum,
-        partOf: capabilities.partOf ? (r.partOf ?? []).filter((s): s is string => s !== null) : null,
-      }),
-    );
-    await onBatch(rows);
+  for (let lo = 0; lo <= Number(last); lo += page) {
+    const raw = await store.query<RawMessageRow>(cypher, { lo, hi: lo + page, future: settings.futureAfter });
+    const rows = raw
+      .map(
+        (r): MessageRow => ({
+          id: r.id,
+          role: r.role,
+          contentNull: r.contentNull,
+          contentLength: r.contentLength === null ? null : Number(r.contentLength),
+          timestamp: r.timestamp,
+          sessionId: r.sessionId,
+          metadata: r.metadata,
+          hasEmbedding: r.hasEmbedding,
+          embeddingAbsSum: r.absSum,
+          partOf: capabilities.partOf ? (r.partOf ?? []).filter((s): s is string => s !== null) : null,
+        }),
+      )
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (rows.length) await onBatch(rows);
     total += rows.length;
-    after = rows[rows.length - 1].id;
-    if (raw.length < batch) break;
   }
   return total;
+}
+
+/** Rules about many healthy rows, counted in Kuzu: how many and the first ids (same definitions as src/policy/integrity.ts). */
+export async function countMassRules(
+  store: KuzuStore,
+  capabilities: MessageCapabilities,
+  settings: { lowPriorityMaxChars: number; enableEmbeddings: boolean },
+): Promise<{ lowPriority: { count: number; examples: string[] }; embeddingsDisabled: { count: number; examples: string[] } }> {
+  const none = { count: 0, examples: [] };
+  if (!capabilities.message || !capabilities.embedding) return { lowPriority: none, embeddingsDisabled: none };
+  const lowPriority = await countAndExamples(
+    store,
+    "MATCH (m:Message) WHERE m.content_embedding IS NOT NULL AND (m.role = 'system' OR size(m.content) <= $max)",
+    'm.id',
+    { max: settings.lowPriorityMaxChars },
+  );
+  const embeddingsDisabled = settings.enableEmbeddings ? none : await countAndExamples(store, 'MATCH (m:Message) WHERE m.content_embedding IS NOT NULL', 'm.id');
+  return { lowPriority, embeddingsDisabled };
 }
 
 /**
@@ -127,10 +160,12 @@ export async function readGraphFigures(store: KuzuStore, schema: DatabaseSchema)
   const partOf = has('PART_OF') && has('Session') && schema.tables.PART_OF.from === 'Message';
   if (respondsTo && partOf) {
     // Across sessions, by the graph: both ends belong to sessions and share none.
+    // Not with NOT EXISTS { (a)-[:PART_OF]->()<-[:PART_OF]-(b) }: on 50,000 messages that filled a
+    // 256 MiB buffer pool in Kuzu 0.11. Counting shared sessions per pair is cheap.
     figures.respondsToCrossSession = await countAndExamples(
       store,
-      'MATCH (a:Message)-[:RESPONDS_TO]->(b:Message) WHERE EXISTS { MATCH (a)-[:PART_OF]->(:Session) } AND EXISTS { MATCH (b)-[:PART_OF]->(:Session) } ' +
-        'AND NOT EXISTS { MATCH (a)-[:PART_OF]->(:Session)<-[:PART_OF]-(b) }',
+      'MATCH (sa:Session)<-[:PART_OF]-(a:Message)-[:RESPONDS_TO]->(b:Message)-[:PART_OF]->(sb:Session) ' +
+        'WITH a, b, sum(CASE WHEN sa.id = sb.id THEN 1 ELSE 0 END) AS shared WHERE shared = 0',
       'a.id',
     );
   }

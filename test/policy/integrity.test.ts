@@ -208,7 +208,7 @@ describe('integrity rules (pure)', () => {
       [
         { table: 'Message', rowsRead: 10, rowsCounted: 10, error: null, errorAfter: null },
         { table: 'Session', rowsRead: 3, rowsCounted: 4, error: null, errorAfter: null },
-        { table: 'SENT', rowsRead: 2, rowsCounted: 9, error: 'Runtime exception: bad page', errorAfter: 'user_1' },
+        { table: 'SENT', rowsRead: 2, rowsCounted: 9, error: 'Runtime exception: bad page', errorAfter: 'offsets 0-49999' },
       ],
       collector,
     );
@@ -218,7 +218,7 @@ describe('integrity rules (pure)', () => {
     assert.deepEqual(byRule['file.app-backups'].examples, ['kuzu.db.backup_20250101_000000']);
     assert.deepEqual(byRule['storage.row-count-mismatch'].examples, ['Session (read 3, counted 4)']);
     assert.deepEqual(byRule['storage.unreadable'].examples, ['SENT']);
-    assert.match(byRule['storage.unreadable'].detail!, /after key user_1: Runtime exception: bad page/);
+    assert.match(byRule['storage.unreadable'].detail!, /SENT \(offsets 0-49999\): Runtime exception: bad page/);
     assert.equal(unavailableRule('not-kuzu'), 'file.not-kuzu');
     assert.equal(unavailableRule(null), 'file.damaged');
   });
