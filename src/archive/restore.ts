@@ -1,0 +1,88 @@
+/**
+ * `recover --from-archive`: put the messages of an archive (src/archive/format.ts) back into a
+ * Locrit's database. The archive is checked first (every file's size and sha256 against the
+ * manifest, then the messages file's row count); ids already in the database are skipped and
+ * relationships already present are not doubled, so restoring the same archive twice gives the
+ * same database as restoring it once.
+ */
+import path from 'node:path';
+import type { StoreSettings } from '../commands/context.js';
+import { withStore } from '../store/kuzu.js';
+import { restoreMessages, restoreRelationships, parquetRows, type RestoredTable } from '../store/restoreIo.js';
+import { readSchema, tableCounts, type TableCounts } from '../store/salvage.js';
+import { ArchiveError, RELATIONSHIP_FILES, verifyArchive, type ArchivedRelationship, type ArchiveCheck } from './format.js';
+
+/** What a checked archive holds, in a form that crosses to a worker process. */
+export interface ArchiveToRestore {
+  folder: string;
+  /** The Locrit folder name the archive was made for. */
+  locrit: string;
+  createdAt: string;
+  messages: number;
+  messagesFile: string;
+  messageColumns: string[];
+  relationships: { table: ArchivedRelationship; file: string; rows: number; columns: string[] }[];
+  checks: ArchiveCheck[];
+}
+
+export interface ArchiveRestoreCounts {
+  messages: RestoredTable;
+  relationships: RestoredTable[];
+  /** Rows per table after the restore. */
+  countsAfter: TableCounts;
+}
+
+/**
+ * Checks an archive folder (or its manifest.json) without Kuzu: the manifest's shape and every
+ * file's size and sha256. Throws ArchiveError (exit 3) naming what failed.
+ */
+export async function checkArchive(location: string): Promise<ArchiveToRestore> {
+  const verification = await verifyArchive(path.resolve(location));
+  if (!verification.ok || !verification.manifest) {
+    const failed = verification.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+    throw new ArchiveError(`archive ${verification.folder} failed its checks: ${failed.join('; ')}`, 'use another archive (`locrit-mem recover --list` shows them); nothing was changed');
+  }
+  const manifest = verification.manifest;
+  const messagesEntry = manifest.files.find((f) => f.table === 'Message');
+  if (!messagesEntry) throw new ArchiveError(`archive ${verification.folder} lists no messages file`, 'use another archive');
+  const relationships = manifest.files
+    .filter((f): f is typeof f & { table: ArchivedRelationship } => f.table !== 'Message' && f.table in RELATIONSHIP_FILES)
+    .map((f) => ({ table: f.table, file: path.join(verification.folder, f.name), rows: f.rows, columns: f.columns.map((c) => c.name) }));
+  return {
+    folder: verification.folder,
+    locrit: manifest.locrit,
+    createdAt: manifest.createdAt,
+    messages: messagesEntry.rows,
+    messagesFile: path.join(verification.folder, messagesEntry.name),
+    messageColumns: messagesEntry.columns.map((c) => c.name),
+    relationships,
+    checks: verification.checks,
+  };
+}
+
+/** Runs in a worker: opens the database read-write and puts the archive back. */
+export async function restoreArchiveInto(dbPath: string, archive: ArchiveToRestore, settings: StoreSettings): Promise<ArchiveRestoreCounts> {
+  return withStore(dbPath, { readOnly: false, bufferPoolMb: settings.bufferPoolMb, threads: settings.threads }, async (store) => {
+    const rows = await parquetRows(store, archive.messagesFile);
+    if (rows !== archive.messages) {
+      throw new ArchiveError(`${archive.messagesFile} holds ${rows} rows, its manifest says ${archive.messages}`, 'use another archive; nothing was changed');
+    }
+    const schema = await readSchema(store);
+    if (!schema.tables.Message) throw new ArchiveError(`${dbPath} has no Message table to restore into`, 'salvage or restore the database first (`locrit-mem recover`)');
+    await store.execute('BEGIN TRANSACTION');
+    let committed = false;
+    try {
+      const messages = await restoreMessages(store, schema, archive.messagesFile, archive.messageColumns);
+      // Sessions and users of archived messages stay in the database (archive deletes messages
+      // only), so relationships find both ends unless the other end was removed since.
+      const relationships: RestoredTable[] = [];
+      for (const rel of archive.relationships) relationships.push(await restoreRelationships(store, schema, rel.table, rel.file, rel.columns));
+      await store.execute('COMMIT');
+      committed = true;
+      await store.execute('CHECKPOINT');
+      return { messages, relationships, countsAfter: await tableCounts(store, schema) };
+    } finally {
+      if (!committed) await store.execute('ROLLBACK').catch(() => undefined);
+    }
+  });
+}

@@ -1,0 +1,149 @@
+import Table from 'cli-table3';
+import type { ChalkInstance } from 'chalk';
+import type { RecoverReport } from '../../commands/recover.js';
+import type { LocritRecovery, RecoverOutcome } from '../../recover/types.js';
+import { bytes, count } from '../format.js';
+
+const PROBLEM_TEXT: Record<LocritRecovery['problem'], string> = {
+  none: 'nothing wrong',
+  requested: '(operator request)',
+  'in-use': 'held by a running process',
+  'unclean-stop': 'unclean stop (WAL present)',
+  unreadable: 'cannot be opened or read',
+  missing: 'database missing',
+  'unsupported-version': 'unsupported storage version',
+  'unsaved-conversations': 'unsaved conversations',
+};
+
+const ACTION_TEXT: Record<LocritRecovery['action'], string> = {
+  none: '-',
+  refuse: 'refused',
+  'replay-wal': 'replay the WAL',
+  salvage: 'salvage and rebuild',
+  'restore-backup': 'restore a backup',
+  'restore-archive': 'restore an archive',
+  report: 'report',
+  list: 'list',
+};
+
+function outcome(colors: ChalkInstance, value: RecoverOutcome, l: LocritRecovery): string {
+  const verified = l.verification ? (l.verification.ok ? ', verified' : ', verification FAILED') : '';
+  switch (value) {
+    case 'ok':
+      return colors.green('ok');
+    case 'repaired':
+    case 'restored':
+      return colors.green(`${value}${verified}`);
+    case 'salvaged':
+    {
+      const partial = l.salvage?.tables.reduce((sum, t) => sum + t.partialRows, 0) ?? 0;
+      const lost = l.salvage?.totals.lost;
+      const what = lost ? `, ${count(lost)} rows lost` : lost === null ? ', losses unknown' : '';
+      return (l.exitCode === 0 ? colors.green : colors.yellow)(`salvaged${verified}${what}${partial ? `, ${count(partial)} rows partly` : ''}`);
+    }
+    case 'planned':
+      return colors.cyan('planned (dry run)');
+    case 'reported':
+      return colors.yellow('reported');
+    case 'listed':
+      return 'listed';
+    default:
+      return colors.red(value);
+  }
+}
+
+export function recoverTable(report: RecoverReport, colors: ChalkInstance, verbose = false): string {
+  if (report.mode === 'list') return listTable(report, colors);
+  const lines: string[] = [];
+  if (report.dryRun) lines.push(colors.bold('Dry run: nothing will be changed.'));
+  const table = new Table({ head: ['Locrit', 'Problem found', 'Action', 'Result'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+  for (const l of report.locrits) table.push([l.name, PROBLEM_TEXT[l.problem], ACTION_TEXT[l.action], outcome(colors, l.outcome, l)]);
+  lines.push(table.toString());
+  for (const l of report.locrits) lines.push(...details(l, colors, report.dryRun, verbose));
+  if (report.conversations?.unreadable.length) {
+    lines.push('', colors.yellow(`${report.conversations.unreadable.length} conversation file(s) in ${report.conversations.dir} could not be read:`));
+    for (const bad of report.conversations.unreadable) lines.push(`  ${bad.file}: ${bad.error}`);
+  }
+  if (report.mode === 'diagnose' && report.locrits.length && report.locrits.every((l) => l.problem === 'none' && l.exitCode === 0)) {
+    lines.push('', colors.green(`Nothing wrong: ${report.locrits.length === 1 ? 'the database opens' : `all ${report.locrits.length} databases open`}, every table reads, no WAL left${report.conversations?.exists ? ', every conversation is saved' : ''}.`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verbose: boolean): string[] {
+  if (l.problem === 'none' && l.action === 'none' && !verbose) return [];
+  const out: string[] = ['', colors.bold(`${l.name}`) + colors.dim(` (${l.path})`)];
+  for (const problem of l.problems) out.push(`  ${colors.yellow('!')} ${problem}`);
+  if (l.holder) {
+    out.push(`  held by pid ${l.holder.pid}: ${l.holder.command ?? '(command unknown)'}`);
+    out.push(`    memory ${bytes(l.holder.rssBytes)}, CPU ${l.holder.cpuPercent ?? '-'}%${l.waitedSeconds !== null ? `, waited ${l.waitedSeconds}s` : ''}`);
+  }
+  if (dryRun && l.plan.length) {
+    out.push('  Plan:');
+    l.plan.forEach((p, i) => out.push(`    ${i + 1}. ${p}`));
+  }
+  for (const s of l.steps) out.push(`  ${s.ok ? colors.green('✓') : colors.red('✗')} ${s.step}: ${s.detail}`);
+  if (l.replay) {
+    const delta = Object.entries(l.replay.replayed).map(([t, n]) => `${t} ${n > 0 ? '+' : ''}${n}`).join(', ');
+    out.push(`  replayed from the WAL: ${delta || (l.replay.countsBefore ? 'no row changes' : 'unknown (kuzu.db alone could not be read)')}`);
+  }
+  if (l.salvage) {
+    const s = l.salvage;
+    const t = new Table({ head: ['Table', 'Expected', 'Recovered', 'Lost', 'Notes'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+    for (const row of s.tables) {
+      const notes = [...(row.partialRows ? [`${row.partialRows} row(s) kept with ${row.nulledColumns.join(', ')} unreadable (set to NULL)`] : []), ...(row.lostIdCount ? [`${row.lostIdCount} unreadable row(s)${row.lostIds.length ? `: ${row.lostIds.slice(0, 3).join(', ')}${row.lostIdCount > 3 ? ', …' : ''}` : ''}`] : []), ...row.notes];
+      t.push([row.table, row.expected === null ? '?' : count(row.expected), count(row.recovered), row.lost === null ? '?' : row.lost ? colors.red(count(row.lost)) : '0', notes.join('; ').slice(0, 100)]);
+    }
+    if (s.opened) out.push(t.toString().split('\n').map((line) => `  ${line}`).join('\n'));
+    out.push(`  total: ${s.totals.expected === null ? 'unknown number of' : count(s.totals.expected)} row(s) expected, ${count(s.totals.recovered)} recovered, ${s.totals.lost === null ? 'unknown' : count(s.totals.lost)} lost. Kuzu keeps no page checksums: recovered rows may still hold damaged values.`);
+  }
+  if (l.archiveRestore?.messages) {
+    const a = l.archiveRestore;
+    out.push(`  archive ${a.archive}: ${a.messages!.created} message(s) restored, ${a.messages!.alreadyPresent} already present`);
+  }
+  if (l.conversations?.unsaved.length) {
+    const t = new Table({ head: ['Conversation', 'Session', 'Recorded', 'Stored', 'Archived', 'Missing', 'Last activity'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+    for (const u of l.conversations.unsaved) t.push([u.conversationId, u.sessionId, count(u.recorded), count(u.stored), count(u.archived), colors.red(count(u.missing)), u.lastActivity ?? '-']);
+    out.push('  Unsaved conversations (message_count in the conversation file exceeds what was saved):');
+    out.push(t.toString().split('\n').map((line) => `  ${line}`).join('\n'));
+  } else if (l.conversations && verbose) {
+    out.push(`  conversations: ${l.conversations.checked} checked, all saved`);
+  }
+  if (l.verification && !l.verification.ok) out.push(colors.red(`  verification failed: ${l.verification.problems.join('; ')}`));
+  if (l.error && !l.holder) out.push(colors.red(`  ${l.error.message}`) + (l.error.hint ? `\n    Try: ${l.error.hint}` : ''));
+  if (l.suggestions.length) {
+    out.push('  Next:');
+    for (const s of l.suggestions) out.push(`    ${s}`);
+  }
+  return out;
+}
+
+function listTable(report: RecoverReport, colors: ChalkInstance): string {
+  const lines: string[] = [];
+  for (const l of report.locrits) {
+    lines.push(colors.bold(l.name) + colors.dim(` (${l.path})`));
+    const t = new Table({ head: ['Kind', 'Made', 'Size', 'Messages', 'Path'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+    for (const b of l.backups ?? []) {
+      t.push([
+        b.madeBy === 'application' ? 'backup (application)' : 'backup (locrit-mem)',
+        b.createdAt ?? '-',
+        `${bytes(b.bytes)}${b.walBytes !== null ? ` + WAL ${bytes(b.walBytes)}` : ''}`,
+        b.readable ? count(b.messages) : colors.red('unreadable'),
+        b.path,
+      ]);
+    }
+    for (const a of l.archives ?? []) {
+      t.push([
+        a.complete ? `archive${a.reason ? ` (${a.rules.join(', ') || a.reason})` : ''}` : colors.yellow('archive (incomplete)'),
+        a.createdAt ?? '-',
+        bytes(a.bytes),
+        a.messages === null ? '-' : count(a.messages),
+        a.folder,
+      ]);
+    }
+    if ((l.backups?.length ?? 0) + (l.archives?.length ?? 0) === 0) lines.push('  no backup and no archive');
+    else lines.push(t.toString());
+    lines.push('');
+  }
+  return `${lines.join('\n')}`;
+}

@@ -1,0 +1,106 @@
+/**
+ * What is wrong with one Locrit and what recover does about it, decided from what was
+ * observed (files, locks, a read-only probe in a worker). Pure, so the order of the cases and
+ * the plan an operator sees with --dry-run are easy to test.
+ */
+import type { ErrorReport, LockHolder } from '../errors.js';
+import { NODE_TABLES, REL_TABLES } from '../schema/locrit.js';
+import type { Inspection } from '../store/inspect.js';
+import type { RecoverAction, RecoverProblem } from './types.js';
+
+export interface Observation {
+  dbPath: string;
+  dbExists: boolean;
+  walBytes: number | null;
+  holder: LockHolder | null;
+  /** The read-only probe (every column of every table read); null when it was not run. */
+  probe: { ok: true; value: Inspection } | { ok: false; error: ErrorReport } | null;
+  batchSize: number;
+}
+
+export interface Diagnosis {
+  problem: RecoverProblem;
+  problems: string[];
+  action: RecoverAction;
+  plan: string[];
+}
+
+export function describeHolder(holder: LockHolder): string {
+  const parts = [`pid ${holder.pid}`];
+  if (holder.command) parts.push(holder.command.length > 80 ? `${holder.command.slice(0, 79)}…` : holder.command);
+  if (holder.rssBytes !== null) parts.push(`${Math.round(holder.rssBytes / 1024 / 1024)} MiB RSS`);
+  if (holder.cpuPercent !== null) parts.push(`${holder.cpuPercent}% CPU`);
+  return parts.join(', ');
+}
+
+const TABLE_ORDER = [...NODE_TABLES, ...REL_TABLES].map((t) => t.name);
+
+function rows(counts: Record<string, number>): string {
+  const rank = (t: string): number => (TABLE_ORDER.includes(t) ? TABLE_ORDER.indexOf(t) : TABLE_ORDER.length);
+  return Object.entries(counts)
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .filter(([, n]) => n > 0)
+    .map(([t, n]) => `${t} ${n}`)
+    .join(', ') || 'no rows';
+}
+
+export function diagnose(o: Observation): Diagnosis {
+  // 1. Held by a running process: never touch it.
+  if (o.holder) {
+    return {
+      problem: 'in-use',
+      problems: [`held by a running process: ${describeHolder(o.holder)}`],
+      action: 'refuse',
+      plan: [`refuse: ${o.dbPath} is open in pid ${o.holder.pid}; stop that process first, or rerun with --wait <seconds>`],
+    };
+  }
+  if (!o.dbExists) {
+    return {
+      problem: 'missing',
+      problems: [`${o.dbPath} does not exist${o.walBytes !== null ? ` (a WAL of ${o.walBytes} bytes is there without it)` : ''}`],
+      action: 'report',
+      plan: ['nothing to repair in place: restore the newest backup or the archives (see suggestions)'],
+    };
+  }
+  const probe = o.probe;
+  if (probe && !probe.ok) {
+    if (probe.error.reason === 'in-use') {
+      return {
+        problem: 'in-use',
+        problems: [probe.error.message],
+        action: 'refuse',
+        plan: ['refuse: another process opened the database; stop it first, or rerun with --wait <seconds>'],
+      };
+    }
+    if (probe.error.reason === 'unsupported-version') {
+      return { problem: 'unsupported-version', problems: [probe.error.message], action: 'report', plan: ['leave it untouched: this Kuzu cannot read it, so nothing can be salvaged here'] };
+    }
+    // 3. Cannot be opened or read: damaged, truncated, not a Kuzu file, or Kuzu crashed on it.
+    return {
+      problem: 'unreadable',
+      problems: [probe.error.message],
+      action: 'salvage',
+      plan: [
+        'keep the damaged file (and its WAL) as kuzu.db.backup_YYYYMMDD_HHMMSS, the application\'s naming',
+        `salvage every table in batches of up to ${o.batchSize} rows by primary key, each read in a child process; a batch that crashes is split until the unreadable rows are found`,
+        'build a fresh database with the full Locrit schema (vector indexes where embeddings exist) and load what was salvaged; relationships only where both ends came back',
+        'verify the new database (opens, row counts equal what was salvaged, schema) and swap it in atomically',
+        'report per table what came back and what was lost',
+      ],
+    };
+  }
+  // 2. Unclean stop: a WAL beside a database that opens.
+  if (o.walBytes !== null && probe?.ok) {
+    return {
+      problem: 'unclean-stop',
+      problems: [`a WAL of ${o.walBytes} bytes is present: the last writer did not stop cleanly`],
+      action: 'replay-wal',
+      plan: [
+        'copy kuzu.db and kuzu.db.wal to a backup (kuzu.db.locrit-mem-recover_<UTC stamp>)',
+        'replay the WAL: open read-write and CHECKPOINT',
+        `verify: every table holds what a read-only open of the untouched pair showed (${rows(probe.value.counts)})`,
+      ],
+    };
+  }
+  return { problem: 'none', problems: [], action: 'none', plan: [] };
+}

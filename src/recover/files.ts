@@ -1,0 +1,62 @@
+/**
+ * Files recover moves: the application's backup naming for a damaged database it replaces,
+ * and the atomic install of a rebuilt file. The damaged file is kept by a hard link under the
+ * backup name before anything changes, so kuzu.db is never missing: one rename then puts the
+ * rebuilt file in its place (readers see the old file or the new one).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** `kuzu.db.backup_YYYYMMDD_HHMMSS` in local time, as the application names its backups. */
+export function appBackupName(at: Date): string {
+  return `kuzu.db.backup_${at.getFullYear()}${pad(at.getMonth() + 1)}${pad(at.getDate())}_${pad(at.getHours())}${pad(at.getMinutes())}${pad(at.getSeconds())}`;
+}
+
+/** A free application-style backup path beside the database (a second later when taken). */
+export function freeAppBackupPath(dbPath: string, at: Date): string {
+  for (let offset = 0; ; offset++) {
+    const candidate = path.join(path.dirname(dbPath), appBackupName(new Date(at.getTime() + offset * 1000)));
+    if (!fs.existsSync(candidate) && !fs.existsSync(`${candidate}.wal`)) return candidate;
+  }
+}
+
+export interface KeptFiles {
+  dbBackup: string;
+  walBackup: string | null;
+}
+
+/** Keeps kuzu.db under the application's backup name (hard link, else copy) and copies its WAL beside it. */
+export function keepAsAppBackup(dbPath: string, at: Date): KeptFiles {
+  const dbBackup = freeAppBackupPath(dbPath, at);
+  try {
+    fs.linkSync(dbPath, dbBackup);
+  } catch {
+    fs.copyFileSync(dbPath, `${dbBackup}.partial`);
+    fs.renameSync(`${dbBackup}.partial`, dbBackup);
+  }
+  let walBackup: string | null = null;
+  if (fs.existsSync(`${dbPath}.wal`)) {
+    walBackup = `${dbBackup}.wal`;
+    fs.copyFileSync(`${dbPath}.wal`, `${walBackup}.partial`);
+    fs.renameSync(`${walBackup}.partial`, walBackup);
+  }
+  return { dbBackup, walBackup };
+}
+
+/**
+ * Puts a rebuilt, verified, closed database in place of kuzu.db, whose bytes were kept
+ * beforehand (keepAsAppBackup). The old WAL goes first: left beside the new file it would be
+ * replayed into it (kuzu#5777); its copy is in the backup.
+ */
+export function installRebuilt(rebuilt: string, dbPath: string): void {
+  fs.rmSync(`${dbPath}.wal`, { force: true });
+  fs.rmSync(`${rebuilt}.wal`, { force: true });
+  fs.renameSync(rebuilt, dbPath);
+}
+
+/** A work folder beside the database (same file system, so renames are atomic). */
+export function workFolder(dbPath: string, purpose: string): string {
+  return fs.mkdtempSync(path.join(path.dirname(dbPath), `.locrit-mem-${purpose}-`));
+}

@@ -1,0 +1,436 @@
+/**
+ * Salvage of a database Kuzu cannot read whole: table by table, in keyset batches on the
+ * primary key, each read made by a child process (salvageWorker.ts) so that a native crash on
+ * a damaged page loses only that attempt. A batch that fails is split in two until the single
+ * unreadable row is found; that row is recorded as lost and the salvage goes on after it.
+ * Rows are written to Parquet by Kuzu itself in a work folder; src/store/salvage.ts loads them
+ * into a fresh database.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ErrorReport } from '../errors.js';
+import { NODE_TABLES, REL_TABLES } from '../schema/locrit.js';
+import { batchFile, missingFromLocritSchema, schemaDimension, type SalvagedFiles } from '../store/salvage.js';
+import type { DatabaseSchema } from '../store/schema.js';
+import type { SalvageReply, SalvageRequest } from './salvageProtocol.js';
+
+const WORKER = fileURLToPath(new URL('./salvageWorker.js', import.meta.url));
+/** Rows per batch; a failed batch is halved until the unreadable row is found. */
+export const SALVAGE_BATCH = 5000;
+/** An attempt that takes longer than this is killed and counted as a crash. */
+const ATTEMPT_TIMEOUT_MS = Number(process.env.LOCRIT_MEM_SALVAGE_TIMEOUT_MS) || 60_000;
+/** Crashes one table may cost before the salvage stops splitting its damaged ranges (~0.5 s each). */
+const CRASH_BUDGET = Number(process.env.LOCRIT_MEM_SALVAGE_CRASH_BUDGET) || 24;
+/** Lost ids listed in the report per table (the count is always exact). */
+const LOST_IDS_SHOWN = 20;
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; crashed: boolean; message: string };
+
+type Body<R> = R extends unknown ? Omit<R, 'id'> : never;
+
+/** One child process with the database open; replaced by a fresh one after a crash. */
+class SalvageChild {
+  private child: ChildProcess | null = null;
+  private nextId = 1;
+  private stderr = '';
+  crashes = 0;
+  attempts = 0;
+  timeouts = 0;
+  /** Failed attempts to open: a crash while opening is retried once, an error is final. */
+  private openFailures = 0;
+  /** Why the database could not be opened at all, once that is known. */
+  openError: string | null = null;
+  schema: DatabaseSchema | null = null;
+
+  constructor(private readonly dbPath: string, private readonly bufferPoolMb: number, private readonly attemptTimeoutMs = ATTEMPT_TIMEOUT_MS) {}
+
+  async call<T>(request: Body<SalvageRequest>): Promise<Attempt<T>> {
+    if (!this.child) {
+      const opened = await this.start();
+      if (!opened.ok) return opened;
+    }
+    return this.send<T>(request);
+  }
+
+  private async start(): Promise<Attempt<DatabaseSchema>> {
+    if (process.env.LOCRIT_MEM_DEBUG_SALVAGE) process.stderr.write(`salvage: starting a child for ${this.dbPath}\n`);
+    if (this.openError !== null) return { ok: false, crashed: false, message: this.openError };
+    this.stderr = '';
+    this.child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-2000);
+    });
+    const opened = await this.send<DatabaseSchema>({ type: 'open', dbPath: this.dbPath, bufferPoolMb: this.bufferPoolMb });
+    if (!opened.ok) {
+      // An error on open is final; a crash on open is given one more chance (it can come from
+      // the state a damaged page left, not from the open itself).
+      this.openFailures++;
+      if (!opened.crashed || this.openFailures >= 2) this.openError = opened.message;
+      this.stop();
+      return opened;
+    }
+    this.schema = opened.value;
+    return opened;
+  }
+
+  private send<T>(request: Body<SalvageRequest>): Promise<Attempt<T>> {
+    const child = this.child!;
+    const id = this.nextId++;
+    this.attempts++;
+    if (process.env.LOCRIT_MEM_DEBUG_SALVAGE) process.stderr.write(`salvage: ${JSON.stringify(request).slice(0, 200)}\n`);
+    return new Promise((resolve) => {
+      // Heap damage can also leave Kuzu spinning or deadlocked instead of crashing: give up on
+      // the attempt after a while and kill the child, which then counts as a crash.
+      const timer = setTimeout(() => {
+        this.timeouts++;
+        child.kill('SIGKILL');
+      }, this.attemptTimeoutMs);
+      const onMessage = (reply: SalvageReply): void => {
+        if (reply.id !== id) return;
+        cleanup();
+        if (reply.ok) resolve({ ok: true, value: reply.value as T });
+        else resolve({ ok: false, crashed: false, message: describe(reply.error) });
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        cleanup();
+        this.crashes++;
+        this.child = null;
+        const detail = this.stderr.trim().split("\n").pop();
+        resolve({ ok: false, crashed: true, message: `Kuzu ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${detail ? ` (${detail.slice(0, 160)})` : ''}` });
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ ...request, id } as SalvageRequest);
+    });
+  }
+
+  stop(): void {
+    const child = this.child;
+    this.child = null;
+    if (!child) return;
+    if (child.connected) child.send({ type: 'exit' });
+    // Closing a database after a damaged read can hang too: do not leave the child behind.
+    if (child.exitCode === null && child.signalCode === null) setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  }
+
+  /** Opens the database in a child, giving a crash on open one retry. Returns the schema or null. */
+  async open(): Promise<DatabaseSchema | null> {
+    while (!this.child && this.openError === null) await this.start();
+    return this.schema;
+  }
+}
+
+function describe(error: ErrorReport): string {
+  return error.message.split('\n')[0].slice(0, 300);
+}
+
+export interface TableSalvage {
+  table: string;
+  kind: 'node' | 'rel';
+  /** Rows the damaged database said the table holds (null when it could not even count them). */
+  expected: number | null;
+  /** Rows read back and written to the salvage files. */
+  salvaged: number;
+  /** Rows the new database holds for this table (filled in after the build). */
+  recovered: number;
+  /** expected - recovered when expected is known, else the rows known to be lost. */
+  lost: number | null;
+  /** Node tables: rows that could not be read whole, kept with their unreadable columns set to NULL. */
+  partialRows: number;
+  partialIds: string[];
+  /** The columns set to NULL in those rows, and in how many rows each. */
+  nulledColumns: string[];
+  nulledByColumn: Record<string, number>;
+  /** Node tables: ids whose row could not be read (first few; lostIdCount is exact). */
+  lostIds: string[];
+  lostIdCount: number;
+  /** Relationship tables: relationships read whose endpoints did not both come back. */
+  withoutEndpoints: number;
+  /** The key after which nothing more could be listed, when the rest of the table is unreadable. */
+  unreadableAfter: string | null;
+  /** The table could not be read at all. */
+  unreadable: boolean;
+  crashes: number;
+  notes: string[];
+}
+
+export interface SalvageResult {
+  source: string;
+  /** False when Kuzu could not open the file at all. */
+  opened: boolean;
+  openError: string | null;
+  /** Whether the WAL beside the file was used (false: salvaged from the main file alone). */
+  usedWal: boolean;
+  dimension: number | null;
+  /** What the damaged database's schema lacked compared with the Locrit schema. */
+  schemaMissing: string[];
+  /** Tables the damaged database had that are not part of the Locrit schema (not salvaged). */
+  extraTables: string[];
+  tables: TableSalvage[];
+  files: SalvagedFiles;
+  attempts: number;
+  crashes: number;
+  /** Nothing at all could be read. */
+  nothingReadable: boolean;
+}
+
+export interface SalvageOptions {
+  /** Folder for the Parquet files (created by the caller, removed by the caller). */
+  workDir: string;
+  bufferPoolMb: number;
+  batchSize?: number;
+  /** The WAL beside the source: when opening with it fails, the main file is tried alone. */
+  walPath?: string | null;
+  onProgress?: (text: string) => void;
+}
+
+/** Salvages every Locrit table of `dbPath` into Parquet files under options.workDir. */
+export async function salvageDatabase(dbPath: string, options: SalvageOptions): Promise<SalvageResult> {
+  const batchSize = options.batchSize ?? SALVAGE_BATCH;
+  let usedWal = Boolean(options.walPath && fs.existsSync(options.walPath));
+  let child = new SalvageChild(dbPath, options.bufferPoolMb);
+  await child.open();
+  if (child.schema === null && usedWal) {
+    // The pair cannot be opened: perhaps only the WAL is bad (kuzu#5777). Try the main file alone,
+    // through a hard link in the work folder so that the original and its WAL stay untouched.
+    const alone = path.join(options.workDir, 'without-wal', 'kuzu.db');
+    fs.mkdirSync(path.dirname(alone), { recursive: true });
+    try {
+      fs.linkSync(dbPath, alone);
+    } catch {
+      fs.copyFileSync(dbPath, alone);
+    }
+    const second = new SalvageChild(alone, options.bufferPoolMb);
+    await second.open();
+    if (second.schema !== null) {
+      child = second;
+      usedWal = false;
+    }
+  }
+  const files: SalvagedFiles = { nodes: {}, rels: {}, columns: {} };
+  const schema = child.schema;
+  if (!schema) {
+    // Nothing can be read: every Locrit table is listed, with what it held unknown.
+    const tables = [...NODE_TABLES.map((t) => emptyTable(t.name, 'node')), ...REL_TABLES.map((t) => emptyTable(t.name, 'rel'))];
+    for (const table of tables) {
+      table.unreadable = true;
+      table.notes.push('the file cannot be opened');
+    }
+    return {
+      source: dbPath, opened: false, openError: child.openError, usedWal: false, dimension: null, schemaMissing: [], extraTables: [], tables,
+      files, attempts: child.attempts, crashes: child.crashes, nothingReadable: true,
+    };
+  }
+  const dimension = schemaDimension(schema);
+  const tables: TableSalvage[] = [];
+  try {
+    for (const def of NODE_TABLES) {
+      options.onProgress?.(`salvaging ${def.name}`);
+      const result = emptyTable(def.name, 'node');
+      tables.push(result);
+      if (!schema.tables[def.name]) {
+        result.expected = 0;
+        result.notes.push('table absent from the damaged database');
+        continue;
+      }
+      const crashesBefore = child.crashes;
+      const counted = await child.call<number>({ type: 'count', table: def.name, kind: 'NODE' });
+      result.expected = counted.ok ? counted.value : null;
+      if (!counted.ok) result.notes.push(`could not count rows: ${counted.message}`);
+      files.nodes[def.name] = [];
+      await salvageNodeTable(child, def.name, schema, dimension ?? 1, batchSize, options.workDir, result, files);
+      result.crashes = child.crashes - crashesBefore;
+    }
+    const salvagedNodes = Object.fromEntries(tables.map((t) => [t.table, t.salvaged]));
+    for (const def of REL_TABLES) {
+      options.onProgress?.(`salvaging ${def.name}`);
+      const result = emptyTable(def.name, 'rel');
+      tables.push(result);
+      if (!schema.tables[def.name] || !schema.tables[def.from] || !schema.tables[def.to]) {
+        result.expected = 0;
+        result.notes.push('table absent from the damaged database');
+        continue;
+      }
+      const crashesBefore = child.crashes;
+      const counted = await child.call<number>({ type: 'count', table: def.name, kind: 'REL' });
+      result.expected = counted.ok ? counted.value : null;
+      if (!counted.ok) result.notes.push(`could not count rows: ${counted.message}`);
+      files.rels[def.name] = [];
+      // Page by the endpoint table with more rows, so that a batch of keys holds few relationships.
+      const side: 'from' | 'to' = (salvagedNodes[def.to] ?? 0) > (salvagedNodes[def.from] ?? 0) ? 'to' : 'from';
+      const keyTable = side === 'from' ? def.from : def.to;
+      let lostKeys = 0;
+      let batch = 0;
+      const budget = { crashesLeft: CRASH_BUDGET };
+      const copyRels = async (after: string | null, keys: string[]): Promise<void> => {
+        const file = batchFile(options.workDir, def.name, batch++);
+        const copied = await child.call<number>({ type: 'rels', table: def.name, side, after, last: keys[keys.length - 1], file });
+        if (copied.ok) {
+          files.rels[def.name].push(file);
+          result.salvaged += copied.value;
+          return;
+        }
+        fs.rmSync(file, { force: true });
+        if (copied.crashed) budget.crashesLeft--;
+        if (keys.length === 1 || budget.crashesLeft <= 0) {
+          lostKeys += keys.length;
+          return;
+        }
+        const middle = Math.ceil(keys.length / 2);
+        await copyRels(after, keys.slice(0, middle));
+        await copyRels(keys[middle - 1], keys.slice(middle));
+      };
+      await walkKeys(child, keyTable, batchSize, result, copyRels);
+      if (budget.crashesLeft <= 0) result.notes.push(`gave up splitting after ${CRASH_BUDGET} crashes`);
+      if (lostKeys) result.notes.push(`relationships of ${lostKeys} ${keyTable} row(s) could not be read`);
+      result.crashes = child.crashes - crashesBefore;
+    }
+  } finally {
+    child.stop();
+  }
+  const known = new Set([...NODE_TABLES, ...REL_TABLES].map((t) => t.name));
+  return {
+    source: dbPath,
+    opened: true,
+    openError: null,
+    usedWal,
+    dimension,
+    schemaMissing: missingFromLocritSchema(schema),
+    extraTables: Object.keys(schema.tables).filter((name) => !known.has(name)),
+    tables,
+    files,
+    attempts: child.attempts,
+    crashes: child.crashes,
+    // Nothing read although the database had (or could not say it had) rows.
+    nothingReadable: tables.every((t) => t.salvaged === 0) && tables.some((t) => t.expected !== 0),
+  };
+}
+
+function emptyTable(table: string, kind: 'node' | 'rel'): TableSalvage {
+  return { table, kind, expected: null, salvaged: 0, recovered: 0, lost: null, partialRows: 0, partialIds: [], nulledColumns: [], nulledByColumn: {}, lostIds: [], lostIdCount: 0, withoutEndpoints: 0, unreadableAfter: null, unreadable: false, crashes: 0, notes: [] };
+}
+
+/**
+ * Walks the primary keys of `keyTable` in batches (keyset pagination: `id > after ORDER BY id
+ * LIMIT n`) and hands each batch to `onBatch`. When the keys themselves cannot be listed, the
+ * listing batch is halved; if a single key cannot be listed, the rest of the table is unreadable.
+ */
+async function walkKeys(
+  child: SalvageChild,
+  keyTable: string,
+  batchSize: number,
+  result: TableSalvage,
+  onBatch: (after: string | null, keys: string[]) => Promise<void>,
+): Promise<void> {
+  let after: string | null = null;
+  let limit = batchSize;
+  for (;;) {
+    const listed: Attempt<string[]> = await child.call<string[]>({ type: 'ids', table: keyTable, after, limit });
+    if (!listed.ok) {
+      if (limit > 1) {
+        limit = Math.ceil(limit / 2);
+        continue;
+      }
+      result.unreadableAfter = after ?? '';
+      if (after === null) result.unreadable = true;
+      result.notes.push(`${keyTable} keys cannot be listed ${after === null ? 'at all' : `after '${after}'`}: ${listed.message}`);
+      return;
+    }
+    const keys: string[] = listed.value;
+    if (keys.length === 0) return;
+    await onBatch(after, keys);
+    after = keys[keys.length - 1];
+    if (keys.length < limit) return;
+    limit = Math.min(batchSize, limit * 2);
+  }
+}
+
+/**
+ * One node table. A batch that fails is first diagnosed by column (id + one column at a time):
+ * the rows are then kept with the columns that read, and each failing column is salvaged
+ * separately by halving its key range, so one damaged column page costs a few crashes instead
+ * of one per row. Rows whose every column fails are split down to single ids and given up.
+ */
+async function salvageNodeTable(
+  child: SalvageChild, table: string, schema: DatabaseSchema, dimension: number, batchSize: number, workDir: string, result: TableSalvage, files: SalvagedFiles,
+): Promise<void> {
+  const def = NODE_TABLES.find((t) => t.name === table)!;
+  const columns = (schema.tables[table]?.columns ?? []).map((c) => c.name).filter((c) => c !== 'id' && def.columns.some((d) => d.name === c));
+  const knownBad = new Set<string>();
+  const partial = new Map<string, Set<string>>(); // id -> columns left NULL
+  const budget = { crashesLeft: CRASH_BUDGET };
+  let batch = 0;
+  files.columns[table] ??= [];
+  const read = async (after: string | null, keys: string[], only: string[] | null, keep: boolean): Promise<Attempt<number>> => {
+    const file = batchFile(workDir, keep ? table : `${table}.probe`, batch++);
+    const copied = await child.call<number>({ type: 'nodes', table, dimension, after, last: keys[keys.length - 1], file, only });
+    if (!copied.ok && copied.crashed) budget.crashesLeft--;
+    if (copied.ok && keep) return copied;
+    fs.rmSync(file, { force: true });
+    return copied;
+  };
+  const keepFile = (): string => batchFile(workDir, table, batch - 1);
+  const salvageColumn = async (after: string | null, keys: string[], column: string): Promise<void> => {
+    const attempt = await read(after, keys, ['id', column], true);
+    if (attempt.ok) {
+      files.columns[table].push({ column, file: keepFile() });
+      return;
+    }
+    if (keys.length === 1 || budget.crashesLeft <= 0) {
+      for (const key of keys) partial.set(key, new Set([...(partial.get(key) ?? []), column]));
+      return;
+    }
+    const middle = Math.ceil(keys.length / 2);
+    await salvageColumn(after, keys.slice(0, middle), column);
+    await salvageColumn(keys[middle - 1], keys.slice(middle), column);
+  };
+  const copyRange = async (after: string | null, keys: string[]): Promise<void> => {
+    const whole = await read(after, keys, null, true);
+    if (whole.ok) {
+      files.nodes[table].push(keepFile());
+      result.salvaged += whole.value;
+      return;
+    }
+    if (budget.crashesLeft > 0) {
+      for (const column of columns) {
+        if (knownBad.has(column)) continue;
+        const probe = await read(after, keys, ['id', column], false);
+        if (!probe.ok) knownBad.add(column);
+      }
+    }
+    if (knownBad.size > 0 && knownBad.size < columns.length + 1) {
+      const reduced = await read(after, keys, ['id', ...columns.filter((c) => !knownBad.has(c))], true);
+      if (reduced.ok) {
+        files.nodes[table].push(keepFile());
+        result.salvaged += reduced.value;
+        for (const column of knownBad) await salvageColumn(after, keys, column);
+        return;
+      }
+    }
+    if (keys.length === 1 || budget.crashesLeft <= 0) {
+      result.lostIdCount += keys.length;
+      for (const key of keys) if (result.lostIds.length < LOST_IDS_SHOWN) result.lostIds.push(key);
+      return;
+    }
+    const middle = Math.ceil(keys.length / 2);
+    await copyRange(after, keys.slice(0, middle));
+    await copyRange(keys[middle - 1], keys.slice(middle));
+  };
+  await walkKeys(child, table, batchSize, result, copyRange);
+  result.partialRows = partial.size;
+  result.partialIds = [...partial.keys()].slice(0, LOST_IDS_SHOWN);
+  const nulled = new Map<string, number>();
+  for (const set of partial.values()) for (const column of set) nulled.set(column, (nulled.get(column) ?? 0) + 1);
+  result.nulledColumns = [...nulled.keys()].sort();
+  result.nulledByColumn = Object.fromEntries([...nulled.entries()].sort());
+  if (budget.crashesLeft <= 0) {
+    result.notes.push(`stopped splitting damaged ranges after ${CRASH_BUDGET} crashes: what was still failing then is ${result.lostIdCount ? 'lost or ' : ''}left NULL`);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The Kuzu work of `recover`, run in worker processes (src/runner/) so that a native crash on a
+ * damaged file fails only that step: inspect a file, replay a WAL, build a fresh database from
+ * salvaged files, put archived messages back.
+ */
+import fs from 'node:fs';
+import type { LocritTarget } from '../layout/locrits.js';
+import type { TaskContext } from '../runner/tasks.js';
+import { inspectDatabase, type Inspection } from '../store/inspect.js';
+import { withStore } from '../store/kuzu.js';
+import { replayWal } from '../store/replay.js';
+import { buildFromSalvage, type BuildResult, type SalvagedFiles, type TableCounts } from '../store/salvage.js';
+import type { StoreSettings } from '../commands/context.js';
+
+export type RecoverTaskPayload =
+  /** path null: the target's own kuzu.db. Archived messages files are given per Locrit name. */
+  | { op: 'inspect'; path: string | null; store: StoreSettings; deep?: boolean; sessions?: boolean; archiveMessageFilesByLocrit?: Record<string, string[]> }
+  | { op: 'replay'; path: string; store: StoreSettings }
+  | { op: 'build'; path: string; store: StoreSettings; folder: string; dimension: number; files: SalvagedFiles }
+  | { op: 'restore-archive'; path: string; store: StoreSettings; archive: import('../archive/restore.js').ArchiveToRestore };
+
+export type RecoverTaskResult = Inspection | TableCounts | BuildResult | import('../archive/restore.js').ArchiveRestoreCounts;
+
+export async function recoverTask(target: LocritTarget, payload: RecoverTaskPayload, task: TaskContext): Promise<RecoverTaskResult> {
+  switch (payload.op) {
+    case 'inspect':
+      task.progress(payload.deep ? 'reading every table' : 'reading');
+      return inspectDatabase(payload.path ?? target.dbPath, {
+        ...payload.store, deep: payload.deep, sessions: payload.sessions, archiveMessageFiles: payload.archiveMessageFilesByLocrit?.[target.name],
+      });
+    case 'replay':
+      task.progress('replaying the WAL');
+      return replayWal(payload.path, payload.store);
+    case 'build':
+      task.progress('building a fresh database');
+      fs.rmSync(payload.path, { force: true });
+      fs.rmSync(`${payload.path}.wal`, { force: true });
+      return withStore(payload.path, { readOnly: false, bufferPoolMb: payload.store.bufferPoolMb, threads: payload.store.threads, create: true }, (store) =>
+        buildFromSalvage(store, payload.folder, payload.dimension, payload.files),
+      );
+    case 'restore-archive': {
+      task.progress('putting archived messages back');
+      const { restoreArchiveInto } = await import('../archive/restore.js');
+      return restoreArchiveInto(payload.path, payload.archive, payload.store);
+    }
+  }
+}

@@ -1,0 +1,172 @@
+/** The shapes of the `recover` report (the JSON contract, documented in the README). */
+import type { ArchiveCheck } from '../archive/format.js';
+import type { ErrorReport, ExitCode, LockHolder } from '../errors.js';
+import type { RestoredTable } from '../store/restoreIo.js';
+import type { TableCounts } from '../store/salvage.js';
+import type { TableSalvage } from './salvage.js';
+
+/** What is wrong with a Locrit, in the order recover checks ('requested': --from-backup, --from-archive, --list). Stable strings. */
+export type RecoverProblem = 'none' | 'requested' | 'in-use' | 'unclean-stop' | 'unreadable' | 'missing' | 'unsupported-version' | 'unsaved-conversations';
+/** What recover does (or, with --dry-run, would do) about it. */
+export type RecoverAction = 'none' | 'refuse' | 'replay-wal' | 'salvage' | 'restore-backup' | 'restore-archive' | 'report' | 'list';
+/** How it ended. */
+export type RecoverOutcome = 'ok' | 'planned' | 'repaired' | 'salvaged' | 'restored' | 'refused' | 'unusable' | 'failed' | 'reported' | 'listed';
+
+export interface RecoverStep {
+  step: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface TableMismatch {
+  table: string;
+  expected: number | null;
+  found: number | null;
+}
+
+/** The check that ends every repair: the database opens, every table holds what it should, the schema is whole. */
+export interface Verification {
+  ok: boolean;
+  path: string;
+  opened: boolean;
+  error: string | null;
+  counts: TableCounts | null;
+  expected: TableCounts | null;
+  mismatches: TableMismatch[];
+  schemaMissing: string[];
+  vectorIndexes: string[];
+  walLeft: boolean;
+  problems: string[];
+}
+
+export interface ReplayReport {
+  walBytes: number;
+  dbBackup: string;
+  walBackup: string | null;
+  /** Rows per table in kuzu.db alone, before the WAL (null when it could not be read). */
+  countsBefore: TableCounts | null;
+  /** Rows per table a read-only open of the untouched pair showed (kuzu.db + WAL). */
+  countsExpected: TableCounts;
+  /** Rows per table the WAL added (or removed, negative). */
+  replayed: Record<string, number>;
+}
+
+export interface SalvageReport {
+  /** Where the damaged file was kept: kuzu.db.backup_YYYYMMDD_HHMMSS (the application's naming). */
+  movedAsideTo: string | null;
+  walMovedAsideTo: string | null;
+  opened: boolean;
+  openError: string | null;
+  usedWal: boolean;
+  dimension: number;
+  dimensionFrom: 'database' | 'config';
+  tables: TableSalvage[];
+  totals: { expected: number | null; recovered: number; lost: number | null };
+  nothingReadable: boolean;
+  schemaMissing: string[];
+  extraTables: string[];
+  vectorIndexes: string[];
+  attempts: number;
+  crashes: number;
+}
+
+export interface BackupRestoreReport {
+  source: string;
+  sourceWal: string | null;
+  sourceCounts: TableCounts | null;
+  /** The database that was in place, kept as a backup (null when there was none). */
+  keptCurrentAs: string | null;
+  /** A WAL that was beside the replaced database, moved aside with it. */
+  movedWal: string | null;
+}
+
+export interface ArchiveRestoreReport {
+  archive: string;
+  createdAt: string;
+  checks: ArchiveCheck[];
+  /** Backup of the database taken before the restore. */
+  dbBackup: string | null;
+  messages: RestoredTable | null;
+  relationships: RestoredTable[];
+}
+
+export interface UnsavedConversation {
+  conversationId: string;
+  file: string;
+  sessionId: string;
+  /** message_count in the conversation file. */
+  recorded: number;
+  /** Messages of that session in Kuzu. */
+  stored: number;
+  /** Messages of that session in this Locrit's archives. */
+  archived: number;
+  /** recorded - stored - archived. */
+  missing: number;
+  lastActivity: string | null;
+  status: string | null;
+}
+
+export interface ConversationCheck {
+  /** Conversation files of this Locrit that were compared. */
+  checked: number;
+  /** Files of this Locrit without session_id or message_count (cannot be compared). */
+  notComparable: number;
+  unsaved: UnsavedConversation[];
+  /** Whether archived messages were counted (so archived ones are not reported as unsaved). */
+  archivesCounted: boolean;
+}
+
+export interface ListedBackup {
+  path: string;
+  madeBy: 'application' | 'locrit-mem';
+  createdAt: string | null;
+  bytes: number;
+  walBytes: number | null;
+  /** Messages it holds (null when it could not be read). */
+  messages: number | null;
+  newestMessageAt: string | null;
+  readable: boolean;
+  error: string | null;
+}
+
+export interface ListedArchive {
+  folder: string;
+  complete: boolean;
+  createdAt: string | null;
+  reason: string | null;
+  rules: string[];
+  messages: number | null;
+  bytes: number;
+  oldest: string | null;
+  newest: string | null;
+  error: string | null;
+}
+
+export interface LocritRecovery {
+  name: string;
+  path: string;
+  problem: RecoverProblem;
+  /** Every problem found, in words. */
+  problems: string[];
+  action: RecoverAction;
+  outcome: RecoverOutcome;
+  /** What recover does about it, step by step (the plan of --dry-run). */
+  plan: string[];
+  /** What was done, in order, each with its result. */
+  steps: RecoverStep[];
+  holder: LockHolder | null;
+  waitedSeconds: number | null;
+  replay: ReplayReport | null;
+  salvage: SalvageReport | null;
+  backupRestore: BackupRestoreReport | null;
+  archiveRestore: ArchiveRestoreReport | null;
+  conversations: ConversationCheck | null;
+  verification: Verification | null;
+  backups: ListedBackup[] | null;
+  archives: ListedArchive[] | null;
+  /** Commands the operator may run next. */
+  suggestions: string[];
+  error: ErrorReport | null;
+  exitCode: ExitCode;
+  durationMs: number;
+}
