@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
+import { DatabaseUnavailableError, ExitCode, LocritMemError, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
 import { fileSizes } from '../layout/files.js';
 import { resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
@@ -305,6 +305,30 @@ function summarize(locrits: LocritValidation[]): ValidateSummary {
 
 /** Per-Locrit work, in a worker process. */
 export async function validateTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<TaskResult> {
+  try {
+    return await validateWork(target, payload, task);
+  } catch (error) {
+    throw asDamage(target, error);
+  }
+}
+
+/**
+ * Kuzu's errors while reading pages (runtime, IO, storage) mean a damaged file; anything else
+ * (a full buffer pool, a bug in this tool) is reported as such, never as damage.
+ */
+function asDamage(target: LocritTarget, error: unknown): unknown {
+  if (error instanceof LocritMemError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/buffer pool is full|Buffer manager exception/i.test(message)) {
+    return new LocritMemError(`${target.dbPath}: Kuzu ran out of buffer pool while checking it (${message.split('\n')[0]})`, ExitCode.unavailable, 'raise kuzu.buffer_pool_mb in the configuration');
+  }
+  if (/^(Runtime|IO|Storage|Overflow|Conversion) exception|Reading past the end|basic_string/i.test(message)) {
+    return new DatabaseUnavailableError(`${target.dbPath} is damaged: Kuzu failed to read it (${message.split('\n')[0].slice(0, 200)})`, 'damaged', `run \`locrit-mem recover ${target.name}\` to salvage what can still be read`);
+  }
+  return error;
+}
+
+async function validateWork(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<TaskResult> {
   checkHeader(target.dbPath);
   const readOnly = { readOnly: true, ...payload.store };
   if (payload.phase === 'deep') {

@@ -42,6 +42,7 @@ export const RULES: readonly RuleDef[] = [
   R('file.in-use', 'file', 'error', 'another process holds the database open (pid in the example)', 'stop the Locrit application, or locrit-mem recover --wait 60 <locrit>'),
   R('file.busy', 'file', 'error', 'another locrit-mem run is changing this database', 'wait for it to finish'),
   R('file.damaged', 'file', 'error', 'Kuzu cannot open or read the file (it raised an error or crashed)', 'locrit-mem recover <locrit>'),
+  R('file.check-failed', 'file', 'error', 'the check itself failed with an error that is not known damage (e.g. the buffer pool is full): see the detail', 'raise kuzu.buffer_pool_mb if the detail says so; else rerun with --verbose and report it'),
   R('file.wal-present', 'file', 'warn', 'a WAL is present: the last writer did not stop cleanly', 'locrit-mem recover <locrit>'),
   R('file.app-backups', 'file', 'info', "the application's own backups (kuzu.db.backup_*) lie beside the database", 'locrit-mem recover --list <locrit>'),
   R('schema.core-table-missing', 'schema', 'error', 'Message, Session or PART_OF is missing or connects other tables', 'locrit-mem recover <locrit> (rebuilds with the full schema)'),
@@ -466,8 +467,10 @@ export function unavailableRule(reason: string | null): string {
       return 'file.in-use';
     case 'busy':
       return 'file.busy';
-    default:
+    case 'damaged':
       return 'file.damaged';
+    default:
+      return 'file.check-failed';
   }
 }
 

@@ -220,7 +220,8 @@ describe('integrity rules (pure)', () => {
     assert.deepEqual(byRule['storage.unreadable'].examples, ['SENT']);
     assert.match(byRule['storage.unreadable'].detail!, /SENT \(offsets 0-49999\): Runtime exception: bad page/);
     assert.equal(unavailableRule('not-kuzu'), 'file.not-kuzu');
-    assert.equal(unavailableRule(null), 'file.damaged');
+    assert.equal(unavailableRule('damaged'), 'file.damaged');
+    assert.equal(unavailableRule(null), 'file.check-failed', 'an unexpected error is not called damage');
   });
 
   it('merges findings of several passes in catalogue order', () => {
