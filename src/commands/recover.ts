@@ -275,11 +275,11 @@ async function recoverOne(
     refuse(result, holder ?? failedProbe?.holder ?? (await holderOf(target.dbPath)) ?? { pid: 0, command: null, rssBytes: null, cpuPercent: null });
     return;
   }
-  if (diagnosis.problem === 'missing' || diagnosis.problem === 'unsupported-version') {
-    result.outcome = 'unusable';
+  if (diagnosis.problem === 'missing' || diagnosis.problem === 'unsupported-version' || diagnosis.problem === 'check-failed') {
+    result.outcome = diagnosis.problem === 'check-failed' ? 'failed' : 'unusable';
     result.exitCode = ExitCode.unavailable;
     if (probe && !probe.ok) result.error = probe.error;
-    suggestFallbacks(env, target, result);
+    if (diagnosis.problem !== 'check-failed') suggestFallbacks(env, target, result);
     return;
   }
   if (options.dryRun) {
@@ -375,19 +375,21 @@ async function replay(env: Env, target: LocritTarget, result: LocritRecovery, pa
     result.outcome = 'repaired';
     result.exitCode = ExitCode.ok;
   } else {
-    result.outcome = 'failed';
-    result.exitCode = ExitCode.unavailable;
-    result.suggestions.push(`the untouched pair is kept as ${backup.dbBackup}${backup.walBackup ? ` + ${path.basename(backup.walBackup)}` : ''}`);
-    suggestFallbacks(env, target, result);
+    // The read-only view of the pair worked, so what it showed can still be salvaged from the
+    // untouched copy (read-only opens replay its WAL in memory) into a fresh database.
+    step(result, 'fall back', true, `salvage from the untouched pair kept in ${backup.dbBackup}`);
+    result.action = 'salvage';
+    result.plan.push('the replay failed: salvage from the untouched pair into a fresh database');
+    await salvage(env, target, result, backup.dbBackup);
   }
 }
 
 /** 3. Cannot be opened or read: salvage table by table, rebuild, verify, swap in, keep the damaged file. */
-async function salvage(env: Env, target: LocritTarget, result: LocritRecovery): Promise<void> {
+async function salvage(env: Env, target: LocritTarget, result: LocritRecovery, source = target.dbPath): Promise<void> {
   const work = workFolder(target.dbPath, 'salvage');
   try {
-    const wal = `${target.dbPath}.wal`;
-    const salvaged = await salvageDatabase(target.dbPath, {
+    const wal = `${source}.wal`;
+    const salvaged = await salvageDatabase(source, {
       workDir: work,
       bufferPoolMb: env.store.bufferPoolMb,
       batchSize: env.batchSize,

@@ -75,6 +75,15 @@ export function diagnose(o: Observation): Diagnosis {
     if (probe.error.reason === 'unsupported-version') {
       return { problem: 'unsupported-version', problems: [probe.error.message], action: 'report', plan: ['leave it untouched: this Kuzu cannot read it, so nothing can be salvaged here'] };
     }
+    if (probe.error.reason !== 'damaged' && probe.error.reason !== 'not-kuzu') {
+      // Not a sign of damage (a full buffer pool, a bug of ours): never rebuild a file for that.
+      return {
+        problem: 'check-failed',
+        problems: [`the check itself failed, which does not show the file is damaged: ${probe.error.message}`],
+        action: 'report',
+        plan: ['leave it untouched; rerun with --verbose, or with a larger kuzu.buffer_pool_mb if the buffer pool was full'],
+      };
+    }
     // 3. Cannot be opened or read: damaged, truncated, not a Kuzu file, or Kuzu crashed on it.
     return {
       problem: 'unreadable',

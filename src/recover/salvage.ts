@@ -26,7 +26,8 @@ const CRASH_BUDGET = Number(process.env.LOCRIT_MEM_SALVAGE_CRASH_BUDGET) || 24;
 /** Lost ids listed in the report per table (the count is always exact). */
 const LOST_IDS_SHOWN = 20;
 
-type Attempt<T> = { ok: true; value: T } | { ok: false; crashed: boolean; message: string };
+/** A failed attempt: `signal` when the child died of a native crash, `reason` from the error otherwise. */
+type Attempt<T> = { ok: true; value: T } | { ok: false; crashed: boolean; message: string; signal?: string | null; reason?: string | null };
 
 type Body<R> = R extends unknown ? Omit<R, 'id'> : never;
 
@@ -38,6 +39,8 @@ class SalvageChild {
   crashes = 0;
   attempts = 0;
   timeouts = 0;
+  /** The last failed open, to tell damage from a failure of this tool. */
+  openFailure: Attempt<never> | null = null;
   /** Failed attempts to open: a crash while opening is retried once, an error is final. */
   private openFailures = 0;
   /** Why the database could not be opened at all, once that is known. */
@@ -67,6 +70,7 @@ class SalvageChild {
       // An error on open is final; a crash on open is given one more chance (it can come from
       // the state a damaged page left, not from the open itself).
       this.openFailures++;
+      this.openFailure = opened;
       if (!opened.crashed || this.openFailures >= 2) this.openError = opened.message;
       this.stop();
       return opened;
@@ -91,14 +95,14 @@ class SalvageChild {
         if (reply.id !== id) return;
         cleanup();
         if (reply.ok) resolve({ ok: true, value: reply.value as T });
-        else resolve({ ok: false, crashed: false, message: describe(reply.error) });
+        else resolve({ ok: false, crashed: false, message: describe(reply.error), reason: reply.error.reason });
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         cleanup();
         this.crashes++;
         this.child = null;
         const detail = this.stderr.trim().split("\n").pop();
-        resolve({ ok: false, crashed: true, message: `Kuzu ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${detail ? ` (${detail.slice(0, 160)})` : ''}` });
+        resolve({ ok: false, crashed: true, signal, message: `Kuzu ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${detail ? ` (${detail.slice(0, 160)})` : ''}` });
       };
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -216,6 +220,12 @@ export async function salvageDatabase(dbPath: string, options: SalvageOptions): 
   }
   const files: SalvagedFiles = { nodes: {}, rels: {}, columns: {} };
   const schema = child.schema;
+  const failure = child.openFailure;
+  if (!schema && failure && !failure.ok && !failure.signal && failure.reason !== 'damaged' && failure.reason !== 'not-kuzu') {
+    // Not damage (our own child failed to start, the file is in use, a full buffer pool...):
+    // a rebuild from nothing would replace a file that may be fine.
+    throw new Error(`the salvage could not start, and that does not show the file is damaged: ${failure.message}`);
+  }
   if (!schema) {
     // Nothing can be read: every Locrit table is listed, with what it held unknown.
     const tables = [...NODE_TABLES.map((t) => emptyTable(t.name, 'node')), ...REL_TABLES.map((t) => emptyTable(t.name, 'rel'))];

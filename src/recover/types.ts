@@ -6,7 +6,7 @@ import type { TableCounts } from '../store/salvage.js';
 import type { TableSalvage } from './salvage.js';
 
 /** What is wrong with a Locrit, in the order recover checks ('requested': --from-backup, --from-archive, --list). Stable strings. */
-export type RecoverProblem = 'none' | 'requested' | 'in-use' | 'unclean-stop' | 'unreadable' | 'missing' | 'unsupported-version' | 'unsaved-conversations';
+export type RecoverProblem = 'none' | 'requested' | 'in-use' | 'unclean-stop' | 'unreadable' | 'missing' | 'unsupported-version' | 'check-failed' | 'unsaved-conversations';
 /** What recover does (or, with --dry-run, would do) about it. */
 export type RecoverAction = 'none' | 'refuse' | 'replay-wal' | 'salvage' | 'restore-backup' | 'restore-archive' | 'report' | 'list';
 /** How it ended. */

@@ -6,6 +6,7 @@
  */
 import { EMBEDDING_COLUMNS } from '../schema/locrit.js';
 import { wallClockToInstant } from '../policy/time.js';
+import { DatabaseUnavailableError, LocritMemError } from '../errors.js';
 import { checkHeader } from './header.js';
 import { withStore } from './kuzu.js';
 import { missingFromLocritSchema, readEveryColumn, readSchema, schemaDimension, tableCounts, type TableCounts } from './salvage.js';
@@ -44,7 +45,29 @@ export interface InspectOptions {
   archiveMessageFiles?: string[];
 }
 
+/**
+ * Kuzu's own errors ("Runtime exception: ...", "IO exception: ...") while reading a file mean the
+ * file cannot be read: they become 'damaged'. A full buffer pool is not damage, and neither is a
+ * bug of ours (a JS error): those stay as they are, so recover never rebuilds a healthy file for them.
+ */
+export function asReadError(dbPath: string, error: unknown): unknown {
+  if (error instanceof LocritMemError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/^[A-Za-z ]*exception:/i.test(message) && !/buffer manager|out of memory/i.test(message)) {
+    return new DatabaseUnavailableError(`${dbPath} cannot be read: ${message.split('\n')[0].slice(0, 300)}`, 'damaged', 'run `locrit-mem recover` to salvage it');
+  }
+  return error;
+}
+
 export async function inspectDatabase(dbPath: string, options: InspectOptions): Promise<Inspection> {
+  try {
+    return await inspectOnce(dbPath, options);
+  } catch (error) {
+    throw asReadError(dbPath, error);
+  }
+}
+
+async function inspectOnce(dbPath: string, options: InspectOptions): Promise<Inspection> {
   const { storageVersion } = checkHeader(dbPath);
   return withStore(dbPath, { readOnly: true, bufferPoolMb: options.bufferPoolMb, threads: options.threads }, async (store) => {
     const schema = await readSchema(store);

@@ -12,6 +12,7 @@ const PROBLEM_TEXT: Record<LocritRecovery['problem'], string> = {
   unreadable: 'cannot be opened or read',
   missing: 'database missing',
   'unsupported-version': 'unsupported storage version',
+  'check-failed': 'check failed (not damage)',
   'unsaved-conversations': 'unsaved conversations',
 };
 
