@@ -127,14 +127,22 @@ export async function countMassRules(
 
 /**
  * Groups of message ids with the same session, timestamp and content (seed 000: a message
- * saved twice). Kuzu does the grouping; only the groups of two or more come back.
+ * saved twice). Kuzu groups by a 64-bit hash of the content, so its hash table holds no
+ * message text; the few groups it returns are then checked on the real content.
  */
 export async function duplicateGroups(store: KuzuStore): Promise<string[][]> {
   const rows = await store.query<{ ids: string[] }>(
     'MATCH (m:Message) WHERE m.content IS NOT NULL AND m.timestamp IS NOT NULL ' +
-      'WITH m.session_id AS s, m.timestamp AS t, m.content AS c, collect(m.id) AS ids, count(*) AS n WHERE n > 1 RETURN ids',
+      'WITH m.session_id AS s, m.timestamp AS t, hash(m.content) AS h, collect(m.id) AS ids, count(*) AS n WHERE n > 1 RETURN ids',
   );
-  return rows.map((r) => r.ids);
+  const groups: string[][] = [];
+  for (const { ids } of rows) {
+    const contents = await store.query<{ id: string; content: string }>('MATCH (m:Message) WHERE m.id IN $ids RETURN m.id AS id, m.content AS content', { ids });
+    const byContent = new Map<string, string[]>();
+    for (const row of contents) byContent.set(row.content, [...(byContent.get(row.content) ?? []), row.id]);
+    for (const same of byContent.values()) if (same.length > 1) groups.push(same);
+  }
+  return groups;
 }
 
 /** How many rows a pattern matches and the first ids, for rules checked by one query. */
