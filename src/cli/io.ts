@@ -35,6 +35,9 @@ export function stderrReporter(io: CliIO, flags: OutputFlags): Reporter {
   const interactive = Boolean(io.stderr.isTTY) && !flags.quiet && io.env.CI === undefined;
   let spinner: { text: string; stop(): void } | null = null;
   let starting: Promise<void> | null = null;
+  // Whether a spinner is wanted now: ora loads asynchronously, and a done() that comes before it
+  // has loaded must not leave a spinner running (it would spin over a prompt or the results).
+  let wanted = false;
   const write = (line: string): void => {
     spinner?.stop();
     spinner = null;
@@ -50,16 +53,18 @@ export function stderrReporter(io: CliIO, flags: OutputFlags): Reporter {
     },
     phase: (text) => {
       if (!interactive) return;
+      wanted = true;
       if (spinner) {
         spinner.text = text;
         return;
       }
       starting ??= import('ora').then(({ default: ora }) => {
-        spinner = ora({ text, stream: io.stderr as NodeJS.WriteStream, discardStdin: false }).start();
         starting = null;
+        if (wanted) spinner = ora({ text, stream: io.stderr as NodeJS.WriteStream, discardStdin: false }).start();
       });
     },
     done: () => {
+      wanted = false;
       spinner?.stop();
       spinner = null;
     },

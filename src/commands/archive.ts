@@ -321,6 +321,7 @@ export async function retentionTask(target: LocritTarget, payload: RetentionPayl
       listArchives(payload.archiveRoot, target.name).partial.length > 0 ||
       Object.values(compactionPaths(target.dbPath)).some((p) => fs.existsSync(p));
     if (!pending) {
+      task.progress('planning (read-only)');
       // A read-write open rewrites the file even when nothing changes: look first, read-only,
       // so that a Locrit with nothing to do is left byte for byte as it was.
       const preview = await withStore(target.dbPath, { readOnly: true, ...payload.store }, (store) => plan(store, target, payload, task));

@@ -18,7 +18,7 @@ function when(stamp: string | null | undefined): string {
   return stamp ? stamp.slice(0, 16) : '-';
 }
 
-export function retentionTable(report: RetentionReport, colors: ChalkInstance, verbose = false): string {
+export function retentionTable(report: RetentionReport, colors: ChalkInstance, verbose = false, asking = false): string {
   const dry = report.dryRun;
   const table = new Table({
     head: ['Locrit', 'Status', 'Messages', 'File', dry ? 'To archive' : report.options.archive ? 'Archived' : 'Deleted', 'Spared', ...(report.options.stripEmbeddings ? ['Emb. stripped'] : []), dry ? 'Bytes back (est.)' : 'Archive'].map((h) => colors.bold(h)),
@@ -58,7 +58,7 @@ export function retentionTable(report: RetentionReport, colors: ChalkInstance, v
   }
   const lines = [table.toString()];
   for (const l of report.locrits) lines.push(...notes(report, l, colors, verbose));
-  if (dry) lines.push(colors.dim('Dry run: nothing was changed. Run without --dry-run to do it.'));
+  if (dry && !asking) lines.push(colors.dim('Dry run: nothing was changed. Run without --dry-run to do it.'));
   return `${lines.join('\n')}\n`;
 }
 

@@ -67,7 +67,7 @@ Examples:
       if (!options.dryRun && !options.yes) {
         // On a terminal: show the exact plan, then ask.
         const planned = await runEmergencyCleanup(context, { ...base, dryRun: true });
-        runtime.io.stderr.write(retentionTable(planned, colors, flags.verbose));
+        runtime.io.stderr.write(retentionTable(planned, colors, flags.verbose, true));
         if (planned.total.selected === 0 && planned.total.planned === 0) {
           runtime.print(flags.json ? runtime.json(planned) : '');
           runtime.finish(planned.exitCode);
