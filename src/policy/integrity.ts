@@ -416,7 +416,7 @@ export function checkLimits(input: LimitRuleInput, settings: LimitRuleSettings, 
   }
   const limitBytes = Math.round(settings.maxDbSizeMb * 1024 * 1024);
   if (limitBytes > 0 && input.dbBytes !== null && input.dbBytes > limitBytes) {
-    collector.addCounted('limit.db-size', 1, [], `${input.dbBytes} bytes, limit ${limitBytes} (${settings.maxDbSizeMb} MiB)`);
+    collector.addCounted('limit.db-size', 1, [], `${(input.dbBytes / 1048576).toFixed(1)} MiB (${input.dbBytes} bytes), limit ${settings.maxDbSizeMb} MiB`);
   }
   if (settings.maxMessagesPerConversation > 0 && input.sessionsOver.count > 0) {
     collector.addCounted('limit.messages-per-conversation', input.sessionsOver.count, input.sessionsOver.examples, `largest session ${input.largestSession} messages, limit ${settings.maxMessagesPerConversation}`);

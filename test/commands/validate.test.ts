@@ -4,6 +4,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { damagePages, holdDatabase, killWriterMidWrite, writeNotKuzu } from '../../src/fixtures/damage.js';
 import { RULES } from '../../src/policy/integrity.js';
+import { validateJunit } from '../../src/cli/render/junit.js';
+import type { ValidateReport } from '../../src/commands/validate.js';
 import { makeLocrit, runCli, sha256File, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
 import { CLEAN_CONFIG, plantDefects, plantSchemaDefects } from './validate-fixtures.js';
 import { parseXml } from './validate-junit.js';
@@ -212,6 +214,23 @@ describe('validate', () => {
     const table = await runCli(['-c', config, '-d', data, 'validate', '--deep']);
     assert.equal(table.code, result.code);
     assert.match(table.stdout, /healthy .*: ok/);
+  });
+
+  it('JUnit escapes what ids and messages may hold', () => {
+    const finding = { rule: 'message.role-unknown', severity: 'warn' as const, count: 1, examples: ['a<b>&"c\'\u0001'], detail: null };
+    const report = {
+      generatedAt: '2026-11-01T12:00:00.000Z',
+      options: { strict: true, deep: false, fix: false, dryRun: false },
+      rules: RULES.map(({ id, category, severity, title, next, fix }) => ({ id, category, severity, title, next, fix })),
+      locrits: [{ name: 'x&y', path: '/d/x&y/kuzu.db', status: 'warn', findings: [finding], exitCode: 1, durationMs: 5, error: null }],
+    } as unknown as ValidateReport;
+    const xml = parseXml(validateJunit(report));
+    const suite = xml.children[0];
+    assert.equal(suite.attributes.name, 'x&y');
+    assert.equal(suite.attributes.failures, '1', 'a warning fails under --strict');
+    const failure = suite.children.find((c) => c.attributes.name === 'message.role-unknown')!.children[0];
+    assert.equal(failure.name, 'failure');
+    assert.match(failure.text, /examples: a<b>&"c'\n/, 'the control character is dropped, the rest survives');
   });
 
   it('bad flags and names exit 2 with one line', async (t) => {
