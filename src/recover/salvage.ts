@@ -52,9 +52,19 @@ class SalvageChild {
   async call<T>(request: Body<SalvageRequest>): Promise<Attempt<T>> {
     if (!this.child) {
       const opened = await this.start();
+      this.throwIfFatal();
       if (!opened.ok) return opened;
     }
-    return this.send<T>(request);
+    const attempt = await this.send<T>(request);
+    this.throwIfFatal();
+    return attempt;
+  }
+
+  /** Set when the child failed for a reason of its own, not Kuzu's. */
+  fatal: string | null = null;
+
+  private throwIfFatal(): void {
+    if (this.fatal) throw new Error(this.fatal);
   }
 
   private async start(): Promise<Attempt<DatabaseSchema>> {
@@ -102,6 +112,11 @@ class SalvageChild {
         this.crashes++;
         this.child = null;
         const detail = this.stderr.trim().split("\n").pop();
+        if (!signal) {
+          // Not a native crash: the child itself failed (a JS error, a module that cannot load).
+          // Counting that as damage would throw rows away, so the whole salvage stops instead.
+          this.fatal = `the salvage child exited with code ${code}: ${this.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? detail ?? 'no detail'}`;
+        }
         resolve({ ok: false, crashed: true, signal, message: `Kuzu ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${detail ? ` (${detail.slice(0, 160)})` : ''}` });
       };
       const cleanup = (): void => {
@@ -126,7 +141,10 @@ class SalvageChild {
 
   /** Opens the database in a child, giving a crash on open one retry. Returns the schema or null. */
   async open(): Promise<DatabaseSchema | null> {
-    while (!this.child && this.openError === null) await this.start();
+    while (!this.child && this.openError === null) {
+      await this.start();
+      this.throwIfFatal();
+    }
     return this.schema;
   }
 }
@@ -298,7 +316,7 @@ export async function salvageDatabase(dbPath: string, options: SalvageOptions): 
         await copyRels(keys[middle - 1], keys.slice(middle));
       };
       await walkKeys(child, keyTable, batchSize, result, copyRels);
-      if (budget.crashesLeft <= 0) result.notes.push(`gave up splitting after ${CRASH_BUDGET} crashes`);
+      if (budget.crashesLeft <= 0) result.notes.push(`stopped splitting after ${CRASH_BUDGET} crashes (the rest lost)`);
       if (lostKeys) result.notes.push(`relationships of ${lostKeys} ${keyTable} row(s) could not be read`);
       result.crashes = child.crashes - crashesBefore;
     }
@@ -441,6 +459,6 @@ async function salvageNodeTable(
   result.nulledColumns = [...nulled.keys()].sort();
   result.nulledByColumn = Object.fromEntries([...nulled.entries()].sort());
   if (budget.crashesLeft <= 0) {
-    result.notes.push(`stopped splitting damaged ranges after ${CRASH_BUDGET} crashes: what was still failing then is ${result.lostIdCount ? 'lost or ' : ''}left NULL`);
+    result.notes.push(`stopped splitting after ${CRASH_BUDGET} crashes (the rest ${result.lostIdCount ? 'lost or ' : ''}left NULL)`);
   }
 }

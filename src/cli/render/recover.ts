@@ -93,10 +93,12 @@ function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verb
     const t = new Table({ head: ['Table', 'Expected', 'Recovered', 'Lost', 'Notes'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
     for (const row of s.tables) {
       const notes = [...(row.partialRows ? [`${row.partialRows} row(s) kept with ${row.nulledColumns.join(', ')} unreadable (set to NULL)`] : []), ...(row.lostIdCount ? [`${row.lostIdCount} unreadable row(s)${row.lostIds.length ? `: ${row.lostIds.slice(0, 3).join(', ')}${row.lostIdCount > 3 ? ', …' : ''}` : ''}`] : []), ...row.notes];
-      t.push([row.table, row.expected === null ? '?' : count(row.expected), count(row.recovered), row.lost === null ? '?' : row.lost ? colors.red(count(row.lost)) : '0', notes.join('; ').slice(0, 100)]);
+      t.push([row.table, row.expected === null ? '?' : count(row.expected), count(row.recovered), row.lost === null ? '?' : row.lost ? colors.red(count(row.lost)) : '0', notes.join('; ').slice(0, 110)]);
     }
     if (s.opened) out.push(t.toString().split('\n').map((line) => `  ${line}`).join('\n'));
-    out.push(`  total: ${s.totals.expected === null ? 'unknown number of' : count(s.totals.expected)} row(s) expected, ${count(s.totals.recovered)} recovered, ${s.totals.lost === null ? 'unknown' : count(s.totals.lost)} lost. Kuzu keeps no page checksums: recovered rows may still hold damaged values.`);
+    const partial = s.tables.reduce((sum, t) => sum + t.partialRows, 0);
+    out.push(`  total: ${s.totals.expected === null ? 'unknown number of' : count(s.totals.expected)} row(s) expected, ${count(s.totals.recovered)} recovered${partial ? ` (${count(partial)} with unreadable columns set to NULL)` : ''}, ${s.totals.lost === null ? 'unknown' : count(s.totals.lost)} lost.`);
+    out.push('  Kuzu keeps no page checksums: recovered rows may still hold damaged values; compare with a backup when one exists.');
   }
   if (l.archiveRestore?.messages) {
     const a = l.archiveRestore;
