@@ -75,7 +75,10 @@ export function diagnose(o: Observation): Diagnosis {
     if (probe.error.reason === 'unsupported-version') {
       return { problem: 'unsupported-version', problems: [probe.error.message], action: 'report', plan: ['leave it untouched: this Kuzu cannot read it, so nothing can be salvaged here'] };
     }
-    if (probe.error.reason !== 'damaged' && probe.error.reason !== 'not-kuzu') {
+    // The worker pool reports any death of a worker as damage; only a signal (SIGSEGV, SIGABRT...)
+    // is Kuzu crashing on the file. A worker that exited with a code failed for its own reasons.
+    const workerFailed = /Kuzu exited with code \d+/.test(probe.error.message);
+    if ((probe.error.reason !== 'damaged' && probe.error.reason !== 'not-kuzu') || workerFailed) {
       // Not a sign of damage (a full buffer pool, a bug of ours): never rebuild a file for that.
       return {
         problem: 'check-failed',

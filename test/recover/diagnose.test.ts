@@ -30,6 +30,9 @@ describe('diagnose: the cases in the order recover checks them', () => {
     assert.equal(diagnose({ ...base, walBytes: 10, probe: { ok: false, error: damaged } }).action, 'salvage');
     assert.equal(diagnose({ ...base, probe: { ok: false, error: { ...damaged, reason: 'unsupported-version' } } }).action, 'report');
     assert.equal(diagnose({ ...base, dbExists: false, probe: null }).problem, 'missing');
+    // Neither a bug of ours nor a worker that could not start is a reason to rebuild a file.
+    assert.equal(diagnose({ ...base, probe: { ok: false, error: { ...damaged, kind: 'InternalError', reason: null, message: 'x is not a function' } } }).problem, 'check-failed');
+    assert.equal(diagnose({ ...base, probe: { ok: false, error: { ...damaged, message: 'Kuzu exited with code 1 while working on kuzu.db' } } }).action, 'report');
   });
   it('nothing wrong', () => {
     assert.deepEqual(diagnose(base), { problem: 'none', problems: [], action: 'none', plan: [] });
