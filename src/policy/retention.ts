@@ -65,6 +65,10 @@ export function emergencyRemoveCount(total: number, fraction: number): number {
   return Math.max(0, Math.min(total, Math.floor(total * fraction)));
 }
 
+function mib(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}
+
 export function mebibytes(mb: number): number {
   return Math.round(mb * 1024 * 1024);
 }
@@ -112,7 +116,7 @@ export function decideRules(command: RetentionCommand, facts: LocritFacts, setti
     settings.maxDbSizeMb > 0 && facts.dbBytes > limitBytes
       ? {
           rule: 'emergency-size', applies: true,
-          reason: `file ${facts.dbBytes} bytes > max_db_size_mb ${settings.maxDbSizeMb} MiB`,
+          reason: `file ${mib(facts.dbBytes)} MiB > max_db_size_mb ${settings.maxDbSizeMb} MiB`,
           plan: {
             rule: 'emergency-size', days: settings.emergencyDaysOld, keepCount: settings.emergencyKeepCount,
             cutoff: ageCutoff(now, settings.emergencyDaysOld), limitBytes,
@@ -120,7 +124,7 @@ export function decideRules(command: RetentionCommand, facts: LocritFacts, setti
         }
       : {
           rule: 'emergency-size', applies: false,
-          reason: settings.maxDbSizeMb > 0 ? `file ${facts.dbBytes} bytes <= max_db_size_mb ${settings.maxDbSizeMb} MiB` : 'max_db_size_mb is 0 (no limit)',
+          reason: settings.maxDbSizeMb > 0 ? `file ${mib(facts.dbBytes)} MiB <= max_db_size_mb ${settings.maxDbSizeMb} MiB` : 'max_db_size_mb is 0 (no limit)',
           plan: null,
         };
   return [count, size];

@@ -89,7 +89,7 @@ function notes(report: RetentionReport, l: LocritRetention, colors: ChalkInstanc
     }
     const cutoff = typeof rule.parameters.cutoff === 'string' ? `, cutoff ${rule.parameters.cutoff}` : '';
     const range = rule.selected > 0 ? `, oldest ${when(rule.oldest)}, newest ${when(rule.newest)}` : '';
-    const sessions = rule.rule === 'conversation-size' ? `, ${count(Number(rule.detail.sessionsOverCap ?? 0))} sessions over the cap` : '';
+    const sessions = rule.rule === 'conversation-size' ? `, ${count(Number(rule.detail.sessionsOverCap ?? 0))} session${Number(rule.detail.sessionsOverCap ?? 0) === 1 ? '' : 's'} over the cap` : '';
     out.push(`${head}${count(rule.selected)} messages (${rule.reason}${cutoff}${sessions}${range})${rule.spared ? `, ${count(rule.spared)} critical spared` : ''}`);
   }
   for (const limit of l.limits ?? []) {

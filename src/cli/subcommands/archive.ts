@@ -20,7 +20,7 @@ export function registerArchive(program: Command, runtime: CliRuntime): void {
     .argument('[locrits...]', 'Locrit folder names, display names, or paths to kuzu.db (default: all)')
     .option('-n, --dry-run', 'print the exact plan per Locrit and rule; change nothing')
     .option('--compact', 'afterwards, rebuild the file to give the space back (keeps the old file as a backup)')
-    .option('--strip-embeddings', 'set low-priority embeddings to NULL (system and short messages; all when enable_embeddings is false)')
+    .option('--strip-embeddings', 'set low-priority embeddings to NULL (system and short messages; all when enable_embeddings is false); done while rebuilding the file, so it compacts')
     .option('--days <n>', 'archive messages older than <n> days (default: memory.archive_after_days; 0 = no age rule)')
     .option('--keep <n>', 'never touch the <n> most recent messages of a Locrit (default: retention.keep_count)')
     .option('--max-per-conversation <n>', 'sessions keep their <n> most recent messages (default: memory.max_messages_per_conversation; 0 = no cap)')

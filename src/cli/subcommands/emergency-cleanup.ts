@@ -24,7 +24,7 @@ export function registerEmergencyCleanup(program: Command, runtime: CliRuntime):
     .option('-y, --yes', 'do it without asking (required when not on a terminal, and with --no-archive)')
     .option('--no-compact', 'do not rebuild the file afterwards (freed pages are reused, the file does not shrink)')
     .option('--no-archive', 'delete without archiving first: the messages are gone for good (needs --yes)')
-    .option('--strip-embeddings', 'also set low-priority embeddings to NULL (system and short messages; all when enable_embeddings is false)')
+    .option('--strip-embeddings', 'also set low-priority embeddings to NULL (system and short messages; all when enable_embeddings is false), while rebuilding the file')
     .option('--max-messages <n>', 'message limit per Locrit (default: memory.max_messages_per_locrit)')
     .option('--max-size-mb <n>', 'file size limit in MiB (default: memory.max_db_size_mb)')
     .option('--fraction <f>', 'share of the oldest messages removed over the message limit (default: retention.emergency_fraction, 0.5)')
