@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readManifest } from '../../src/archive/format.js';
 import { holdDatabase } from '../../src/fixtures/damage.js';
+import { acquireRunLock } from '../../src/layout/runLock.js';
 import { isLowPriority } from '../../src/policy/retention.js';
 import { verifyArchiveWithKuzu } from '../../src/store/archiveIo.js';
 import { withStore } from '../../src/store/kuzu.js';
@@ -185,6 +186,19 @@ describe('archive', () => {
     await holder.release();
     assert.equal(sha256File(held.dbPath), before);
     assert.equal(fs.existsSync(path.join(data, 'archive')), false);
+  });
+
+  it('refuses a Locrit another locrit-mem run is changing (run lock), exit 3 reason busy', async (t) => {
+    const { data, memory, config } = setup(t);
+    const fixture = await makeLocrit(memory, { name: 'bob', messages: 100 });
+    const lock = acquireRunLock(fixture.dbPath, 'archive (test)');
+    t.after(() => lock.release());
+    const result = await runCli(['-c', config, 'archive', '--json', '--days', daysFlag(10), '--keep', '10'], { cwd: data });
+    assert.equal(result.code, 3, result.stderr);
+    const bob = JSON.parse(result.stdout).locrits[0];
+    assert.equal(bob.error.reason, 'busy');
+    assert.match(bob.error.message, new RegExp(`another locrit-mem run \\(pid ${process.pid}, archive \\(test\\)\\)`));
+    assert.equal((await idsOf(fixture.dbPath)).length, 100);
   });
 
   it('bad flags exit 2 with one Error/Try pair and no output', async (t) => {
