@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { StoreSettings } from '../commands/context.js';
 import { withStore } from '../store/kuzu.js';
 import { restoreMessages, restoreRelationships, parquetRows, type RestoredTable } from '../store/restoreIo.js';
-import { readSchema, tableCounts, type TableCounts } from '../store/salvage.js';
+import { missingFromLocritSchema, readSchema, tableCounts, type TableCounts } from '../store/salvage.js';
 import { ArchiveError, RELATIONSHIP_FILES, verifyArchive, type ArchivedRelationship, type ArchiveCheck } from './format.js';
 
 /** What a checked archive holds, in a form that crosses to a worker process. */
@@ -30,6 +30,8 @@ export interface ArchiveRestoreCounts {
   relationships: RestoredTable[];
   /** Rows per table after the restore. */
   countsAfter: TableCounts;
+  /** Locrit tables and columns the database lacked before the restore (an older database). */
+  schemaMissingBefore: string[];
 }
 
 /**
@@ -80,7 +82,7 @@ export async function restoreArchiveInto(dbPath: string, archive: ArchiveToResto
       await store.execute('COMMIT');
       committed = true;
       await store.execute('CHECKPOINT');
-      return { messages, relationships, countsAfter: await tableCounts(store, schema) };
+      return { messages, relationships, countsAfter: await tableCounts(store, schema), schemaMissingBefore: missingFromLocritSchema(schema) };
     } finally {
       if (!committed) await store.execute('ROLLBACK').catch(() => undefined);
     }

@@ -337,9 +337,9 @@ function checkConversations(headers: ConversationHeader[], inspection: Inspectio
   return findUnsavedConversations(headers, inspection.sessionMessages ?? {}, inspection.archivedPerSession);
 }
 
-async function verify(env: Env, target: LocritTarget, dbPath: string, expected: TableCounts | null): Promise<Verification> {
+async function verify(env: Env, target: LocritTarget, dbPath: string, expected: TableCounts | null, allowedMissing: string[] | null = null): Promise<Verification> {
   const inspection = await inWorker<Inspection>(env, target, { op: 'inspect', path: dbPath, store: env.store, deep: true });
-  return verifyInspection(dbPath, inspection, expected, { walLeft: fs.existsSync(`${dbPath}.wal`), requireFullSchema: true });
+  return verifyInspection(dbPath, inspection, expected, { walLeft: fs.existsSync(`${dbPath}.wal`), allowedMissing });
 }
 
 /** 2. Unclean stop: back up the pair, replay the WAL, check every table against the read-only view of the pair. */
@@ -368,7 +368,7 @@ async function replay(env: Env, target: LocritTarget, result: LocritRecovery, pa
     walBytes, dbBackup: backup.dbBackup, walBackup: backup.walBackup, countsBefore, countsExpected: pairView.counts,
     replayed: countDelta(countsBefore, pairView.counts),
   };
-  const verification = await verify(env, target, target.dbPath, pairView.counts);
+  const verification = await verify(env, target, target.dbPath, pairView.counts, pairView.schemaMissing);
   result.verification = verification;
   step(result, 'verify', verification.ok, verification.ok ? 'opens; every table holds what the read-only view of the pair showed; schema complete' : verification.problems.join('; '));
   if (replayed.ok && verification.ok) {
@@ -567,7 +567,7 @@ async function fromBackup(env: Env): Promise<LocritRecovery> {
       } finally {
         fs.rmSync(work, { recursive: true, force: true });
       }
-      const verification = await verify(env, target, target.dbPath, sourceCounts);
+      const verification = await verify(env, target, target.dbPath, sourceCounts, inspected.value.schemaMissing);
       result.verification = verification;
       step(result, 'verify', verification.ok, verification.ok ? 'opens; row counts equal the backup\'s; schema complete' : verification.problems.join('; '));
       result.outcome = verification.ok ? 'restored' : 'failed';
@@ -648,7 +648,8 @@ async function fromArchive(env: Env): Promise<LocritRecovery> {
     result.archiveRestore.relationships = r.relationships;
     step(result, 'restore', true, `${r.messages.created} message(s) put back, ${r.messages.alreadyPresent} already present; ` +
       r.relationships.map((t) => `${t.table} +${t.created}${t.alreadyPresent ? ` (${t.alreadyPresent} present)` : ''}${t.missingEndpoint ? ` (${t.missingEndpoint} without an end)` : ''}`).join(', '));
-    const verification = await verify(env, target, target.dbPath, r.countsAfter);
+    // Rows were added, no table: the schema is what it was (an older database may lack some).
+    const verification = await verify(env, target, target.dbPath, r.countsAfter, r.schemaMissingBefore);
     result.verification = verification;
     step(result, 'verify', verification.ok, verification.ok ? 'opens; row counts equal what the restore left; schema complete' : verification.problems.join('; '));
     result.outcome = verification.ok ? 'restored' : 'failed';

@@ -8,7 +8,8 @@ export function verifyInspection(
   path: string,
   inspection: { ok: true; value: Inspection } | { ok: false; error: ErrorReport },
   expected: TableCounts | null,
-  options: { walLeft: boolean; requireFullSchema: boolean },
+  /** allowedMissing: Locrit tables/columns the file lacked before the repair (an older database); null = the full schema is required. */
+  options: { walLeft: boolean; allowedMissing: string[] | null },
 ): Verification {
   if (!inspection.ok) {
     return {
@@ -20,7 +21,8 @@ export function verifyInspection(
   const mismatches = compareCounts(expected, found.counts);
   const problems: string[] = [];
   for (const m of mismatches) problems.push(`${m.table}: ${m.found ?? 'no table'} rows, expected ${m.expected ?? 'no table'}`);
-  if (options.requireFullSchema && found.schemaMissing.length) problems.push(`schema lacks ${found.schemaMissing.join(', ')}`);
+  const lacking = found.schemaMissing.filter((m) => !(options.allowedMissing ?? []).includes(m));
+  if (lacking.length) problems.push(`schema lacks ${lacking.join(', ')}`);
   if (options.walLeft) problems.push('a WAL is still beside the database');
   return {
     ok: problems.length === 0,
