@@ -1,7 +1,12 @@
-/** The aggregate queries behind `stats`: a handful of scans, adapted to the tables a database really has. */
+/**
+ * The aggregate queries behind `stats`, adapted to the tables a database really has.
+ * Kept to as few statements as possible: opening a database and each statement have a fixed
+ * cost that dominates on small Locrits (see bench/RESULTS.md), so the schema read is limited
+ * to what the figures need and the aggregates over one table share one scan.
+ */
 import { EMBEDDING_COLUMNS, embeddingDimension } from '../schema/locrit.js';
 import type { KuzuStore } from './kuzu.js';
-import { columnTypeOf, hasColumn, type DatabaseSchema } from './schema.js';
+import { columnTypeOf, hasColumn, type DatabaseSchema, type TableInfo } from './schema.js';
 
 export interface MessageFigures {
   messages: number;
@@ -19,28 +24,59 @@ export interface MessageFigures {
   newestMessage: Date | null;
 }
 
-export async function readFigures(store: KuzuStore, schema: DatabaseSchema): Promise<MessageFigures> {
+/** Tables whose columns the figures look at: Message (timestamp, session_id) and the embedding tables. */
+const TABLES_WITH_COLUMNS = new Set(['Message', ...Object.keys(EMBEDDING_COLUMNS)]);
+
+/**
+ * The part of the schema the figures need: every table with its kind (one statement) and the
+ * columns of Message and of the tables holding embeddings. Other tables are listed with no
+ * columns, and indexes are not read: use readSchema() for the full picture.
+ */
+export async function readFigureSchema(store: KuzuStore): Promise<DatabaseSchema> {
+  const tables: Record<string, TableInfo> = {};
+  const listed = await store.query<{ name: string; type: string }>('CALL show_tables() RETURN name, type');
+  for (const { name, type } of listed) {
+    if (type !== 'NODE' && type !== 'REL') continue;
+    const table: TableInfo = { name, kind: type, columns: [] };
+    if (type === 'NODE' && TABLES_WITH_COLUMNS.has(name)) {
+      const info = await store.query<Record<string, unknown>>(`CALL table_info('${name}') RETURN *`);
+      table.columns = info.map((row) => ({ name: String(row.name), type: String(row.type), primaryKey: row['primary key'] === true }));
+    }
+    tables[name] = table;
+  }
+  return { tables, indexes: [] };
+}
+
+/** Reads the figures; without a schema, reads only the part of it the figures need. */
+export async function readFigures(store: KuzuStore, schema?: DatabaseSchema): Promise<MessageFigures> {
+  schema ??= await readFigureSchema(store);
   const nodeRows: Record<string, number> = {};
   const relRows: Record<string, number> = {};
-  for (const table of Object.values(schema.tables)) {
-    if (table.kind === 'NODE') nodeRows[table.name] = Number(await store.scalar(`MATCH (n:\`${table.name}\`) RETURN count(n)`));
-    else relRows[table.name] = Number(await store.scalar(`MATCH ()-[r:\`${table.name}\`]->() RETURN count(r)`));
-  }
-
   const embeddingsStored: MessageFigures['embeddingsStored'] = {};
-  for (const [table, column] of Object.entries(EMBEDDING_COLUMNS)) {
-    const type = columnTypeOf(schema, table, column);
-    const dimension = type ? embeddingDimension(type) : null;
-    if (dimension === null) continue;
-    embeddingsStored[table] = { count: Number(await store.scalar(`MATCH (n:${table}) RETURN count(n.${column})`)), dimension };
-  }
-
   let oldestMessage: Date | null = null;
   let newestMessage: Date | null = null;
-  if (hasColumn(schema, 'Message', 'timestamp')) {
-    const [range] = await store.query<{ lo: Date | null; hi: Date | null }>('MATCH (m:Message) RETURN min(m.timestamp) AS lo, max(m.timestamp) AS hi');
-    oldestMessage = range?.lo ?? null;
-    newestMessage = range?.hi ?? null;
+
+  for (const table of Object.values(schema.tables)) {
+    const name = `\`${table.name}\``;
+    if (table.kind === 'REL') {
+      relRows[table.name] = Number(await store.scalar(`MATCH ()-[r:${name}]->() RETURN count(r)`));
+      continue;
+    }
+    // One scan per node table for every aggregate over it.
+    const aggregates = ['count(n) AS rows'];
+    const column = EMBEDDING_COLUMNS[table.name];
+    const type = column ? columnTypeOf(schema, table.name, column) : null;
+    const dimension = type ? embeddingDimension(type) : null;
+    if (dimension !== null) aggregates.push(`count(n.${column}) AS embedded`);
+    const timeRange = table.name === 'Message' && hasColumn(schema, 'Message', 'timestamp');
+    if (timeRange) aggregates.push('min(n.timestamp) AS lo', 'max(n.timestamp) AS hi');
+    const [row] = await store.query<{ rows: number; embedded?: number; lo?: Date | null; hi?: Date | null }>(`MATCH (n:${name}) RETURN ${aggregates.join(', ')}`);
+    nodeRows[table.name] = Number(row?.rows ?? 0);
+    if (dimension !== null) embeddingsStored[table.name] = { count: Number(row?.embedded ?? 0), dimension };
+    if (timeRange) {
+      oldestMessage = row?.lo ?? null;
+      newestMessage = row?.hi ?? null;
+    }
   }
 
   let largestSession: MessageFigures['largestSession'] = null;
