@@ -25,7 +25,8 @@ export function validateTable(report: ValidateReport, colors: ChalkInstance, ver
       const next = new Map<string, string[]>();
       for (const f of l.findings) {
         const more = f.count > f.examples.length && f.examples.length > 0 ? [`… ${count(f.count - f.examples.length)} more`] : [];
-        const examples = f.examples.length ? [...f.examples, ...more].join('\n') : (f.detail ?? '-');
+        const detail = f.detail && f.detail.length > 70 && !verbose ? `${f.detail.slice(0, 69)}…` : f.detail;
+        const examples = f.examples.length ? [...f.examples, ...more].join('\n') : (detail ?? '-');
         table.push([severity(colors, f.severity), f.rule, count(f.count), examples]);
         const command = (rules.get(f.rule)?.next ?? '').replace(/<locrit>/g, l.name);
         if (f.severity !== 'info' || verbose) next.set(command, [...(next.get(command) ?? []), f.rule]);
