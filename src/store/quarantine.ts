@@ -16,6 +16,7 @@ import {
   ARCHIVE_FORMAT,
   ARCHIVE_FORMAT_VERSION,
   MESSAGES_FILE,
+  listArchives,
   locritArchiveDir,
   partialFolderName,
   verifyArchive,
@@ -29,6 +30,13 @@ import { exportSelection, kuzuParquetReader } from './archiveIo.js';
 import type { KuzuStore } from './kuzu.js';
 import { deleteArchivedIds, measure, type Selection } from './retention.js';
 import type { DatabaseSchema } from './schema.js';
+
+/** Test hook: SIGKILL the worker at a phase (`exported`, `archived`, `deleted`) to prove a killed --fix loses nothing. */
+export const QUARANTINE_KILL_ENV = 'LOCRIT_MEM_VALIDATE_KILL_AT';
+
+function killPoint(phase: string): void {
+  if (process.env[QUARANTINE_KILL_ENV] === phase) process.kill(process.pid, 'SIGKILL');
+}
 
 export interface QuarantineRequest {
   archiveRoot: string;
@@ -59,6 +67,8 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
   };
   const root = locritArchiveDir(path.resolve(request.archiveRoot), request.locrit);
   fs.mkdirSync(root, { recursive: true });
+  // `.partial` folders are runs killed before their archive was complete: nothing was deleted for them.
+  for (const stale of listArchives(path.resolve(request.archiveRoot), request.locrit).partial) fs.rmSync(stale, { recursive: true, force: true });
   let stamp = utcStamp(new Date());
   for (let i = 1; fs.existsSync(path.join(root, stamp)) || fs.existsSync(path.join(root, partialFolderName(stamp))); i++) stamp = `${utcStamp(new Date())}-${i}`;
   const partial = path.join(root, partialFolderName(stamp));
@@ -86,6 +96,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
       idDigest: { algorithm: 'sha256', of: 'sorted message ids, each followed by \\n', count: exported.idCount, value: exported.idDigest },
     };
     writeManifest(partial, manifest);
+    killPoint('exported');
     const verification = await verifyArchive(partial, kuzuParquetReader(store));
     if (!verification.ok) {
       const failed = verification.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
@@ -97,7 +108,9 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
     });
     fs.renameSync(partial, folder);
     syncDir(root);
+    killPoint('archived');
     const deleted = await deleteArchivedIds(store, path.join(folder, MESSAGES_FILE), ids.length);
+    killPoint('deleted');
     removeJournal(request.dbPath);
     return { folder, manifest, deleted };
   } catch (error) {

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { idDigestOf, readManifest } from '../../src/archive/format.js';
+import { idDigestOf, listArchives, readManifest } from '../../src/archive/format.js';
 import { journalPath } from '../../src/archive/journal.js';
 import { killWriterMidWrite } from '../../src/fixtures/damage.js';
 import { verifyArchiveWithKuzu } from '../../src/store/archiveIo.js';
+import { QUARANTINE_KILL_ENV } from '../../src/store/quarantine.js';
 import { runLockPath } from '../../src/layout/runLock.js';
 import { RULES } from '../../src/policy/integrity.js';
 import { withStore } from '../../src/store/kuzu.js';
@@ -119,6 +120,61 @@ describe('validate --fix', () => {
     assert.equal(second.code, 0);
     assert.equal(JSON.parse(second.stdout).locrits[0].fix.archive, null);
     assert.equal(fs.readdirSync(path.join(archiveDir, 'defects')).length, 1, 'no second archive');
+  });
+
+  it('a --fix killed (SIGKILL) while archiving or before deleting loses nothing, and the next runs finish the job', async (t) => {
+    const data = tempDir(t);
+    const planted = await plantDefects(data);
+    const dbPath = planted.fixture.dbPath;
+    const archiveDir = path.join(data, 'archive');
+    const config = writeConfig(data, `${CLEAN_CONFIG}archive:\n  dir: ${archiveDir}\n`);
+    const idsBefore = await idsOf(dbPath);
+    const archivedIds = async (): Promise<string[]> => {
+      const ids: string[] = [];
+      for (const folder of listArchives(archiveDir, 'defects').complete) {
+        await withStore(dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) => {
+          for (const row of await store.query<{ id: string }>(`LOAD FROM '${path.join(folder, 'messages.parquet')}' RETURN id`)) ids.push(row.id);
+        });
+      }
+      return ids;
+    };
+    const nothingLost = async (): Promise<string[]> => {
+      const present = await idsOf(dbPath);
+      const archived = await archivedIds();
+      for (const id of idsBefore) assert.ok(present.includes(id) || archived.includes(id), `${id} lost`);
+      return present;
+    };
+
+    // Killed after the Parquet files and the manifest, before verification: nothing deleted, no complete archive.
+    const exported = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json'], { env: { [QUARANTINE_KILL_ENV]: 'exported' } });
+    assert.equal(exported.code, 3);
+    assert.match(JSON.parse(exported.stdout).locrits[0].error.message, /SIGKILL/);
+    assert.deepEqual(await nothingLost(), idsBefore);
+    assert.deepEqual(listArchives(archiveDir, 'defects').complete, []);
+    assert.equal(listArchives(archiveDir, 'defects').partial.length, 1);
+
+    // Killed after the archive is complete and journaled, before the delete: the messages are in both.
+    const archived = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json'], { env: { [QUARANTINE_KILL_ENV]: 'archived' } });
+    assert.equal(archived.code, 3);
+    assert.deepEqual(await nothingLost(), idsBefore);
+    assert.deepEqual(listArchives(archiveDir, 'defects').partial, [], 'the interrupted .partial folder was cleared');
+    assert.deepEqual((await archivedIds()).sort(), planted.quarantine);
+    assert.ok(fs.existsSync(journalPath(dbPath)));
+
+    // --fix will not start over the journal; `archive` finishes the interrupted delete.
+    const refused = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json']);
+    assert.match(JSON.parse(refused.stdout).locrits[0].fix.skipped, /interrupted validate --fix run/);
+    const finish = await runCli(['-c', config, '-d', data, 'archive', 'defects']);
+    assert.equal(finish.code, 0, finish.stderr);
+    assert.equal(fs.existsSync(journalPath(dbPath)), false);
+    const present = await nothingLost();
+    assert.deepEqual(present, idsBefore.filter((id) => !planted.quarantine.includes(id)));
+
+    // The rest of the repairs, and a clean database; still exactly one archive.
+    const rest = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json']);
+    assert.equal(rest.code, 0, rest.stderr);
+    assert.deepEqual(JSON.parse(rest.stdout).locrits[0].fix.applied, { quarantined: 0, deleted: 0, sessionIdsCorrected: 2, embeddingsNulled: 3 });
+    assert.equal(listArchives(archiveDir, 'defects').complete.length, 1);
   });
 
   it('refuses while another locrit-mem run holds the Locrit, an interrupted run left its journal, or a WAL is present', async (t) => {
