@@ -3,7 +3,9 @@
  * open read-write, `COPY (...) TO` Parquet the messages older than the cutoff (every column)
  * and every relationship touching them, then DETACH DELETE those messages, close.
  * No read-back check, no id digest, no journal, no lock: that is what ours adds.
- * Usage: node dist/bench/floors/archive.js <kuzu.db> <out dir> <cutoff wall-clock> <bufferPoolMb>
+ * With --compact (floor of `archive --compact`), then EXPORT DATABASE from a read-only open and
+ * IMPORT DATABASE into a fresh file, renamed over the original: no verification of the copy.
+ * Usage: node dist/bench/floors/archive.js <kuzu.db> <out dir> <cutoff wall-clock> <bufferPoolMb> [--compact]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,7 +32,8 @@ async function run(conn: Connection, cypher: string, params: Record<string, Kuzu
 }
 
 async function main(): Promise<void> {
-  const [dbPath, outDir, cutoff, poolMb] = process.argv.slice(2);
+  const [dbPath, outDir, cutoff, poolMb, flag] = process.argv.slice(2);
+  const compact = flag === '--compact';
   fs.mkdirSync(outDir, { recursive: true });
   const db = new kuzu.Database(dbPath, Number(poolMb) * 1024 * 1024, true, false);
   await db.init();
@@ -48,7 +51,29 @@ async function main(): Promise<void> {
   await run(conn, `MATCH (m:Message) WHERE ${old('m')} DETACH DELETE m`, params);
   await conn.close();
   await db.close();
-  process.stdout.write(`${JSON.stringify({ archived: Number(counted.n) })}\n`);
+  if (compact) await exportImport(dbPath, Number(poolMb));
+  process.stdout.write(`${JSON.stringify({ archived: Number(counted.n), bytes: fs.statSync(dbPath).size })}\n`);
+}
+
+async function exportImport(dbPath: string, poolMb: number): Promise<void> {
+  const exportDir = `${dbPath}.floor-export`;
+  const fresh = `${dbPath}.floor-fresh`;
+  const source = new kuzu.Database(dbPath, poolMb * 1024 * 1024, true, true);
+  await source.init();
+  const sourceConn = new kuzu.Connection(source, 1);
+  await sourceConn.init();
+  ((await sourceConn.query(`EXPORT DATABASE '${exportDir}' (format='parquet')`)) as QueryResult).close();
+  await sourceConn.close();
+  await source.close();
+  const target = new kuzu.Database(fresh, poolMb * 1024 * 1024, true, false);
+  await target.init();
+  const targetConn = new kuzu.Connection(target, 1);
+  await targetConn.init();
+  ((await targetConn.query(`IMPORT DATABASE '${exportDir}'`)) as QueryResult).close();
+  await targetConn.close();
+  await target.close();
+  fs.renameSync(fresh, dbPath);
+  fs.rmSync(exportDir, { recursive: true, force: true });
 }
 
 await main();

@@ -15,6 +15,8 @@ export interface Side {
   /** Untimed preparation before each run (e.g. a fresh copy of the database for a destructive run). */
   prepare?: (round: number) => RunSpec;
   spec?: RunSpec;
+  /** Exit codes that count as success (default: 0 only). */
+  okCodes?: number[];
   /** Throws when the run did not do the expected work. */
   check?: (result: Measured) => void;
 }
@@ -52,7 +54,7 @@ export function median(values: number[]): number {
 async function runSide(side: Side, round: number): Promise<Measured> {
   const spec = side.prepare ? side.prepare(round) : side.spec!;
   const result = await measure(spec);
-  if (result.code !== 0) {
+  if (!(side.okCodes ?? [0]).includes(result.code ?? -1)) {
     throw new Error(`${side.label} failed (exit ${result.code ?? result.signal}): ${[spec.command, ...spec.args].join(' ')}\n${result.stderr.slice(-2000)}`);
   }
   side.check?.(result);

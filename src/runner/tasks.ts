@@ -13,7 +13,7 @@ export interface TaskContext {
 export type LocritTask<P = unknown, R = unknown> = (target: LocritTarget, payload: P, context: TaskContext) => Promise<R>;
 
 export const TASKS = {
-  stats: async () => (await import('../commands/stats.js')).statsTask,
+  stats: async () => (await import('../commands/statsTask.js')).statsTask,
   recover: async () => (await import('../recover/tasks.js')).recoverTask,
   retention: async () => (await import('../commands/archive.js')).retentionTask,
   validate: async () => (await import('../commands/validate.js')).validateTask,

@@ -1,0 +1,52 @@
+/**
+ * The per-Locrit part of `stats`, run in a worker process: read-only open, a few aggregate
+ * queries, close. Kept apart from stats.ts so that a worker loads only what it needs.
+ */
+import type { LocritTarget } from '../layout/locrits.js';
+import { ageSeconds, wallClockToInstant } from '../policy/time.js';
+import type { TaskContext } from '../runner/tasks.js';
+import { readFigures } from '../store/figures.js';
+import { checkHeader } from '../store/header.js';
+import { withStore } from '../store/kuzu.js';
+import type { DatabaseFigures, StatsPayload } from './stats.js';
+
+/** Bytes one embedding value takes (FLOAT). */
+const FLOAT_BYTES = 4;
+/** The conversation manager's rough estimate per message held in memory (seed 000). */
+const CONVERSATION_BYTES_PER_MESSAGE = 1024;
+
+/** Per-Locrit work, in a worker process: read-only open, a few aggregate queries, close. */
+export async function statsTask(target: LocritTarget, payload: StatsPayload, task: TaskContext): Promise<DatabaseFigures> {
+  const { storageVersion } = checkHeader(target.dbPath);
+  task.progress('reading');
+  return withStore(target.dbPath, { readOnly: true, ...payload.store }, async (store) => {
+    // Reads only the part of the schema the figures need (the full readSchema costs ~20 statements).
+    const figures = await readFigures(store);
+    const now = new Date(payload.nowMs);
+    const oldest = figures.oldestMessage ? wallClockToInstant(figures.oldestMessage) : null;
+    const newest = figures.newestMessage ? wallClockToInstant(figures.newestMessage) : null;
+    const stored = (table: string): number => {
+      const entry = figures.embeddingsStored[table];
+      return entry ? entry.count * entry.dimension * FLOAT_BYTES : 0;
+    };
+    const storedEmbeddingBytes = { Message: stored('Message'), Memory: stored('Memory'), Concept: stored('Concept'), total: 0 };
+    storedEmbeddingBytes.total = storedEmbeddingBytes.Message + storedEmbeddingBytes.Memory + storedEmbeddingBytes.Concept;
+    return {
+      storageVersion,
+      messages: figures.messages,
+      messagesWithEmbedding: figures.messagesWithEmbedding,
+      embeddingDimension: figures.embeddingDimension,
+      estimatedEmbeddingBytes: figures.messages * (figures.embeddingDimension ?? 0) * FLOAT_BYTES,
+      storedEmbeddingBytes,
+      nodeRows: figures.nodeRows,
+      relRows: figures.relRows,
+      sessions: figures.sessions,
+      largestSession: figures.largestSession,
+      oldestMessageAt: oldest?.toISOString() ?? null,
+      newestMessageAt: newest?.toISOString() ?? null,
+      oldestMessageAgeSeconds: oldest ? ageSeconds(oldest, now) : null,
+      newestMessageAgeSeconds: newest ? ageSeconds(newest, now) : null,
+      conversationMemoryEstimateBytes: figures.messages * CONVERSATION_BYTES_PER_MESSAGE,
+    };
+  });
+}
