@@ -40,7 +40,7 @@ import { withRunLock } from '../layout/runLock.js';
 import { decideRules, embeddingBytes, mebibytes, ruleParameters, type RetentionCommand, type RetentionSettings, type RuleDecision } from '../policy/retention.js';
 import { runEach } from '../runner/pool.js';
 import type { TaskContext } from '../runner/tasks.js';
-import { kuzuParquetReader, exportSelection } from '../store/archiveIo.js';
+import { explainBufferPoolError, kuzuParquetReader, exportSelection } from '../store/archiveIo.js';
 import { checkFreeSpaceForCompaction, compactDatabase, compactionNeedsBytes, compactionPaths, freeBytes, removeCompactionLeftovers, type CompactionResult, type StripInRebuild } from '../store/compact.js';
 import { checkHeader } from '../store/header.js';
 import { withStore, type KuzuStore } from '../store/kuzu.js';
@@ -436,6 +436,14 @@ interface Planned {
 }
 
 async function planOn(store: KuzuStore, target: LocritTarget, payload: RetentionPayload): Promise<Planned> {
+  try {
+    return await planQueries(store, target, payload);
+  } catch (error) {
+    throw explainBufferPoolError(error, `planning ${target.name}`, 'nothing was changed');
+  }
+}
+
+async function planQueries(store: KuzuStore, target: LocritTarget, payload: RetentionPayload): Promise<Planned> {
   const schema = await readSchema(store);
   if (!schema.tables.Message) throw new LocritMemError(`${target.dbPath} has no Message table: nothing to archive`, ExitCode.unavailable, 'check that this is a Locrit database (`locrit-mem validate`)');
   const messages = await messageCount(store);
@@ -601,7 +609,13 @@ async function writeArchive(
   const runId = crypto.randomUUID();
 
   task.progress('archiving: writing Parquet files');
-  const exported = await exportSelection(store, p.schema, p.selection, partial, (name) => task.progress(`archiving: wrote ${name}`));
+  let exported: Awaited<ReturnType<typeof exportSelection>>;
+  try {
+    exported = await exportSelection(store, p.schema, p.selection, partial, (name) => task.progress(`archiving: wrote ${name}`));
+  } catch (error) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw explainBufferPoolError(error, `archiving ${p.union.messages} messages of ${target.name}`);
+  }
   killPoint('exported');
   if (exported.idCount !== p.union.messages) throw new Error(`the export holds ${exported.idCount} messages, the plan ${p.union.messages}; nothing was deleted`);
 

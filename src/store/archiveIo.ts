@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ExitCode, LocritMemError } from '../errors.js';
 import {
   IdDigest, MESSAGES_FILE, sha256OfFile, verifyArchive, type ArchiveColumn, type ArchiveFileEntry, type ArchiveVerification, type ParquetReader,
 } from '../archive/format.js';
@@ -126,4 +127,19 @@ export async function exportSelection(
   await eachSelectedId(store, selection, (id) => digest.add(id));
   if (digest.count !== messages) throw new Error(`the selection changed while it was exported (${digest.count} ids, ${messages} rows)`);
   return { files, relationships, idDigest: digest.digest(), idCount: digest.count };
+}
+
+/**
+ * Kuzu's COPY ... TO Parquet and EXPORT DATABASE hold a file's rows in the buffer pool while
+ * writing it (measured: 20,000 messages with 768-float embeddings fail in a 64 MiB pool and pass
+ * in 256 MiB). Running out is turned into a clear error naming the setting to raise.
+ */
+export function explainBufferPoolError(error: unknown, what: string, consequence = 'nothing was deleted'): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/buffer pool is full|Out of buffer|Unable to allocate memory/i.test(message)) return error;
+  return new LocritMemError(
+    `${what}: Kuzu ran out of its buffer pool (${message.split('\n')[0].slice(0, 200)}); ${consequence}`,
+    ExitCode.unavailable,
+    'raise kuzu.buffer_pool_mb in the configuration (writing Parquet holds the rows of a file in the pool), or archive fewer messages per run (--days, --keep)',
+  );
 }

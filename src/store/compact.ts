@@ -17,7 +17,7 @@ import { withStore, type KuzuStore } from './kuzu.js';
 import { locksOn, describeProcess } from './locks.js';
 import { cypherString } from './retention.js';
 import { readSchema } from './schema.js';
-import { primaryKeyOf } from './archiveIo.js';
+import { explainBufferPoolError, primaryKeyOf } from './archiveIo.js';
 
 /** Test hook: pretend the file system has this many free bytes (to test the refusal). */
 export const TEST_FREE_BYTES_ENV = 'LOCRIT_MEM_TEST_FREE_BYTES';
@@ -271,6 +271,8 @@ export async function compactDatabase(dbPath: string, options: CompactOptions): 
     fs.rmSync(exportDir, { recursive: true, force: true });
     const prunedBackups = pruneBackups(dbPath, options.keep, options.backupDir);
     return { beforeBytes, afterBytes: fs.statSync(dbPath).size, rebuiltBytes, embeddingsStripped: source.stripped, backup: dbBackup, swapped: true, prunedBackups, tables: rebuilt.tables, vectorIndexes: rebuilt.checks };
+  } catch (error) {
+    throw explainBufferPoolError(error, `compacting ${dbPath}`, 'the database was left as it was');
   } finally {
     removeCompactionLeftovers(dbPath);
   }
