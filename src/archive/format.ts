@@ -18,6 +18,7 @@
  *                            from_id (Message), to_id (Message), delay_seconds
  *     mentions.parquet       MENTIONS rows touching an archived message:    from_id (Message), to_id (Concept), confidence
  *
+ * messages.parquet is sorted by id; relationship files by (from_id, to_id).
  * A relationship file is present when the source database has that table (possibly with 0 rows);
  * any other relationship table with Message at one end goes to `<table name lower-cased>.parquet`. Relationship
  * columns are `from_id`, `to_id`, then the relationship's own properties, named as in Kuzu.

@@ -21,6 +21,14 @@
  * before COMMIT), deleted (committed, journal still there), compacting (verified copy built,
  * not swapped in). Never set it outside tests.
  *
+ * Memory: no table ever passes through the JS heap. Export is Kuzu's COPY ... TO Parquet
+ * (Kuzu writes the rows itself; it holds one file's rows in its bounded buffer pool, so a very
+ * large archive needs a larger kuzu.buffer_pool_mb and fails cleanly before any delete
+ * otherwise); the id digest streams ids one row at a time; the delete is ONE transaction driven
+ * by the verified Parquet file inside Kuzu (see deleteArchivedIds: batching it into several
+ * transactions would break the all-or-nothing guarantee, and batching ids through JS would
+ * buy nothing since Kuzu already scans the file in 2,048-row vectors).
+ *
  * Rule 6 (--strip-embeddings) is applied while rebuilding the file (see src/store/compact.ts:
  * Kuzu cannot update an indexed embedding column in place), so it always compacts.
  */
