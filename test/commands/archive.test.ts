@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readManifest } from '../../src/archive/format.js';
-import { holdDatabase } from '../../src/fixtures/damage.js';
+import { holdDatabase, killWriterMidWrite } from '../../src/fixtures/damage.js';
 import { acquireRunLock } from '../../src/layout/runLock.js';
 import { isLowPriority } from '../../src/policy/retention.js';
 import { verifyArchiveWithKuzu } from '../../src/store/archiveIo.js';
@@ -186,6 +186,21 @@ describe('archive', () => {
     await holder.release();
     assert.equal(sha256File(held.dbPath), before);
     assert.equal(fs.existsSync(path.join(data, 'archive')), false);
+  });
+
+  it('works on a database left with a WAL by a killed writer: committed messages are kept or archived, none lost', async (t) => {
+    const { data, memory, archive, config } = setup(t);
+    const fixture = await makeLocrit(memory, { name: 'crashy', messages: 150 });
+    const killed = killWriterMidWrite(fixture.dbPath, { committed: 4, uncommitted: 2 });
+    const original = sorted([...fixture.messageIds, ...killed.committedIds]);
+    const result = await runCli(['-c', config, 'archive', '--json', '--days', daysFlag(20), '--keep', '20'], { cwd: data });
+    assert.equal(result.code, 0, result.stderr);
+    const crashy = JSON.parse(result.stdout).locrits[0];
+    assert.equal(crashy.before.walPresent, true);
+    assert.equal(crashy.before.messages, 154);
+    const [written] = await archivesOf(archive, 'crashy');
+    assert.deepEqual(sorted([...(await idsOf(fixture.dbPath)), ...written.ids]), original);
+    for (const id of killed.uncommittedIds) assert.equal(original.includes(id), false);
   });
 
   it('refuses a Locrit another locrit-mem run is changing (run lock), exit 3 reason busy', async (t) => {
