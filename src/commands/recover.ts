@@ -301,7 +301,12 @@ async function recoverOne(
       lock.release();
     }
     if (result.exitCode === ExitCode.unavailable) return;
-    probe = result.verification?.ok ? await probeOne(env, target, headers) : probe;
+    if (result.salvage && result.exitCode !== ExitCode.ok && headers.length) {
+      // Messages the salvage lost would all look "unsaved": comparing would mislead.
+      result.problems.push(`${headers.length} conversation file(s) not compared: the salvage could not bring every row back`);
+      return;
+    }
+    if (headers.length) probe = result.verification?.ok ? await probeOne(env, target, headers) : probe;
   }
   // 7. Unsaved conversations, against what the (possibly repaired) database holds.
   if (headers.length && probe?.ok) {
