@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { holdDatabase } from '../../src/fixtures/damage.js';
+import { holdDatabase, truncateFile } from '../../src/fixtures/damage.js';
 import { idsOf, makeLocrit, relCounts, runCli, sha256File, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
 
 const RELS = ['SENT', 'RESPONDS_TO', 'PART_OF', 'MENTIONS', 'DISCUSSES', 'LEARNS', 'RELATES_TO'];
@@ -104,6 +104,36 @@ describe('recover --from-archive, --from-backup, --list', () => {
     assert.equal(fs.readFileSync(locrit.backupRestore.movedWal, 'utf8'), 'a stray WAL that belongs to no one');
     assert.deepEqual(await idsOf(locrit.backupRestore.keptCurrentAs), [...current.messageIds].sort());
     assert.equal(sha256File(backup), backupSha, 'the backup itself is untouched');
+  });
+
+  it('refuses a backup that does not open, and offers the newest backup for a missing database', async (t) => {
+    const root = tempDir(t);
+    const data = path.join(root, 'memory');
+    const cfg = config(root);
+    const fixture = await makeLocrit(data, { name: 'eve' });
+    const broken = path.join(path.dirname(fixture.dbPath), 'kuzu.db.backup_20261030_101500');
+    fs.copyFileSync(fixture.dbPath, broken);
+    truncateFile(broken, 0.5);
+    const before = sha256File(fixture.dbPath);
+    const refused = await runCli(['-c', cfg, '-d', data, 'recover', 'eve', '--from-backup', broken, '--json']);
+    assert.equal(refused.code, 3, refused.stderr);
+    const locrit = JSON.parse(refused.stdout).locrits[0];
+    assert.equal(locrit.outcome, 'failed');
+    assert.match(locrit.problems.join('\n'), /the backup cannot be used: .*truncated/);
+    assert.equal(sha256File(fixture.dbPath), before, 'the current database is untouched');
+    assert.deepEqual(fs.readdirSync(path.dirname(fixture.dbPath)).sort(), ['kuzu.db', 'kuzu.db.backup_20261030_101500']);
+
+    // kuzu.db gone, only its WAL left: nothing to repair in place, the backups are offered.
+    const good = path.join(path.dirname(fixture.dbPath), 'kuzu.db.backup_20261031_090000');
+    fs.copyFileSync(fixture.dbPath, good);
+    fs.renameSync(fixture.dbPath, path.join(root, 'elsewhere.db'));
+    fs.writeFileSync(`${fixture.dbPath}.wal`, 'orphan');
+    const missing = await runCli(['-c', cfg, '-d', data, 'recover', '--json']);
+    assert.equal(missing.code, 3, missing.stderr);
+    const gone = JSON.parse(missing.stdout).locrits[0];
+    assert.equal(gone.problem, 'missing');
+    assert.equal(gone.outcome, 'unusable');
+    assert.match(gone.suggestions[0], /--from-backup .*kuzu\.db\.backup_20261031_090000/);
   });
 
   it('refuses a database held by a running process, naming its pid; --wait waits for it to let go', async (t) => {
