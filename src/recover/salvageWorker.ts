@@ -48,3 +48,6 @@ process.on('message', async (request: SalvageRequest | { type: 'exit' }) => {
     send({ id: request.id, ok: false, error: toErrorReport(error) });
   }
 });
+
+// The parent is gone (or let go of us): never linger with a damaged database open.
+process.on('disconnect', () => process.exit(0));
