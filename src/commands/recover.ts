@@ -568,7 +568,7 @@ async function fromBackup(env: Env): Promise<LocritRecovery> {
         const swapped = swapIn(target.dbPath, copy, 'pre-restore', env.backupDir);
         result.backupRestore.keptCurrentAs = hadDb ? swapped.dbBackup : null;
         result.backupRestore.movedWal = swapped.walBackup;
-        step(result, 'swap', true, `${hadDb ? `current database kept as ${swapped.dbBackup}` : 'there was no current database'}${swapped.walBackup ? `; its WAL moved to ${swapped.walBackup}` : ''}; ${source} is now ${target.dbPath}`);
+        step(result, 'swap', true, `${hadDb ? `current database kept as ${swapped.dbBackup}` : 'there was no current database'}${swapped.walBackup ? `; its WAL moved to ${swapped.walBackup}` : ''}; a copy of ${source} is now ${target.dbPath}`);
       } finally {
         fs.rmSync(work, { recursive: true, force: true });
       }
