@@ -13,7 +13,13 @@ import type { Measured } from '../lib/measure.js';
 import { figureFrom, type BenchOutcome, type Figure } from '../lib/report.js';
 import type { BenchContext } from './context.js';
 
-const BUFFER_POOL_MB = 256;
+/**
+ * Buffer pool for archive and compaction, ours and floor alike. Not the default 256 MiB: with it
+ * our archive of ~100,000 messages stops with "the buffer pool is full" (its Parquet export
+ * sorts the rows by id, which holds them all in the pool), so the benchmark runs both sides
+ * with 1 GiB and RESULTS.md reports the failure at the default.
+ */
+export const ARCHIVE_POOL_MB = 1024;
 
 /** `--days` that puts the cutoff at the stored wall-clock `cutoff`, measured from now. */
 export function daysBefore(cutoff: string): string {
@@ -25,7 +31,7 @@ export function daysBefore(cutoff: string): string {
 /** A config file for a scratch folder: archives and backups stay inside it. */
 export function scratchConfig(scratch: string): string {
   const file = path.join(scratch, 'locrit-mem.yaml');
-  fs.writeFileSync(file, `kuzu:\n  buffer_pool_mb: ${BUFFER_POOL_MB}\narchive:\n  dir: ${path.join(scratch, 'archive')}\nbackup:\n  dir: ${path.join(scratch, 'backups')}\n`);
+  fs.writeFileSync(file, `kuzu:\n  buffer_pool_mb: ${ARCHIVE_POOL_MB}\narchive:\n  dir: ${path.join(scratch, 'archive')}\nbackup:\n  dir: ${path.join(scratch, 'backups')}\n`);
   fs.mkdirSync(path.join(scratch, 'backups'), { recursive: true });
   return file;
 }
@@ -62,7 +68,7 @@ function floorSide(fixture: BigFixture, cutoff: DayCutoff, label: string): Side 
       const scratch = scratchCopy(fixture.dataDir, `${label}-floor-${round}`);
       return {
         command: process.execPath,
-        args: [path.join(FLOORS, 'archive.js'), path.join(scratch, fixture.name, 'kuzu.db'), path.join(scratch, 'archive'), cutoff.wall, String(BUFFER_POOL_MB)],
+        args: [path.join(FLOORS, 'archive.js'), path.join(scratch, fixture.name, 'kuzu.db'), path.join(scratch, 'archive'), cutoff.wall, String(ARCHIVE_POOL_MB)],
       };
     },
     check: (m) => {

@@ -9,10 +9,8 @@ import path from 'node:path';
 import { bigLocrit, scratchCopy, type BigFixture } from '../lib/fixtures.js';
 import { compare, FLOORS, type Side } from '../lib/harness.js';
 import { figureFrom, type BenchOutcome, type Figure } from '../lib/report.js';
-import { archiveSide } from './archive.js';
+import { ARCHIVE_POOL_MB, archiveSide } from './archive.js';
 import type { BenchContext } from './context.js';
-
-const BUFFER_POOL_MB = 256;
 
 function floorSide(fixture: BigFixture, label: string): Side {
   const cutoff = fixture.cutoffs.first;
@@ -22,7 +20,7 @@ function floorSide(fixture: BigFixture, label: string): Side {
       const scratch = scratchCopy(fixture.dataDir, `${label}-floor-${round}`);
       return {
         command: process.execPath,
-        args: [path.join(FLOORS, 'archive.js'), path.join(scratch, fixture.name, 'kuzu.db'), path.join(scratch, 'archive'), cutoff.wall, String(BUFFER_POOL_MB), '--compact'],
+        args: [path.join(FLOORS, 'archive.js'), path.join(scratch, fixture.name, 'kuzu.db'), path.join(scratch, 'archive'), cutoff.wall, String(ARCHIVE_POOL_MB), '--compact'],
       };
     },
     check: (m) => {
