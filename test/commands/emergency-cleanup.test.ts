@@ -4,11 +4,33 @@
  * compacts and says when the limit is still not met.
  */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { archivesOf, messageRows, sortKey, sorted } from '../archive/archiveHelpers.js';
-import { idsOf, makeLocrit, runCli, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
+import { BIN, idsOf, makeLocrit, runCli, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
+
+function hasScript(): boolean {
+  return spawnSync('script', ['--version']).status === 0;
+}
+
+/** Runs the CLI on a pseudo-terminal (script(1)), typing `answer` at the prompt. */
+function onTerminal(args: string[], answer: string, cwd: string): Promise<{ code: number | null; output: string }> {
+  const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qec', `stty cols 160 rows 50; ${quoted}`, '/dev/null'], { cwd, env: { ...process.env, NO_COLOR: '1', LOCRIT_MEM_CONFIG: '' } });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.stdin.write(`${answer}\n`);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') });
+    });
+  });
+}
 
 function setup(t: Parameters<typeof tempDir>[0], memoryExtra = ''): { data: string; memory: string; archive: string; config: string } {
   const data = tempDir(t);
@@ -93,6 +115,22 @@ describe('emergency-cleanup', () => {
     const table = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--no-compact', '--max-size-mb', '1'], { cwd: data });
     assert.equal(table.code, 1);
     assert.match(table.stdout, /bob: max_db_size_mb still not met: .* \(the file only shrinks when compacted\)/);
+  });
+
+  it('on a terminal, prints the plan and asks; "n" changes nothing, "y" does it', { skip: !hasScript() && 'needs script(1) for a pseudo-terminal' }, async (t) => {
+    const { data, memory, archive, config } = setup(t, '  max_messages_per_locrit: 100\n');
+    const fixture = await makeLocrit(memory, { name: 'bob', messages: 150 });
+    const before = snapshotFolder(data);
+    const no = await onTerminal(['-c', config, 'emergency-cleanup', '--no-compact'], 'n', data);
+    assert.equal(no.code, 2, no.output);
+    assert.match(no.output, /bob emergency-count: \d+ messages/);
+    assert.match(no.output, /Archive and delete \d+ messages from 1 Locrit\(s\)\? \[y\/N\]/);
+    assert.match(no.output, /Error: cancelled: nothing was changed/);
+    assert.deepEqual(snapshotFolder(data), before);
+    const yes = await onTerminal(['-c', config, 'emergency-cleanup', '--no-compact'], 'y', data);
+    assert.equal(yes.code, 0, yes.output);
+    const [written] = await archivesOf(archive, 'bob');
+    assert.equal((await idsOf(fixture.dbPath)).length + written.ids.length, 150);
   });
 
   it('refuses to compact when the disk is too full, before changing anything', async (t) => {
