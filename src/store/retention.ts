@@ -22,7 +22,7 @@
  */
 import type { ArchiveRule } from '../archive/format.js';
 import { criticalContentRegex, IMPORTANT_METADATA_REGEX, type RuleDecision } from '../policy/retention.js';
-import { instantToWallClock } from '../policy/time.js';
+import { formatWallClock } from '../policy/time.js';
 import type { KuzuStore, Params } from './kuzu.js';
 import { hasColumn, type DatabaseSchema } from './schema.js';
 
@@ -82,7 +82,8 @@ export async function buildSelection(
     if (!decision.applies || !plan) continue;
     const p = `r${n++}_`;
     if (plan.rule === 'age' || plan.rule === 'emergency-size') {
-      params[`${p}cutoff`] = instantToWallClock(plan.cutoff);
+      // A JS Date parameter binds as DATE (truncated to midnight): pass the wall-clock text and cast it.
+      params[`${p}cutoff`] = formatWallClock(plan.cutoff);
       let keep = (_v: string): string => '';
       let detail: Record<string, string | number | null> = { keepBoundary: null };
       if (plan.keepCount > 0) {
@@ -97,7 +98,7 @@ export async function buildSelection(
         keep = (v) => ` AND ${olderThan(v, `${p}kt`, `${p}kid`)}`;
         detail = { keepBoundary: boundary.t };
       }
-      rules.push({ rule: plan.rule, predicate: (v) => `(${v}.timestamp < $${p}cutoff${keep(v)})`, detail });
+      rules.push({ rule: plan.rule, predicate: (v) => `(${v}.timestamp < CAST($${p}cutoff AS TIMESTAMP)${keep(v)})`, detail });
     } else if (plan.rule === 'emergency-count') {
       const boundary = plan.removeCount > 0 ? await boundaryAt(store, 'ASC', plan.removeCount - 1) : null;
       if (!boundary) {

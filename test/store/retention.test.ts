@@ -52,7 +52,12 @@ describe('retention selection (Kuzu) against the rules computed in JS', () => {
   });
 
   it('rule 1 (age): older than the cutoff, never among the keep_count most recent, critical spared', async () => {
-    for (const settings of [base, { ...base, protectCritical: false }, { ...base, archiveAfterDays: 40, keepCount: 0 }]) {
+    // A cutoff one second after a message in the middle of a burst: Kuzu must compare to the
+    // second, not to the date (a JS Date parameter would bind as DATE and cut at midnight).
+    const middle = rows[Math.floor(rows.length / 2)];
+    const middleAt = new Date(middle.t.replace(' ', 'T').slice(0, 23));
+    const midDayDays = (FIXED_NOW.getTime() - middleAt.getTime() - 1000) / 86_400_000;
+    for (const settings of [base, { ...base, protectCritical: false }, { ...base, archiveAfterDays: 40, keepCount: 0 }, { ...base, archiveAfterDays: midDayDays, keepCount: 0 }]) {
       const cutoff = formatWallClock(new Date(FIXED_NOW.getTime() - settings.archiveAfterDays * 86_400_000));
       const kept = new Set(rows.slice(rows.length - settings.keepCount).map((r) => r.id));
       const expected = rows.filter((r) => sortKey(r) < `${cutoff}\u0000` && !kept.has(r.id) && !(settings.protectCritical && critical(r)));
