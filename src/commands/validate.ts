@@ -34,7 +34,7 @@ import {
   type RuleDef,
   type Severity,
 } from '../policy/integrity.js';
-import { instantToWallClock } from '../policy/time.js';
+import { formatWallClock, instantToWallClock } from '../policy/time.js';
 import { runEach, type TaskOutcome } from '../runner/pool.js';
 import type { TaskContext } from '../runner/tasks.js';
 import { checkHeader } from '../store/header.js';
@@ -356,7 +356,7 @@ async function checkDatabase(store: KuzuStore, target: LocritTarget, payload: Va
     nowWallClockMs: instantToWallClock(new Date(payload.nowMs)).getTime(),
   };
   const planner = planFix ? new FixPlanBuilder() : null;
-  const futureAfter = instantToWallClock(new Date(payload.nowMs + settings.future_skew_seconds * 1000));
+  const futureAfter = formatWallClock(new Date(payload.nowMs + settings.future_skew_seconds * 1000));
   await scanMessages(store, capabilities, { futureAfter }, (rows) => checkMessages(rows, messageSettings, collector, planner ?? undefined, MASS_RULES));
   const mass = await countMassRules(store, capabilities, { lowPriorityMaxChars: settings.low_priority_max_chars, enableEmbeddings: settings.enable_embeddings });
   collector.addCounted('message.embedding-low-priority', mass.lowPriority.count, mass.lowPriority.examples);

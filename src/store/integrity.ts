@@ -42,8 +42,8 @@ interface RawMessageRow {
 export const MESSAGE_PAGE = 20_000;
 
 export interface MessageScanSettings {
-  /** Timestamps after this stored wall-clock value are candidates for message.timestamp-future. */
-  futureAfter: Date;
+  /** Timestamps after this stored wall-clock value ("YYYY-MM-DD HH:MM:SS.ffffff") are candidates for message.timestamp-future. */
+  futureAfter: string;
 }
 
 /**
@@ -70,7 +70,7 @@ export async function scanMessages(
   // NaN fails `> 0`, infinity fails `< 1e38`, all zeros fails `> 0`.
   const badEmbedding = capabilities.embedding ? ` OR (m.content_embedding IS NOT NULL AND NOT (${absSum} > 0 AND ${absSum} < 1e38))` : '';
   const candidate =
-    "m.content IS NULL OR m.timestamp IS NULL OR m.timestamp > $future OR m.metadata IS NULL OR m.metadata <> '{}' " +
+    "m.content IS NULL OR m.timestamp IS NULL OR m.timestamp > CAST($future AS TIMESTAMP) OR m.metadata IS NULL OR m.metadata <> '{}' " +
     `OR m.role IS NULL OR NOT m.role IN ['user', 'assistant', 'system'] OR m.session_id IS NULL${badEmbedding}`;
   const columns =
     'm.id AS id, m.role AS role, m.content IS NULL AS contentNull, size(m.content) AS contentLength, m.timestamp AS timestamp, ' +

@@ -116,6 +116,10 @@ export class KuzuStore {
     if (this.closed) throw new Error('KuzuStore used after close');
     let result: KuzuModule.QueryResult | KuzuModule.QueryResult[];
     if (params && Object.keys(params).length > 0) {
+      for (const [name, value] of Object.entries(params)) {
+        // Kuzu binds a JS Date as DATE, silently dropping the time of day. Refuse it.
+        if (value instanceof Date) throw new Error(`query parameter $${name} is a Date: pass the wall-clock text (formatWallClock) and CAST($${name} AS TIMESTAMP)`);
+      }
       const statement = await this.conn.prepare(cypher);
       if (!statement.isSuccess()) throw new Error(statement.getErrorMessage());
       result = await this.conn.execute(statement, params);

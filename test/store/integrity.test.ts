@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MASS_RULES, messageCapabilities, messageRulesBroken, type MessageRow, type MessageRuleSettings } from '../../src/policy/integrity.js';
-import { instantToWallClock } from '../../src/policy/time.js';
+import { formatWallClock, instantToWallClock } from '../../src/policy/time.js';
 import { deepScan } from '../../src/store/deepScan.js';
 import { countMassRules, duplicateGroups, readSchemaInput, scanMessages } from '../../src/store/integrity.js';
 import { withStore } from '../../src/store/kuzu.js';
@@ -36,7 +36,7 @@ describe('integrity queries', () => {
       // The candidate pass, in pages of 13 offsets.
       const candidates: MessageRow[] = [];
       let pages = 0;
-      await scanMessages(store, capabilities, { futureAfter: instantToWallClock(new Date(now.getTime() + 300_000)) }, (rows) => {
+      await scanMessages(store, capabilities, { futureAfter: formatWallClock(new Date(now.getTime() + 300_000)) }, (rows) => {
         pages++;
         candidates.push(...rows);
       }, 13);
