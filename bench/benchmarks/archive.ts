@@ -89,7 +89,7 @@ export async function archive(ctx: BenchContext): Promise<BenchOutcome> {
   const notes: string[] = [];
   const figures: Figure[] = [];
   const results: { fixture: BigFixture; c: Comparison }[] = [];
-  for (const [fixture, runs] of [[big, ctx.runs ?? (ctx.quick ? 1 : 3)], [small, ctx.runs ?? (ctx.quick ? 1 : 2)]] as const) {
+  for (const [fixture, runs] of [[big, ctx.runs ?? (ctx.quick ? 1 : 2)], [small, ctx.runs ?? (ctx.quick ? 1 : 2)]] as const) {
     const cutoff = fixture.cutoffs.half;
     const count = cutoff.count;
     ctx.log(`  archive ${count} of ${fixture.messages} messages, ${runs} rounds (each on a fresh copy)`);

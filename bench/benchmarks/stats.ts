@@ -68,12 +68,14 @@ export async function statsMany(ctx: BenchContext): Promise<BenchOutcome> {
   const notes: string[] = [];
   notes.push(`${count} Locrits of 2,000 messages (half with 768-float embeddings, vector indexes; 4 distinct databases copied under ${count} folder names), ${fixture.cached ? 'cached' : `generated in ${fixture.generatedSeconds.toFixed(1)} s`}.`);
   const dbPaths = Array.from({ length: count }, (_, i) => path.join(fixture.dataDir, `locrit_${String(i + 1).padStart(3, '0')}`, 'kuzu.db'));
-  const runs = ctx.runs ?? (ctx.quick ? 3 : 5);
+  const runs = ctx.runs ?? 3;
   const figures = [];
+  let warmups = 1; // the first comparison warms the page cache for both
   for (const [name, extra, goal] of [[`default jobs (${os.availableParallelism()})`, [], 1.0], ['--jobs 1', ['--jobs', '1'], 1.3]] as const) {
     ctx.log(`  stats --json ${extra.join(' ')} over ${count} Locrits, ${runs} rounds`);
     const check = agreement({ locrits: count, messages: count * 2000 });
-    const c = await compare(name, statsSide('ours', fixture.dataDir, [...extra], check.ours), floorSide(dbPaths, check.floor), runs, ctx.log);
+    const c = await compare(name, statsSide('ours', fixture.dataDir, [...extra], check.ours), floorSide(dbPaths, check.floor), runs, ctx.log, warmups);
+    warmups = 0;
     figures.push(figureFrom('1 stats', `${count} Locrits x 2k msgs, ${name}`, c, { ratio: goal }, `floor peak RSS ${(c.floor.medianPeakRss / 1e6).toFixed(0)} MB; ours up to ${c.ours.maxProcesses} processes`));
     notes.push(`${name}: ours ${c.ours.wallMs.map((w) => w.toFixed(0)).join(', ')} ms; floor ${c.floor.wallMs.map((w) => w.toFixed(0)).join(', ')} ms; ratio of medians ${c.ratio.toFixed(2)}; peak RSS tree ours ${(c.ours.medianPeakRss / 1e6).toFixed(0)} MB (sum of per-process high-water marks at most ${(c.ours.maxHwmSum / 1e6).toFixed(0)} MB), floor ${(c.floor.medianPeakRss / 1e6).toFixed(0)} MB.`);
   }

@@ -15,7 +15,7 @@ const BUFFER_POOL_MB = 256;
 export async function validateDeep(ctx: BenchContext): Promise<BenchOutcome> {
   const started = performance.now();
   const fixture = await bigLocrit(ctx.quick ? 20_000 : 200_000, ctx.log);
-  const runs = ctx.runs ?? (ctx.quick ? 1 : 3);
+  const runs = ctx.runs ?? (ctx.quick ? 1 : 2);
   let oursRows = 0;
   let floorRows = 0;
   ctx.log(`  validate --deep on ${fixture.messages} messages, ${runs} rounds`);

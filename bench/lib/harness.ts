@@ -7,7 +7,8 @@ import path from 'node:path';
 import { measure, type Measured, type RunSpec } from './measure.js';
 import { ROOT } from './fixtures.js';
 
-export const BIN = path.join(ROOT, 'bin', 'locrit-mem.js');
+/** The CLI under test; LOCRIT_BENCH_BIN points at another build (e.g. an older commit, for before/after figures). */
+export const BIN = process.env.LOCRIT_BENCH_BIN || path.join(ROOT, 'bin', 'locrit-mem.js');
 export const FLOORS = path.join(ROOT, 'dist', 'bench', 'floors');
 
 export interface Side {
