@@ -43,3 +43,9 @@ export function status(colors: ChalkInstance, value: string): string {
 export function percent(part: number, whole: number): string {
   return whole > 0 ? `${Math.round((part / whole) * 100)}%` : '-';
 }
+
+/** cli-table3 options shared by every table: no colours in borders, no rule between rows (long lists stay readable). */
+export const TABLE_STYLE = {
+  style: { head: [] as string[], border: [] as string[] },
+  chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+};

@@ -2,7 +2,7 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritRetention, RetentionReport } from '../../commands/archive.js';
-import { bytes, count, status } from '../format.js';
+import { bytes, count, status, TABLE_STYLE } from '../format.js';
 
 const arrow = (before: string, after: string): string => (before === after ? before : `${before} → ${after}`);
 
@@ -22,7 +22,7 @@ export function retentionTable(report: RetentionReport, colors: ChalkInstance, v
   const dry = report.dryRun;
   const table = new Table({
     head: ['Locrit', 'Status', 'Messages', 'File', dry ? 'To archive' : report.options.archive ? 'Archived' : 'Deleted', 'Spared', ...(report.options.stripEmbeddings ? ['Emb. stripped'] : []), dry ? 'Bytes back (est.)' : 'Archive'].map((h) => colors.bold(h)),
-    style: { head: [], border: [] },
+    ...TABLE_STYLE,
   });
   for (const l of report.locrits) {
     if (l.status === 'unavailable') {

@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { RecoverReport } from '../../commands/recover.js';
 import type { LocritRecovery, RecoverOutcome } from '../../recover/types.js';
-import { bytes, count } from '../format.js';
+import { bytes, count, TABLE_STYLE } from '../format.js';
 
 const PROBLEM_TEXT: Record<LocritRecovery['problem'], string> = {
   none: 'nothing wrong',
@@ -57,7 +57,7 @@ export function recoverTable(report: RecoverReport, colors: ChalkInstance, verbo
   if (report.mode === 'list') return listTable(report, colors);
   const lines: string[] = [];
   if (report.dryRun) lines.push(colors.bold('Dry run: nothing will be changed.'));
-  const table = new Table({ head: ['Locrit', 'Problem found', 'Action', 'Result'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+  const table = new Table({ head: ['Locrit', 'Problem found', 'Action', 'Result'].map((h) => colors.bold(h)), ...TABLE_STYLE });
   for (const l of report.locrits) table.push([l.name, PROBLEM_TEXT[l.problem], ACTION_TEXT[l.action], outcome(colors, l.outcome, l)]);
   lines.push(table.toString());
   for (const l of report.locrits) lines.push(...details(l, colors, report.dryRun, verbose));
@@ -90,7 +90,7 @@ function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verb
   }
   if (l.salvage) {
     const s = l.salvage;
-    const t = new Table({ head: ['Table', 'Expected', 'Recovered', 'Lost', 'Notes'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+    const t = new Table({ head: ['Table', 'Expected', 'Recovered', 'Lost', 'Notes'].map((h) => colors.bold(h)), ...TABLE_STYLE });
     for (const row of s.tables) {
       const notes = [...(row.partialRows ? [`${row.partialRows} row(s) kept with ${row.nulledColumns.join(', ')} unreadable (set to NULL)`] : []), ...(row.lostIdCount ? [`${row.lostIdCount} unreadable row(s)${row.lostIds.length ? `: ${row.lostIds.slice(0, 3).join(', ')}${row.lostIdCount > 3 ? ', …' : ''}` : ''}`] : []), ...row.notes];
       t.push([row.table, row.expected === null ? '?' : count(row.expected), count(row.recovered), row.lost === null ? '?' : row.lost ? colors.red(count(row.lost)) : '0', notes.join('; ').slice(0, 110)]);
@@ -105,7 +105,7 @@ function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verb
     out.push(`  archive ${a.archive}: ${a.messages!.created} message(s) restored, ${a.messages!.alreadyPresent} already present`);
   }
   if (l.conversations?.unsaved.length) {
-    const t = new Table({ head: ['Conversation', 'Session', 'Recorded', 'Stored', 'Archived', 'Missing', 'Last activity'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+    const t = new Table({ head: ['Conversation', 'Session', 'Recorded', 'Stored', 'Archived', 'Missing', 'Last activity'].map((h) => colors.bold(h)), ...TABLE_STYLE });
     for (const u of l.conversations.unsaved) t.push([u.conversationId, u.sessionId, count(u.recorded), count(u.stored), count(u.archived), colors.red(count(u.missing)), u.lastActivity ?? '-']);
     out.push('  Unsaved conversations (message_count in the conversation file exceeds what was saved):');
     out.push(t.toString().split('\n').map((line) => `  ${line}`).join('\n'));
@@ -125,7 +125,7 @@ function listTable(report: RecoverReport, colors: ChalkInstance): string {
   const lines: string[] = [];
   for (const l of report.locrits) {
     lines.push(colors.bold(l.name) + colors.dim(` (${l.path})`));
-    const t = new Table({ head: ['Kind', 'Made', 'Size', 'Messages', 'Path'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+    const t = new Table({ head: ['Kind', 'Made', 'Size', 'Messages', 'Path'].map((h) => colors.bold(h)), ...TABLE_STYLE });
     for (const b of l.backups ?? []) {
       t.push([
         b.madeBy === 'application' ? 'backup (application)' : 'backup (locrit-mem)',

@@ -1,16 +1,12 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritStats, StatsReport } from '../../commands/stats.js';
-import { age, bytes, count, percent, status } from '../format.js';
-
-/** Table borders without a rule between rows: long lists stay readable. */
-export const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+import { age, bytes, count, percent, status, TABLE_STYLE } from '../format.js';
 
 export function statsTable(report: StatsReport, colors: ChalkInstance, verbose = false): string {
   const table = new Table({
     head: ['Locrit', 'Status', 'DB file', 'WAL', 'Backups', 'Messages', 'Embedded', 'Emb. stored', 'Sessions (largest)', 'Oldest', 'In use'].map((h) => colors.bold(h)),
-    style: { head: [], border: [] },
-    chars: COMPACT,
+    ...TABLE_STYLE,
   });
   for (const l of report.locrits) {
     const db = l.database;

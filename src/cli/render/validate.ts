@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritValidation, ValidateReport } from '../../commands/validate.js';
 import type { Severity } from '../../policy/integrity.js';
-import { count, status } from '../format.js';
+import { count, status, TABLE_STYLE } from '../format.js';
 
 /** Ids listed per fix category on the terminal unless --verbose (JSON always lists all). */
 const LISTED_IDS = 50;
@@ -21,7 +21,7 @@ export function validateTable(report: ValidateReport, colors: ChalkInstance, ver
     out.push(`${head} (${l.counts.error} errors, ${l.counts.warn} warnings, ${l.counts.info} info${figures}${deep})`);
     if (l.error) out.push(`  ${colors.red('✗')} ${l.error.message}${l.error.hint ? `\n    Try: ${l.error.hint}` : ''}`);
     if (l.findings.length > 0) {
-      const table = new Table({ head: ['Severity', 'Rule', 'Count', 'Examples'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+      const table = new Table({ head: ['Severity', 'Rule', 'Count', 'Examples'].map((h) => colors.bold(h)), ...TABLE_STYLE });
       const next = new Map<string, string[]>();
       for (const f of l.findings) {
         const more = f.count > f.examples.length && f.examples.length > 0 ? [`… ${count(f.count - f.examples.length)} more`] : [];
@@ -84,7 +84,7 @@ function fixLines(l: LocritValidation, colors: ChalkInstance, verbose: boolean):
 }
 
 function summaryTable(report: ValidateReport, colors: ChalkInstance): string {
-  const table = new Table({ head: ['Locrit', 'Status', 'Errors', 'Warnings', 'Info', 'Messages', 'Time'].map((h) => colors.bold(h)), style: { head: [], border: [] } });
+  const table = new Table({ head: ['Locrit', 'Status', 'Errors', 'Warnings', 'Info', 'Messages', 'Time'].map((h) => colors.bold(h)), ...TABLE_STYLE });
   for (const l of report.locrits) {
     table.push([l.name, status(colors, l.status), String(l.counts.error), String(l.counts.warn), String(l.counts.info), count(l.checked?.messages), `${(l.durationMs / 1000).toFixed(1)}s`]);
   }
