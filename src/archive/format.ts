@@ -38,6 +38,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../layout/atomicFile.js';
 import { ExitCode, LocritMemError } from '../errors.js';
 
 export const ARCHIVE_FORMAT = 'locrit-mem-archive';
@@ -328,13 +329,5 @@ export async function verifyArchive(location: string, reader?: ParquetReader): P
 /** Writes manifest.json through a temporary name and a rename, then flushes it. */
 export function writeManifest(folder: string, manifest: ArchiveManifest): void {
   const file = path.join(folder, MANIFEST_FILE);
-  const temporary = `${file}.tmp`;
-  const fd = fs.openSync(temporary, 'w');
-  try {
-    fs.writeSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, file);
+  writeFileAtomic(file, `${JSON.stringify(manifest, null, 2)}\n`, `${file}.tmp`);
 }

@@ -12,6 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../layout/atomicFile.js';
 
 export interface RunJournal {
   runId: string;
@@ -35,15 +36,7 @@ export function journalPath(dbPath: string): string {
 
 export function writeJournal(dbPath: string, journal: RunJournal): void {
   const file = journalPath(dbPath);
-  const temporary = `${file}.tmp`;
-  const fd = fs.openSync(temporary, 'w');
-  try {
-    fs.writeSync(fd, `${JSON.stringify(journal, null, 2)}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, file);
+  writeFileAtomic(file, `${JSON.stringify(journal, null, 2)}\n`, `${file}.tmp`);
   syncDir(path.dirname(file));
 }
 

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import { buildContext, type CommandContext } from '../commands/context.js';
 import { UsageError, type ExitCode } from '../errors.js';
+import { writeFileAtomic } from '../layout/atomicFile.js';
 import { colorsFor, stderrReporter, type CliIO, type OutputFlags } from './io.js';
 
 export interface GlobalFlags extends OutputFlags {
@@ -65,12 +66,9 @@ export class CliRuntime {
     const target = path.resolve(this.io.cwd, file);
     const dir = path.dirname(target);
     if (!fs.existsSync(dir)) throw new UsageError(`--output ${file}: folder ${dir} does not exist`, 'create the folder or choose another file');
-    const temporary = path.join(dir, `.${path.basename(target)}.${process.pid}.tmp`);
     try {
-      fs.writeFileSync(temporary, text);
-      fs.renameSync(temporary, target);
+      writeFileAtomic(target, text);
     } catch (error) {
-      fs.rmSync(temporary, { force: true });
       throw new UsageError(`--output ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 'check the path and its permissions');
     }
   }

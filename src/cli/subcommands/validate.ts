@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../../layout/atomicFile.js';
 import { UsageError } from '../../errors.js';
 import type { CliRuntime } from '../runtime.js';
 
@@ -51,7 +52,7 @@ Examples:
       const report = await runValidate(context, { locrits, strict: options.strict, deep: options.deep, fix: options.fix, dryRun: options.dryRun });
       if (junitFile) {
         const { validateJunit } = await import('../render/junit.js');
-        writeFileAtomic(junitFile, validateJunit(report), options.junit!);
+        writeJunitFile(junitFile, validateJunit(report), options.junit!);
       }
       if (flags.json) runtime.print(runtime.json(report));
       else {
@@ -62,14 +63,11 @@ Examples:
     });
 }
 
-/** Temporary file in the same folder, then rename: a CI reader never sees half a report. */
-function writeFileAtomic(file: string, text: string, shown: string): void {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+/** Atomic, so that a CI reader never sees half a report. */
+function writeJunitFile(file: string, text: string, shown: string): void {
   try {
-    fs.writeFileSync(temporary, text);
-    fs.renameSync(temporary, file);
+    writeFileAtomic(file, text);
   } catch (error) {
-    fs.rmSync(temporary, { force: true });
     throw new UsageError(`--junit ${shown} cannot be written (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 'check the path and its permissions');
   }
 }
