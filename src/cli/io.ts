@@ -12,10 +12,6 @@ export interface CliIO {
   cwd: string;
 }
 
-export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
-}
-
 export interface OutputFlags {
   color: boolean;
   quiet: boolean;

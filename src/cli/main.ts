@@ -2,16 +2,20 @@
  * The single exit point: runs the program, turns typed errors into an exit code and an
  * `Error: ...` / `Try: ...` pair on stderr. No other module sets the exit code.
  */
-import { CommanderError } from 'commander';
 import { ExitCode, LocritMemError } from '../errors.js';
-import { processIO, type CliIO } from './io.js';
-import { buildProgram } from './program.js';
-import { CliRuntime } from './runtime.js';
+import { toolVersion } from '../commands/report.js';
+import type { CliIO } from './io.js';
 
 /** An unexpected failure: a bug in this tool, not a problem with the data. */
 export const INTERNAL_ERROR_EXIT = 4;
 
 export async function runCli(args: string[], io: CliIO): Promise<number> {
+  // The commonest probe of all answers without loading commander (start-up time matters to cron and CI).
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    io.stdout.write(`${toolVersion()}\n`);
+    return ExitCode.ok;
+  }
+  const [{ CommanderError }, { buildProgram }, { CliRuntime }] = await Promise.all([import('commander'), import('./program.js'), import('./runtime.js')]);
   const runtime = new CliRuntime(io);
   const program = buildProgram(runtime);
   if (args.length === 0) {
@@ -47,5 +51,5 @@ function writeError(io: CliIO, message: string, hint?: string): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  process.exitCode = await runCli(argv.slice(2), processIO());
+  process.exitCode = await runCli(argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
 }

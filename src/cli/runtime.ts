@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
-import { buildContext, type CommandContext } from '../commands/context.js';
+import type { CommandContext } from '../commands/context.js';
 import { UsageError, type ExitCode } from '../errors.js';
 import { writeFileAtomic } from '../layout/atomicFile.js';
-import { colorsFor, stderrReporter, type CliIO, type OutputFlags } from './io.js';
+import type { CliIO, OutputFlags } from './io.js';
 
 export interface GlobalFlags extends OutputFlags {
   config?: string;
@@ -36,13 +36,16 @@ export class CliRuntime {
     };
   }
 
-  context(command: Command): CommandContext {
+  /** Loads the configuration and builds what a command needs. Loaded lazily: --help and --version never pay for YAML or chalk. */
+  async context(command: Command): Promise<CommandContext> {
     const flags = this.flags(command);
+    const [{ buildContext }, { stderrReporter }] = await Promise.all([import('../commands/context.js'), import('./io.js')]);
     return buildContext(flags, stderrReporter(this.io, flags), this.io.cwd, this.io.env);
   }
 
   /** Colours for stdout. */
-  colors(command: Command): ChalkInstance {
+  async colors(command: Command): Promise<ChalkInstance> {
+    const { colorsFor } = await import('./io.js');
     return colorsFor(this.io.stdout, this.io.env, this.flags(command));
   }
 

@@ -48,13 +48,13 @@ Examples:
         maxMessagesPerConversation: wholeNumber('--max-per-conversation', options.maxPerConversation),
         protectCritical: options.includeCritical ? false : undefined,
       };
-      const context = runtime.context(command);
+      const context = await runtime.context(command);
       const { runArchive } = await import('../../commands/archive.js');
       const { retentionTable } = await import('../render/archive.js');
       const report = await runArchive(context, {
         locrits, dryRun: options.dryRun, compact: options.compact, stripEmbeddings: options.stripEmbeddings, archive: true, overrides,
       });
-      runtime.print(flags.json ? runtime.json(report) : retentionTable(report, runtime.colors(command), flags.verbose));
+      runtime.print(flags.json ? runtime.json(report) : retentionTable(report, (await runtime.colors(command)), flags.verbose));
       runtime.finish(report.exitCode);
     });
 }

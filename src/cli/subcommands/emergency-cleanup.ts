@@ -59,10 +59,10 @@ Examples:
       if (!options.dryRun && !options.yes && !interactive) {
         throw new UsageError('emergency-cleanup changes databases and needs --yes when not run on a terminal', 'run `locrit-mem emergency-cleanup --dry-run` to see the plan, then add --yes');
       }
-      const context = runtime.context(command);
+      const context = await runtime.context(command);
       const { runEmergencyCleanup } = await import('../../commands/emergency-cleanup.js');
       const { retentionTable } = await import('../render/archive.js');
-      const colors = runtime.colors(command);
+      const colors = await runtime.colors(command);
       const base = { locrits, compact: options.compact !== false, stripEmbeddings: options.stripEmbeddings, archive: !noArchive, overrides };
       if (!options.dryRun && !options.yes) {
         // On a terminal: show the exact plan, then ask.

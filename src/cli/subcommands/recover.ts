@@ -58,7 +58,7 @@ Examples:
       }
       const { runRecover } = await import('../../commands/recover.js');
       const { recoverTable } = await import('../render/recover.js');
-      const context = runtime.context(command);
+      const context = await runtime.context(command);
       const report = await runRecover(context, {
         locrits,
         dryRun: flags.dryRun,
@@ -69,7 +69,7 @@ Examples:
         conversationsDir: flags.conversationsDir,
         batchSize,
       });
-      runtime.print(global.json ? runtime.json(report) : recoverTable(report, runtime.colors(command), global.verbose));
+      runtime.print(global.json ? runtime.json(report) : recoverTable(report, (await runtime.colors(command)), global.verbose));
       runtime.finish(report.exitCode);
     });
 }

@@ -29,9 +29,9 @@ Examples:
       if (watchSeconds !== undefined && options.output) throw new UsageError('--watch and --output cannot be combined', 'use --output from cron, --watch on a terminal');
       const { runStats } = await import('../../commands/stats.js');
       const { statsPrometheus, statsTable } = await import('../render/stats.js');
-      const colors = runtime.colors(command);
+      const colors = await runtime.colors(command);
       const once = async (): Promise<void> => {
-        const context = runtime.context(command);
+        const context = await runtime.context(command);
         const report = await runStats(context, { locrits, check: options.check });
         const text = format === 'json' ? runtime.json(report) : format === 'prometheus' ? statsPrometheus(report) : statsTable(report, colors, flags.verbose);
         if (options.output) runtime.writeAtomic(options.output, text);

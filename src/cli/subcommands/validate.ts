@@ -47,7 +47,7 @@ Examples:
         if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--junit ${options.junit}: folder ${dir} does not exist`, 'create the folder or choose another file');
         if (fs.statSync(junitFile, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--junit ${options.junit} is a folder`, 'pass a file name such as report.xml');
       }
-      const context = runtime.context(command);
+      const context = await runtime.context(command);
       const { runValidate } = await import('../../commands/validate.js');
       const report = await runValidate(context, { locrits, strict: options.strict, deep: options.deep, fix: options.fix, dryRun: options.dryRun });
       if (junitFile) {
@@ -57,7 +57,7 @@ Examples:
       if (flags.json) runtime.print(runtime.json(report));
       else {
         const { validateTable } = await import('../render/validate.js');
-        runtime.print(validateTable(report, runtime.colors(command), flags.verbose));
+        runtime.print(validateTable(report, (await runtime.colors(command)), flags.verbose));
       }
       runtime.finish(report.exitCode);
     });
