@@ -32,7 +32,7 @@ function floorSide(fixture: BigFixture, label: string): Side {
 
 export async function compaction(ctx: BenchContext): Promise<BenchOutcome> {
   const started = performance.now();
-  const cases: [BigFixture, number][] = [[await bigLocrit(ctx.quick ? 5_000 : 20_000, ctx.log, { vectorIndexes: true }), ctx.runs ?? (ctx.quick ? 1 : 2)]];
+  const cases: [BigFixture, number][] = [[await bigLocrit(ctx.quick ? 5_000 : 10_000, ctx.log, { vectorIndexes: true }), ctx.runs ?? (ctx.quick ? 1 : 2)]];
   // The 200,000-message Locrit itself is not compacted here: with its Message index (100,000
   // vectors), one rebuild is several minutes of HNSW construction, ours and floor alike, which
   // does not fit the 15-minute budget of a bench run (see bench/RESULTS.md).

@@ -85,7 +85,7 @@ export async function statsMany(ctx: BenchContext): Promise<BenchOutcome> {
 export async function statsBig(ctx: BenchContext): Promise<BenchOutcome> {
   const started = performance.now();
   const fixture = await bigLocrit(ctx.quick ? 20_000 : 200_000, ctx.log);
-  const notes = [`One Locrit of ${fixture.messages.toLocaleString('en')} messages, ${fixture.embedded.toLocaleString('en')} with 768-float embeddings, vector indexes; ${(fixture.dbBytes / 1e6).toFixed(0)} MB file; ${fixture.cached ? 'cached' : `generated in ${fixture.generatedSeconds.toFixed(1)} s`}.`];
+  const notes = [`One Locrit of ${fixture.messages.toLocaleString('en')} messages, ${fixture.embedded.toLocaleString('en')} with 768-float embeddings, ${fixture.vectorIndexes ? 'vector indexes' : 'no vector index (see lib/fixtures.ts)'}; ${(fixture.dbBytes / 1e6).toFixed(0)} MB file; ${fixture.cached ? 'cached' : `generated in ${fixture.generatedSeconds.toFixed(1)} s`}.`];
   const runs = ctx.runs ?? (ctx.quick ? 3 : 5);
   ctx.log(`  stats --json on ${fixture.messages} messages, ${runs} rounds`);
   const check = agreement({ locrits: 1, messages: fixture.messages });

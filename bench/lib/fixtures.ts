@@ -126,11 +126,11 @@ export interface DayCutoff {
 }
 
 /**
- * Archive cutoffs on a midnight: `archive --days` binds its cutoff as a JS Date, which kuzu
- * 0.11.3 turns into a DATE (midnight of that day), so only a midnight cutoff selects the same
- * rows in ours and in the floor whether or not that is fixed. The midnight chosen has no
- * message within a minute of it, so the second or so between computing --days and the CLI
- * reading its clock cannot move a message across. `targets`: wanted message counts.
+ * Archive cutoffs on a midnight with no message within a minute of it, so that the second or
+ * so between computing --days and the CLI reading its clock cannot move a message across, and
+ * ours and the floor select the same rows. (Midnight also made the benchmark immune to a bug,
+ * since fixed in d7a63c6: a JS Date parameter bound as a DATE, truncating the cutoff to midnight.)
+ * `targets`: wanted message counts.
  */
 async function dayCutoffs(store: KuzuStore, targets: number[]): Promise<{ half: DayCutoff; first: DayCutoff }> {
   const [range] = await store.query<{ lo: Date; hi: Date }>('MATCH (m:Message) RETURN min(m.timestamp) AS lo, max(m.timestamp) AS hi');
