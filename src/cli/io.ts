@@ -7,7 +7,7 @@ import type { Reporter } from '../commands/context.js';
 
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
@@ -28,7 +28,8 @@ export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, f
 /** Progress and warnings on stderr. A spinner (ora) only when stderr is a terminal and not --quiet. */
 export function stderrReporter(io: CliIO, flags: OutputFlags): Reporter {
   const colors = colorsFor(io.stderr, io.env, flags);
-  const interactive = Boolean(io.stderr.isTTY) && !flags.quiet && io.env.CI === undefined;
+  // A terminal that reports no width (some pseudo-terminals) makes the spinner redraw without end: no spinner there.
+  const interactive = Boolean(io.stderr.isTTY) && (io.stderr.columns ?? 0) > 0 && !flags.quiet && io.env.CI === undefined;
   let spinner: { text: string; stop(): void } | null = null;
   let starting: Promise<void> | null = null;
   // Whether a spinner is wanted now: ora loads asynchronously, and a done() that comes before it

@@ -63,7 +63,7 @@ export function checkFreeSpaceForCompaction(dbPath: string): { needed: number; f
     throw new LocritMemError(
       `not enough free disk to compact ${dbPath}: a rebuild needs about ${mib(needed)} MiB beside it, ${mib(free)} MiB are free`,
       ExitCode.unavailable,
-      'free some disk (old backups, archives moved elsewhere), or rerun with --no-compact (nothing is removed from the file then, but freed pages are reused)',
+      'free some disk (old backups, archives moved elsewhere), or rerun without compaction (`archive` without --compact, `emergency-cleanup --no-compact`): freed pages are then reused but the file does not shrink',
     );
   }
   return { needed, free };
@@ -252,7 +252,7 @@ export async function compactDatabase(dbPath: string, options: CompactOptions): 
       else if (check.answered === false) problems.push(`vector index ${check.name} does not answer QUERY_VECTOR_INDEX`);
     }
     if (problems.length) {
-      throw new LocritMemError(`compaction of ${dbPath} failed its verification (${problems.join('; ')}); the database was left as it was`, ExitCode.unavailable, 'report this; rerun with --no-compact meanwhile');
+      throw new LocritMemError(`compaction of ${dbPath} failed its verification (${problems.join('; ')}); the database was left as it was`, ExitCode.unavailable, 'report this; meanwhile run without compaction (`archive` without --compact, `emergency-cleanup --no-compact`)');
     }
     options.beforeSwap?.();
     const holder = locksOn(dbPath)[0];
