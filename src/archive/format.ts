@@ -5,23 +5,37 @@
  * Parquet needs Kuzu, so verifyArchive takes a ParquetReader (src/store/archiveIo.ts has the
  * Kuzu one, and `verifyArchiveWithKuzu(folder)` there does the whole check in one call).
  *
+ * Format version 2 (version 1 was never released; readers refuse any version but 2).
+ *
  * Layout (one folder per run and Locrit):
  *
  *   <archive.dir>/<locrit folder>/<UTC stamp>/          e.g. data/archive/bob/20261101T120000123Z/
- *     manifest.json          ArchiveManifest (below), written last
- *     messages.parquet       every column of every archived Message, plain column names
+ *     manifest.json          ArchiveManifest (below), written last; its `files` list is the source of truth
+ *     messages-NNNNN.parquet every column of the archived Messages of chunk NNNNN, plain column names
  *                            (id, role, content, timestamp, session_id, metadata, content_embedding,
  *                            i.e. whatever columns the source Message table has; types in manifest)
- *     part_of.parquet        PART_OF rows touching an archived message:     from_id (Message), to_id (Session), position
- *     sent.parquet           SENT rows touching an archived message:        from_id (User), to_id (Message), weight
- *     responds_to.parquet    RESPONDS_TO rows with an archived message at EITHER end, once each:
+ *     part_of-NNNNN.parquet  PART_OF rows of chunk NNNNN's messages:        from_id (Message), to_id (Session), position
+ *     sent-NNNNN.parquet     SENT rows of chunk NNNNN's messages:           from_id (User), to_id (Message), weight
+ *     responds_to-NNNNN.parquet  RESPONDS_TO rows with an archived message at EITHER end, once each:
+ *                            in the chunk of from_id when that message is archived, else in the chunk of to_id;
  *                            from_id (Message), to_id (Message), delay_seconds
- *     mentions.parquet       MENTIONS rows touching an archived message:    from_id (Message), to_id (Concept), confidence
+ *     mentions-NNNNN.parquet MENTIONS rows of chunk NNNNN's messages:       from_id (Message), to_id (Concept), confidence
  *
- * messages.parquet is sorted by id; relationship files by (from_id, to_id).
- * A relationship file is present when the source database has that table (possibly with 0 rows);
- * any other relationship table with Message at one end goes to `<table name lower-cased>.parquet`. Relationship
- * columns are `from_id`, `to_id`, then the relationship's own properties, named as in Kuzu.
+ * Chunks (what bounds memory): the archived messages, sorted by id, are cut into consecutive id
+ * ranges of at most `chunking.maxMessagesPerChunk` messages (config `archive.batch_messages`),
+ * numbered from 1 (NNNNN = 00001, 00002, ...), so that writing, checking, restoring or deleting
+ * never holds more than one chunk's rows. Every chunk has one messages file and one file per
+ * relationship table (possibly with 0 rows). An archive of ONE chunk names its files without
+ * the suffix: messages.parquet, part_of.parquet, sent.parquet, responds_to.parquet,
+ * mentions.parquet. Each manifest entry says its table and chunk; readers go by the manifest,
+ * never by file names.
+ *
+ * Each messages file is sorted by id and chunk k's ids all sort before chunk k+1's, so the
+ * messages files read in chunk order give every archived id once, in increasing order (the
+ * verifier checks it). Relationship files are sorted by (from_id, to_id).
+ * A relationship table's files are present when the source database has that table;
+ * any other relationship table with Message at one end goes to `<table name lower-cased>[-NNNNN].parquet`.
+ * Relationship columns are `from_id`, `to_id`, then the relationship's own properties, named as in Kuzu.
  * TIMESTAMP columns hold the application's local wall-clock time, as stored in Kuzu.
  *
  * Writing protocol (what makes a folder trustworthy): files are written into a temporary
@@ -31,9 +45,9 @@
  * interrupted run and is removed by the next run. The messages of a complete archive were
  * removed from the database only after the archive was complete (see src/archive/journal.ts).
  *
- * The id digest: sha256 over the archived message ids sorted by code unit order (JS `<`,
- * which is also Kuzu's STRING order for the ASCII ids the application writes), each followed
- * by "\n". It identifies the archived set without listing it.
+ * The id digest: sha256 over the archived message ids (of all chunks together) sorted by code
+ * unit order (JS `<`, which is also Kuzu's STRING order for the ASCII ids the application
+ * writes), each followed by "\n". It identifies the archived set without listing it.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -42,11 +56,19 @@ import { writeFileAtomic } from '../layout/atomicFile.js';
 import { ExitCode, LocritMemError } from '../errors.js';
 
 export const ARCHIVE_FORMAT = 'locrit-mem-archive';
-export const ARCHIVE_FORMAT_VERSION = 1;
+export const ARCHIVE_FORMAT_VERSION = 2;
 export const MANIFEST_FILE = 'manifest.json';
+/** The messages file of a one-chunk archive (several chunks: messages-00001.parquet, ...). */
 export const MESSAGES_FILE = 'messages.parquet';
+/** Default of `archive.batch_messages`: messages per chunk. */
+export const DEFAULT_BATCH_MESSAGES = 10_000;
 
-/** Relationship tables that touch Message, and the file each is archived to. */
+/** File name of `base` (messages, part_of, ...) for chunk `chunk` (1-based) of `chunks`. */
+export function chunkFileName(base: string, chunk: number, chunks: number): string {
+  return chunks === 1 ? `${base}.parquet` : `${base}-${String(chunk).padStart(5, '0')}.parquet`;
+}
+
+/** Relationship tables that touch Message, and the file each is archived to in a one-chunk archive. */
 export const RELATIONSHIP_FILES = {
   PART_OF: 'part_of.parquet',
   SENT: 'sent.parquet',
@@ -76,6 +98,8 @@ export interface ArchiveFileEntry {
   name: string;
   /** 'Message' or the relationship table name (PART_OF, SENT, RESPONDS_TO, MENTIONS, or any other table touching Message). */
   table: string;
+  /** The chunk (1-based) the rows belong to: see "Chunks" above. */
+  chunk: number;
   rows: number;
   bytes: number;
   sha256: string;
@@ -113,6 +137,9 @@ export interface ArchiveManifest {
   timeRange: { oldest: string | null; newest: string | null };
   /** Embedding dimension of Message.content_embedding in the source, or null. */
   embeddingDimension: number | null;
+  /** How the messages were cut into consecutive id ranges (see "Chunks" above). */
+  chunking: { maxMessagesPerChunk: number; chunks: number };
+  /** Every file of the archive: per chunk, one Message file and one file per relationship table. */
   files: ArchiveFileEntry[];
   idDigest: { algorithm: 'sha256'; of: 'sorted message ids, each followed by \\n'; count: number; value: string };
 }
@@ -171,7 +198,8 @@ export function listArchives(archiveRoot: string, locrit: string): ArchiveListin
 /** Incremental id digest: feed ids in sorted order (checked), read `value` at the end. Memory stays flat. */
 export class IdDigest {
   private readonly hash = crypto.createHash('sha256');
-  private last: string | null = null;
+  /** The last id fed, or null. */
+  last: string | null = null;
   count = 0;
 
   add(id: string): void {
@@ -234,18 +262,52 @@ export function readManifest(location: string): { folder: string; manifest: Arch
   }
   const m = value as Partial<ArchiveManifest>;
   if (m?.format !== ARCHIVE_FORMAT) throw new ArchiveError(`${file} is not a locrit-mem archive manifest`, 'pass a folder written by `locrit-mem archive`');
-  if (typeof m.formatVersion !== 'number' || m.formatVersion > ARCHIVE_FORMAT_VERSION) {
-    throw new ArchiveError(`${file} has archive format version ${String(m.formatVersion)}; this locrit-mem reads up to ${ARCHIVE_FORMAT_VERSION}`, 'use a newer locrit-mem');
+  if (m.formatVersion !== ARCHIVE_FORMAT_VERSION) {
+    const newer = typeof m.formatVersion === 'number' && m.formatVersion > ARCHIVE_FORMAT_VERSION;
+    throw new ArchiveError(
+      `${file} has archive format version ${String(m.formatVersion)}; this locrit-mem reads version ${ARCHIVE_FORMAT_VERSION} only`,
+      newer ? 'use a newer locrit-mem' : 'it was written by an unreleased development build of locrit-mem; read it with that build',
+    );
   }
+  const damaged = 'the archive is damaged; use another archive';
   if (!Array.isArray(m.files) || !m.counts || !m.idDigest || typeof m.idDigest.value !== 'string') {
-    throw new ArchiveError(`${file} lacks files, counts or idDigest`, 'the archive is damaged; use another archive');
+    throw new ArchiveError(`${file} lacks files, counts or idDigest`, damaged);
   }
+  const chunks = m.chunking?.chunks;
+  if (!Number.isInteger(chunks) || (chunks as number) < 1 || !Number.isInteger(m.chunking?.maxMessagesPerChunk)) {
+    throw new ArchiveError(`${file} lacks a valid chunking (chunks and maxMessagesPerChunk)`, damaged);
+  }
+  const seen = new Set<string>();
+  let lastMessageChunk = 0;
   for (const entry of m.files) {
     if (typeof entry?.name !== 'string' || entry.name.includes('/') || entry.name.includes('\\') || entry.name.startsWith('.')) {
-      throw new ArchiveError(`${file} names an invalid file ${JSON.stringify(entry?.name)}`, 'the archive is damaged; use another archive');
+      throw new ArchiveError(`${file} names an invalid file ${JSON.stringify(entry?.name)}`, damaged);
+    }
+    if (!Number.isInteger(entry.chunk) || entry.chunk < 1 || entry.chunk > (chunks as number) || typeof entry.table !== 'string') {
+      throw new ArchiveError(`${file}: ${entry.name} has no valid table and chunk (1 to ${String(chunks)})`, damaged);
+    }
+    const key = `${entry.table}\u0000${entry.chunk}`;
+    if (seen.has(key) || seen.has(`file\u0000${entry.name}`)) throw new ArchiveError(`${file} lists ${entry.table} chunk ${entry.chunk} or file ${entry.name} twice`, damaged);
+    seen.add(key);
+    seen.add(`file\u0000${entry.name}`);
+    if (entry.table === 'Message') {
+      if (entry.chunk !== lastMessageChunk + 1) throw new ArchiveError(`${file}: the Message files are not listed in chunk order 1, 2, ... (${entry.name} is chunk ${entry.chunk})`, damaged);
+      lastMessageChunk = entry.chunk;
     }
   }
+  if (lastMessageChunk !== chunks) throw new ArchiveError(`${file} lists ${lastMessageChunk} Message file(s) for ${String(chunks)} chunk(s)`, damaged);
   return { folder, manifest: m as ArchiveManifest };
+}
+
+/** The Message entries of a manifest, in chunk order (= id order). */
+export function messageEntries(manifest: ArchiveManifest): ArchiveFileEntry[] {
+  return manifest.files.filter((f) => f.table === 'Message').sort((a, b) => a.chunk - b.chunk);
+}
+
+/** Absolute paths of the messages files of an archive folder, in chunk order. Throws ArchiveError for a bad manifest. */
+export function messageFilesOf(location: string): string[] {
+  const { folder, manifest } = readManifest(location);
+  return messageEntries(manifest).map((f) => path.join(folder, f.name));
 }
 
 /** Reads Parquet files for verifyArchive; src/store/archiveIo.ts implements it with Kuzu. */
@@ -287,8 +349,20 @@ export async function verifyArchive(location: string, reader?: ParquetReader): P
     checks.push({ name: MANIFEST_FILE, ok: false, detail: (error as Error).message });
     return { folder, ok: false, manifest: null, checks, contentsChecked: false };
   }
-  const messagesEntry = manifest.files.find((f) => f.table === 'Message');
-  if (!messagesEntry) checks.push({ name: MESSAGES_FILE, ok: false, detail: 'the manifest lists no messages file' });
+  const messageFiles = messageEntries(manifest);
+  if (messageFiles.length === 0) checks.push({ name: MESSAGES_FILE, ok: false, detail: 'the manifest lists no messages file' });
+  // Counts the manifest states must add up over the chunk files (no Parquet read needed).
+  const messageRows = messageFiles.reduce((sum, f) => sum + f.rows, 0);
+  if (messageRows !== manifest.counts.messages) {
+    checks.push({ name: 'message count', ok: false, detail: `the messages files list ${messageRows} rows, manifest counts ${manifest.counts.messages}` });
+  }
+  const relRows: Record<string, number> = {};
+  for (const f of manifest.files) if (f.table !== 'Message') relRows[f.table] = (relRows[f.table] ?? 0) + f.rows;
+  for (const table of new Set([...Object.keys(relRows), ...Object.keys(manifest.counts.relationships ?? {})])) {
+    const listed = relRows[table] ?? 0;
+    const counted = manifest.counts.relationships?.[table] ?? 0;
+    if (listed !== counted) checks.push({ name: `${table} count`, ok: false, detail: `the ${table} files list ${listed} rows, manifest counts ${counted}` });
+  }
   for (const entry of manifest.files) {
     const file = path.join(folder, entry.name);
     const stat = fs.statSync(file, { throwIfNoEntry: false });
@@ -310,17 +384,34 @@ export async function verifyArchive(location: string, reader?: ParquetReader): P
       checks.push({ name: `${entry.name} rows`, ok: false, detail: `cannot be read: ${(error as Error).message}` });
     }
   }
-  if (reader && messagesEntry && checks.every((c) => c.ok)) {
-    try {
-      const digest = new IdDigest();
-      await reader.sortedIds(path.join(folder, messagesEntry.name), (id) => digest.add(id));
+  if (reader && messageFiles.length > 0 && checks.every((c) => c.ok)) {
+    // One digest over all the messages files in chunk order: each file's ids come sorted, and
+    // IdDigest refuses an id that does not follow the previous one, so this also proves that
+    // chunk k's ids all sort before chunk k+1's (consecutive, disjoint id ranges).
+    const digest = new IdDigest();
+    let failed = false;
+    for (const [i, entry] of messageFiles.entries()) {
+      let first = true;
+      try {
+        await reader.sortedIds(path.join(folder, entry.name), (id) => {
+          if (first && digest.last !== null && !(digest.last < id)) {
+            throw new Error(`its first id '${id}' does not follow the last id '${digest.last}' of ${messageFiles[i - 1].name}: chunks must be consecutive id ranges`);
+          }
+          first = false;
+          digest.add(id);
+        });
+      } catch (error) {
+        checks.push({ name: 'id digest', ok: false, detail: `${entry.name}: ${(error as Error).message}` });
+        failed = true;
+        break;
+      }
+    }
+    if (!failed) {
       const value = digest.digest();
       const ok = value === manifest.idDigest.value && digest.count === manifest.idDigest.count;
       checks.push({ name: 'id digest', ok, detail: ok ? `${digest.count} ids match` : `${digest.count} ids with digest ${value}, manifest says ${manifest.idDigest.count} with ${manifest.idDigest.value}` });
       const countOk = digest.count === manifest.counts.messages;
       if (!countOk) checks.push({ name: 'message count', ok: false, detail: `${digest.count} ids, manifest counts ${manifest.counts.messages}` });
-    } catch (error) {
-      checks.push({ name: 'id digest', ok: false, detail: `cannot be computed: ${(error as Error).message}` });
     }
   }
   return { folder, ok: checks.every((c) => c.ok), manifest, checks, contentsChecked: Boolean(reader) };

@@ -1,16 +1,18 @@
 /**
  * `recover --from-archive`: put the messages of an archive (src/archive/format.ts) back into a
  * Locrit's database. The archive is checked first (every file's size and sha256 against the
- * manifest, then the messages file's row count); ids already in the database are skipped and
+ * manifest, then each messages file's row count); ids already in the database are skipped and
  * relationships already present are not doubled, so restoring the same archive twice gives the
- * same database as restoring it once.
+ * same database as restoring it once. The files are loaded one chunk file per statement, inside
+ * one transaction: every messages file first, then the relationship files (a RESPONDS_TO row
+ * may point at a message of another chunk).
  */
 import path from 'node:path';
 import type { StoreSettings } from '../commands/context.js';
 import { withStore } from '../store/kuzu.js';
 import { restoreMessages, restoreRelationships, parquetRows, type RestoredTable } from '../store/restoreIo.js';
 import { missingFromLocritSchema, readSchema, tableCounts, type TableCounts } from '../store/salvage.js';
-import { ArchiveError, RELATIONSHIP_FILES, verifyArchive, type ArchivedRelationship, type ArchiveCheck } from './format.js';
+import { ArchiveError, messageEntries, RELATIONSHIP_FILES, verifyArchive, type ArchivedRelationship, type ArchiveCheck } from './format.js';
 
 /** What a checked archive holds, in a form that crosses to a worker process. */
 export interface ArchiveToRestore {
@@ -19,8 +21,10 @@ export interface ArchiveToRestore {
   locrit: string;
   createdAt: string;
   messages: number;
-  messagesFile: string;
+  /** The messages files in chunk order, with the rows the manifest lists. */
+  messageFiles: { file: string; rows: number }[];
   messageColumns: string[];
+  /** Relationship files (several per table, one per chunk), in manifest order. */
   relationships: { table: ArchivedRelationship; file: string; rows: number; columns: string[] }[];
   checks: ArchiveCheck[];
 }
@@ -45,8 +49,8 @@ export async function checkArchive(location: string): Promise<ArchiveToRestore> 
     throw new ArchiveError(`archive ${verification.folder} failed its checks: ${failed.join('; ')}`, 'use another archive (`locrit-mem recover --list` shows them); nothing was changed');
   }
   const manifest = verification.manifest;
-  const messagesEntry = manifest.files.find((f) => f.table === 'Message');
-  if (!messagesEntry) throw new ArchiveError(`archive ${verification.folder} lists no messages file`, 'use another archive');
+  const messagesEntries = messageEntries(manifest);
+  if (messagesEntries.length === 0) throw new ArchiveError(`archive ${verification.folder} lists no messages file`, 'use another archive');
   const relationships = manifest.files
     .filter((f): f is typeof f & { table: ArchivedRelationship } => f.table !== 'Message' && f.table in RELATIONSHIP_FILES)
     .map((f) => ({ table: f.table, file: path.join(verification.folder, f.name), rows: f.rows, columns: f.columns.map((c) => c.name) }));
@@ -54,9 +58,9 @@ export async function checkArchive(location: string): Promise<ArchiveToRestore> 
     folder: verification.folder,
     locrit: manifest.locrit,
     createdAt: manifest.createdAt,
-    messages: messagesEntry.rows,
-    messagesFile: path.join(verification.folder, messagesEntry.name),
-    messageColumns: messagesEntry.columns.map((c) => c.name),
+    messages: manifest.counts.messages,
+    messageFiles: messagesEntries.map((f) => ({ file: path.join(verification.folder, f.name), rows: f.rows })),
+    messageColumns: messagesEntries[0].columns.map((c) => c.name),
     relationships,
     checks: verification.checks,
   };
@@ -65,20 +69,26 @@ export async function checkArchive(location: string): Promise<ArchiveToRestore> 
 /** Runs in a worker: opens the database read-write and puts the archive back. */
 export async function restoreArchiveInto(dbPath: string, archive: ArchiveToRestore, settings: StoreSettings): Promise<ArchiveRestoreCounts> {
   return withStore(dbPath, { readOnly: false, bufferPoolMb: settings.bufferPoolMb, threads: settings.threads }, async (store) => {
-    const rows = await parquetRows(store, archive.messagesFile);
-    if (rows !== archive.messages) {
-      throw new ArchiveError(`${archive.messagesFile} holds ${rows} rows, its manifest says ${archive.messages}`, 'use another archive; nothing was changed');
+    for (const { file, rows: listed } of archive.messageFiles) {
+      const rows = await parquetRows(store, file);
+      if (rows !== listed) throw new ArchiveError(`${file} holds ${rows} rows, its manifest says ${listed}`, 'use another archive; nothing was changed');
     }
     const schema = await readSchema(store);
     if (!schema.tables.Message) throw new ArchiveError(`${dbPath} has no Message table to restore into`, 'salvage or restore the database first (`locrit-mem recover`)');
     await store.execute('BEGIN TRANSACTION');
     let committed = false;
     try {
-      const messages = await restoreMessages(store, schema, archive.messagesFile, archive.messageColumns);
+      let messages: RestoredTable = { table: 'Message', inArchive: 0, created: 0, alreadyPresent: 0, missingEndpoint: 0 };
+      for (const { file } of archive.messageFiles) messages = addUp(messages, await restoreMessages(store, schema, file, archive.messageColumns));
       // Sessions and users of archived messages stay in the database (archive deletes messages
       // only), so relationships find both ends unless the other end was removed since.
       const relationships: RestoredTable[] = [];
-      for (const rel of archive.relationships) relationships.push(await restoreRelationships(store, schema, rel.table, rel.file, rel.columns));
+      for (const rel of archive.relationships) {
+        const restored = await restoreRelationships(store, schema, rel.table, rel.file, rel.columns);
+        const i = relationships.findIndex((r) => r.table === rel.table);
+        if (i < 0) relationships.push(restored);
+        else relationships[i] = addUp(relationships[i], restored);
+      }
       await store.execute('COMMIT');
       committed = true;
       await store.execute('CHECKPOINT');
@@ -87,4 +97,12 @@ export async function restoreArchiveInto(dbPath: string, archive: ArchiveToResto
       if (!committed) await store.execute('ROLLBACK').catch(() => undefined);
     }
   });
+}
+
+/** One table's restore figures summed over its chunk files. */
+function addUp(a: RestoredTable, b: RestoredTable): RestoredTable {
+  return {
+    table: a.table, inArchive: a.inArchive + b.inArchive, created: a.created + b.created,
+    alreadyPresent: a.alreadyPresent + b.alreadyPresent, missingEndpoint: a.missingEndpoint + b.missingEndpoint,
+  };
 }

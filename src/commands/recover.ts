@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkArchive, type ArchiveRestoreCounts, type ArchiveToRestore } from '../archive/restore.js';
-import { listArchives, readManifest, MESSAGES_FILE } from '../archive/format.js';
+import { listArchives, messageFilesOf, readManifest } from '../archive/format.js';
 import { readConversationFiles, type ConversationFiles, type ConversationHeader } from '../conversations/read.js';
 import { DatabaseUnavailableError, ExitCode, toErrorReport, UsageError, worstExitCode, type ErrorReport, type LockHolder } from '../errors.js';
 import { copyBackup, swapIn } from '../layout/backup.js';
@@ -244,11 +244,20 @@ async function diagnoseAll(env: Env, targets: LocritTarget[], conversations: Con
   return results;
 }
 
+/** The messages files (every chunk) of a complete archive; none when its manifest cannot be read. */
+function archivedMessageFiles(folder: string): string[] {
+  try {
+    return messageFilesOf(folder);
+  } catch {
+    return [];
+  }
+}
+
 function archiveFilesFor(env: Env, targets: LocritTarget[], byLocrit: Map<string, ConversationHeader[]>): Record<string, string[]> {
   const files: Record<string, string[]> = {};
   for (const target of targets) {
     if (!byLocrit.has(target.name)) continue;
-    files[target.name] = listArchives(env.archiveDir, target.name).complete.map((folder) => path.join(folder, MESSAGES_FILE)).filter((f) => fs.existsSync(f));
+    files[target.name] = listArchives(env.archiveDir, target.name).complete.flatMap(archivedMessageFiles).filter((f) => fs.existsSync(f));
   }
   return files;
 }
@@ -618,7 +627,7 @@ async function fromArchive(env: Env): Promise<LocritRecovery> {
   result.plan = [
     `archive ${archive.folder} (${archive.messages} message(s), made ${archive.createdAt}): every file's size and sha256 checked against the manifest`,
     'copy kuzu.db (and any WAL) to a backup (kuzu.db.locrit-mem-restore-archive_<UTC stamp>)',
-    `in one transaction: create the archived messages whose id is not in the database, then their ${archive.relationships.map((r) => r.table).join(', ') || 'relationships'} where both ends exist and no such relationship is there yet`,
+    `in one transaction: create the archived messages whose id is not in the database, then their ${[...new Set(archive.relationships.map((r) => r.table))].join(', ') || 'relationships'} where both ends exist and no such relationship is there yet`,
     'verify: opens, row counts equal what the restore left, schema',
   ];
   result.archiveRestore = { archive: archive.folder, createdAt: archive.createdAt, checks: archive.checks, dbBackup: null, messages: null, relationships: [] };

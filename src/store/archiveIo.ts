@@ -1,13 +1,16 @@
 /**
  * Writing and reading archive files with Kuzu (the format itself is in src/archive/format.ts).
- * Export uses `COPY (MATCH ... RETURN ...) TO '<file>.parquet'`: Kuzu streams the rows to the
- * file itself, so nothing of the archived data passes through the JS heap.
+ * Export uses `COPY (MATCH ... RETURN ...) TO '<file>.parquet'`: Kuzu writes the rows to the
+ * file itself, so nothing of the archived data passes through the JS heap. Kuzu holds one
+ * file's rows in its buffer pool while writing it (the ORDER BY materialises them), so the
+ * selection is written in chunks of consecutive id ranges of at most `archive.batch_messages`
+ * messages: memory is bounded by the chunk size, not by the database or the selection.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, LocritMemError } from '../errors.js';
 import {
-  IdDigest, MESSAGES_FILE, sha256OfFile, verifyArchive, type ArchiveColumn, type ArchiveFileEntry, type ArchiveVerification, type ParquetReader,
+  chunkFileName, DEFAULT_BATCH_MESSAGES, IdDigest, sha256OfFile, verifyArchive, type ArchiveColumn, type ArchiveFileEntry, type ArchiveVerification, type ParquetReader,
 } from '../archive/format.js';
 import { withStore, type KuzuStore } from './kuzu.js';
 import { cypherString, eachSelectedId, paramsFor, queryWith, type Selection } from './retention.js';
@@ -49,8 +52,9 @@ export function messageRelationships(schema: DatabaseSchema): TableInfo[] {
     .sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-export function relationshipFileName(table: string): string {
-  return `${table.toLowerCase()}.parquet`;
+/** File name of a relationship table's rows of chunk `chunk` of `chunks`. */
+export function relationshipFileName(table: string, chunk = 1, chunks = 1): string {
+  return chunkFileName(table.toLowerCase(), chunk, chunks);
 }
 
 /**
@@ -74,65 +78,124 @@ export interface ExportResult {
   relationships: Record<string, number>;
   idDigest: string;
   idCount: number;
+  chunking: { maxMessagesPerChunk: number; chunks: number };
+}
+
+export interface ExportOptions {
+  /** Messages per chunk (config `archive.batch_messages`). */
+  batchMessages?: number;
+  /** Called after each file is written (progress). */
+  onFile?: (name: string) => void;
+  /** Called after each chunk's files are written (progress and the SIGKILL test hook). */
+  onChunk?: (chunk: number, chunks: number) => void;
 }
 
 /**
  * Writes the selected messages (every column) and every relationship touching them into
- * `folder`, and the id digest computed from the database. `onFile` is called after each file
- * (progress and the SIGKILL test hook).
+ * `folder`, chunk by chunk (see "Chunks" in src/archive/format.ts), and the id digest computed
+ * from the database.
+ *
+ * 1. One pass over the selected ids, sorted by Kuzu (ids only, no other column): the id
+ *    digest, the count, and every `batchMessages`-th id as the upper bound of a chunk. JS holds
+ *    one id at a time plus the chunk bounds.
+ * 2. Per chunk, `COPY (... WHERE <id in (lo, hi]> AND <selected> ... ORDER BY id)`: Kuzu
+ *    materialises at most one chunk's rows (embeddings included) for the sort.
+ * 3. Per chunk and relationship table, the rows whose archived message end is in the chunk;
+ *    a RESPONDS_TO row with archived messages at both ends goes with its `from` message only.
+ *    Relationship files are chunked too: their rows are small, but there is at least one per
+ *    message, and the sort materialises them all.
+ * The rows of each relationship file are counted in the file; their sum per table must equal
+ * the database's count of that table's rows touching the selection.
  */
 export async function exportSelection(
   store: KuzuStore,
   schema: DatabaseSchema,
   selection: Selection,
   folder: string,
-  onFile: (name: string) => void = () => undefined,
+  options: ExportOptions = {},
 ): Promise<ExportResult> {
+  const batch = Math.max(1, Math.floor(options.batchMessages ?? DEFAULT_BATCH_MESSAGES));
   fs.mkdirSync(folder, { recursive: true });
   const files: ArchiveFileEntry[] = [];
-  const entry = (name: string, table: string, rows: number, columns: ArchiveColumn[]): ArchiveFileEntry => {
+  const entry = (name: string, table: string, chunk: number, rows: number, columns: ArchiveColumn[]): ArchiveFileEntry => {
     const file = path.join(folder, name);
-    return { name, table: table as ArchiveFileEntry['table'], rows, bytes: fs.statSync(file).size, sha256: sha256OfFile(file), columns };
+    return { name, table, chunk, rows, bytes: fs.statSync(file).size, sha256: sha256OfFile(file), columns };
   };
 
+  // 1. digest, count and chunk bounds from one sorted pass over the ids.
+  const digest = new IdDigest();
+  const upperBounds: string[] = [];
+  let inChunk = 0;
+  const chunkSizes: number[] = [];
+  await eachSelectedId(store, selection, (id) => {
+    digest.add(id);
+    if (++inChunk === batch) {
+      upperBounds.push(id);
+      chunkSizes.push(inChunk);
+      inChunk = 0;
+    }
+  });
+  if (inChunk > 0 || upperBounds.length === 0) {
+    upperBounds.push(digest.last ?? '');
+    chunkSizes.push(inChunk);
+  }
+  const chunks = upperBounds.length;
+  const messages = digest.count;
+
   const messageColumns = schema.tables.Message.columns.map((c) => ({ name: c.name, type: c.type }));
-  const match = `MATCH (m:Message) WHERE ${selection.selected('m')}`;
-  const messages = await countOf(store, match, selection.params);
-  await copyTo(store, `${match} RETURN ${messageColumns.map((c) => `m.\`${c.name}\` AS \`${c.name}\``).join(', ')} ORDER BY \`id\``, selection.params, path.join(folder, MESSAGES_FILE));
-  files.push(entry(MESSAGES_FILE, 'Message', messages, messageColumns));
-  onFile(MESSAGES_FILE);
+  const rels = messageRelationships(schema).map((rel) => {
+    const selected = selection.selected;
+    const where = (range: (v: string) => string): string =>
+      rel.from === 'Message' && rel.to === 'Message'
+        ? `((${range('a')} AND ${selected('a')}) OR (${range('b')} AND ${selected('b')} AND NOT ${selected('a')}))`
+        : rel.from === 'Message'
+          ? `${range('a')} AND ${selected('a')}`
+          : `${range('b')} AND ${selected('b')}`;
+    const match = (range: (v: string) => string): string => `MATCH (a:\`${rel.from}\`)-[r:\`${rel.name}\`]->(b:\`${rel.to}\`) WHERE ${where(range)}`;
+    const props = rel.columns.map((c) => ({ name: c.name, type: c.type }));
+    const returns = [`a.\`${primaryKeyOf(schema.tables[rel.from!])}\` AS from_id`, `b.\`${primaryKeyOf(schema.tables[rel.to!])}\` AS to_id`, ...props.map((c) => `r.\`${c.name}\` AS \`${c.name}\``)];
+    return { rel, match, returns, columns: [{ name: 'from_id', type: 'STRING' }, { name: 'to_id', type: 'STRING' }, ...props] };
+  });
 
   const relationships: Record<string, number> = {};
-  for (const rel of messageRelationships(schema)) {
-    const fromKey = primaryKeyOf(schema.tables[rel.from!]);
-    const toKey = primaryKeyOf(schema.tables[rel.to!]);
-    const where =
-      rel.from === 'Message' && rel.to === 'Message'
-        ? `${selection.selected('a')} OR ${selection.selected('b')}`
-        : rel.from === 'Message'
-          ? selection.selected('a')
-          : selection.selected('b');
-    const relMatch = `MATCH (a:\`${rel.from}\`)-[r:\`${rel.name}\`]->(b:\`${rel.to}\`) WHERE ${where}`;
-    const props = rel.columns.map((c) => ({ name: c.name, type: c.type }));
-    const rows = await countOf(store, relMatch, selection.params);
-    const name = relationshipFileName(rel.name);
-    const returns = [`a.\`${fromKey}\` AS from_id`, `b.\`${toKey}\` AS to_id`, ...props.map((c) => `r.\`${c.name}\` AS \`${c.name}\``)];
-    await copyTo(store, `${relMatch} RETURN ${returns.join(', ')} ORDER BY from_id, to_id`, selection.params, path.join(folder, name));
-    files.push(entry(name, rel.name, rows, [{ name: 'from_id', type: 'STRING' }, { name: 'to_id', type: 'STRING' }, ...props]));
-    relationships[rel.name] = rows;
-    onFile(name);
+  for (const { rel } of rels) relationships[rel.name] = 0;
+  for (let i = 0; i < chunks; i++) {
+    const chunk = i + 1;
+    // The id range of the chunk, first in the WHERE so that the rest is evaluated on its rows only.
+    const params = { ...selection.params, chunk_lo: i > 0 ? upperBounds[i - 1] : '', chunk_hi: upperBounds[i] };
+    const range = (v: string): string => (messages === 0 ? 'true' : i > 0 ? `(${v}.id > $chunk_lo AND ${v}.id <= $chunk_hi)` : `${v}.id <= $chunk_hi`);
+    const name = chunkFileName('messages', chunk, chunks);
+    await copyTo(
+      store,
+      `MATCH (m:Message) WHERE ${range('m')} AND ${selection.selected('m')} RETURN ${messageColumns.map((c) => `m.\`${c.name}\` AS \`${c.name}\``).join(', ')} ORDER BY \`id\``,
+      params,
+      path.join(folder, name),
+    );
+    files.push(entry(name, 'Message', chunk, chunkSizes[i], messageColumns));
+    options.onFile?.(name);
+    for (const { rel, match, returns, columns } of rels) {
+      const relName = relationshipFileName(rel.name, chunk, chunks);
+      const file = path.join(folder, relName);
+      await copyTo(store, `${match(range)} RETURN ${returns.join(', ')} ORDER BY from_id, to_id`, params, file);
+      const rows = Number(await store.scalar(`LOAD FROM ${cypherString(file)} RETURN count(*)`));
+      files.push(entry(relName, rel.name, chunk, rows, columns));
+      relationships[rel.name] += rows;
+      options.onFile?.(relName);
+    }
+    options.onChunk?.(chunk, chunks);
   }
 
-  const digest = new IdDigest();
-  await eachSelectedId(store, selection, (id) => digest.add(id));
-  if (digest.count !== messages) throw new Error(`the selection changed while it was exported (${digest.count} ids, ${messages} rows)`);
-  return { files, relationships, idDigest: digest.digest(), idCount: digest.count };
+  for (const { rel, match } of rels) {
+    const inDb = await countOf(store, match(() => 'true'), selection.params);
+    if (inDb !== relationships[rel.name]) throw new Error(`the ${rel.name} files hold ${relationships[rel.name]} rows, the database ${inDb}; nothing was deleted`);
+  }
+  return { files, relationships, idDigest: digest.digest(), idCount: messages, chunking: { maxMessagesPerChunk: batch, chunks } };
 }
 
 /**
  * Kuzu's COPY ... TO Parquet and EXPORT DATABASE hold a file's rows in the buffer pool while
  * writing it (measured: 20,000 messages with 768-float embeddings fail in a 64 MiB pool and pass
- * in 256 MiB). Running out is turned into a clear error naming the setting to raise.
+ * in 256 MiB; archive writes chunks of archive.batch_messages messages for this reason). Running out is turned into a clear error naming the setting to raise.
  */
 export function explainBufferPoolError(error: unknown, what: string, consequence = 'nothing was deleted'): unknown {
   const message = error instanceof Error ? error.message : String(error);
@@ -140,6 +203,6 @@ export function explainBufferPoolError(error: unknown, what: string, consequence
   return new LocritMemError(
     `${what}: Kuzu ran out of its buffer pool (${message.split('\n')[0].slice(0, 200)}); ${consequence}`,
     ExitCode.unavailable,
-    'raise kuzu.buffer_pool_mb in the configuration (writing Parquet holds the rows of a file in the pool), or archive fewer messages per run (--days, --keep)',
+    'raise kuzu.buffer_pool_mb in the configuration (writing Parquet holds the rows of a file in the pool), or lower archive.batch_messages (messages per archive file)',
   );
 }

@@ -15,9 +15,10 @@ import path from 'node:path';
 import {
   ARCHIVE_FORMAT,
   ARCHIVE_FORMAT_VERSION,
-  MESSAGES_FILE,
+  DEFAULT_BATCH_MESSAGES,
   listArchives,
   locritArchiveDir,
+  messageFilesOf,
   partialFolderName,
   verifyArchive,
   writeManifest,
@@ -47,6 +48,8 @@ export interface QuarantineRequest {
   /** Which rules condemned how many messages (recorded in the manifest). */
   rules: Record<string, number>;
   tool: { name: string; version: string };
+  /** Messages per archive chunk (archive.batch_messages); the default when not given. */
+  batchMessages?: number;
 }
 
 export interface QuarantineResult {
@@ -74,7 +77,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
   const partial = path.join(root, partialFolderName(stamp));
   const folder = path.join(root, stamp);
   try {
-    const exported = await exportSelection(store, schema, selection, partial);
+    const exported = await exportSelection(store, schema, selection, partial, { batchMessages: request.batchMessages ?? DEFAULT_BATCH_MESSAGES });
     if (exported.idCount !== ids.length) throw new Error(`the quarantine export holds ${exported.idCount} messages, expected ${ids.length}; nothing was deleted`);
     const embeddingType = schema.tables.Message.columns.find((c) => c.name === 'content_embedding')?.type ?? null;
     const dimension = embeddingType ? embeddingDimension(embeddingType) : null;
@@ -92,6 +95,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
       counts: { messages: ids.length, messagesWithEmbedding: figures.withEmbedding, relationships: exported.relationships },
       timeRange: { oldest: figures.oldest, newest: figures.newest },
       embeddingDimension: dimension,
+      chunking: exported.chunking,
       files: exported.files,
       idDigest: { algorithm: 'sha256', of: 'sorted message ids, each followed by \\n', count: exported.idCount, value: exported.idDigest },
     };
@@ -109,7 +113,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
     fs.renameSync(partial, folder);
     syncDir(root);
     killPoint('archived');
-    const deleted = await deleteArchivedIds(store, path.join(folder, MESSAGES_FILE), ids.length);
+    const deleted = await deleteArchivedIds(store, messageFilesOf(folder), ids.length);
     killPoint('deleted');
     removeJournal(request.dbPath);
     return { folder, manifest, deleted };

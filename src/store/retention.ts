@@ -15,7 +15,7 @@
  * relationships, so the oldest kept message of a session loses its RESPONDS_TO to the newest
  * archived one. Nothing is relinked: the kept message simply has no predecessor in the
  * database any more, which is true of what the database holds; the removed edge is in the
- * archive (responds_to.parquet keeps edges with an archived message at either end) and
+ * archive (the responds_to files keep edges with an archived message at either end) and
  * `recover --from-archive` puts it back. Relinking across a gap (e.g. around a spared critical
  * message) would invent a reply that never happened. Session, User and Concept nodes are kept:
  * only Message rows and the edges touching them leave.
@@ -263,29 +263,32 @@ export async function messageCount(store: KuzuStore): Promise<number> {
 }
 
 /**
- * Deletes exactly the ids listed in a verified messages.parquet, in ONE transaction, and checks
- * the count. Why no batches of ids through JS: splitting the delete into several transactions
- * would break the all-or-nothing guarantee, and feeding ids through JS would hold them in the
- * heap. Kuzu's `LOAD FROM ... MATCH ... DETACH DELETE` scans the Parquet file in vectors of
- * 2,048 rows inside one statement, so JS memory is flat whatever the count, and Kuzu's own
- * working set is its bounded buffer pool plus the transaction's deletion records (a few bytes
- * per row). `beforeCommit` is the SIGKILL test hook. Returns the number of messages deleted.
+ * Deletes exactly the ids listed in the verified messages files of an archive (all its chunks),
+ * in ONE transaction, and checks the count. Why not one transaction per chunk: a crash between
+ * two would leave part of an archive deleted, breaking the all-or-nothing guarantee the run
+ * journal relies on. Why no ids through JS: Kuzu's `LOAD FROM ... MATCH ... DETACH DELETE`
+ * scans each Parquet file in vectors of 2,048 rows, so JS memory is flat whatever the count;
+ * one statement per chunk file keeps each statement's working set to one chunk, and the
+ * transaction only adds its deletion records (a few bytes per row; measured: 96,000 messages
+ * with 768-float embeddings delete in a 256 MiB buffer pool, see bench/RESULTS.md).
+ * `beforeCommit` is the SIGKILL test hook. Returns the number of messages deleted.
  * Idempotent: ids already gone are simply not matched (a rerun finishing a killed run).
  */
 export async function deleteArchivedIds(
   store: KuzuStore,
-  messagesFile: string,
+  messagesFiles: string[],
   expected: number | 'present',
   beforeCommit: () => void = () => undefined,
 ): Promise<number> {
-  const source = `LOAD FROM ${cypherString(messagesFile)} MATCH (m:Message {id: id})`;
-  const present = Number(await store.scalar(`${source} RETURN count(m)`));
+  const source = (file: string): string => `LOAD FROM ${cypherString(file)} MATCH (m:Message {id: id})`;
+  let present = 0;
+  for (const file of messagesFiles) present += Number(await store.scalar(`${source(file)} RETURN count(m)`));
   if (expected !== 'present' && present !== expected) {
     throw new Error(`${present} of the ${expected} archived messages are in the database; nothing was deleted`);
   }
   return inTransaction(store, async () => {
     const before = await messageCount(store);
-    await store.execute(`${source} DETACH DELETE m`);
+    for (const file of messagesFiles) await store.execute(`${source(file)} DETACH DELETE m`);
     const deleted = before - (await messageCount(store));
     if (deleted !== present) throw new Error(`the delete removed ${deleted} messages instead of ${present}; rolled back`);
     beforeCommit();

@@ -1,6 +1,5 @@
 /** Test helpers for archives: read archived ids back from the Parquet files, list archives, read every message. */
-import path from 'node:path';
-import { listArchives, MESSAGES_FILE, readManifest } from '../../src/archive/format.js';
+import { listArchives, messageFilesOf } from '../../src/archive/format.js';
 import { withStore } from '../../src/store/kuzu.js';
 
 /** Sorted values of `column` in a Parquet file, read by Kuzu (an in-memory database). */
@@ -16,12 +15,13 @@ export interface ArchiveOnDisk {
   ids: string[];
 }
 
-/** Every complete archive of a Locrit with the ids its messages.parquet holds. */
+/** Every complete archive of a Locrit with the ids its messages files hold (all chunks, in chunk order). */
 export async function archivesOf(archiveRoot: string, locrit: string): Promise<ArchiveOnDisk[]> {
   const out: ArchiveOnDisk[] = [];
   for (const folder of listArchives(archiveRoot, locrit).complete) {
-    readManifest(folder);
-    out.push({ folder, ids: await parquetColumn(path.join(folder, MESSAGES_FILE)) });
+    const ids: string[] = [];
+    for (const file of messageFilesOf(folder)) ids.push(...(await parquetColumn(file)));
+    out.push({ folder, ids });
   }
   return out;
 }

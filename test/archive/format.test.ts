@@ -12,10 +12,10 @@ function fakeArchive(dir: string): string {
   fs.mkdirSync(folder, { recursive: true });
   fs.writeFileSync(path.join(folder, 'messages.parquet'), 'not really parquet');
   const manifest: ArchiveManifest = {
-    format: 'locrit-mem-archive', formatVersion: 1, tool: { name: 'locrit-mem', version: '0.0.0' }, createdAt: '2026-11-01T12:00:00.000Z', runId: 'r',
+    format: 'locrit-mem-archive', formatVersion: 2, tool: { name: 'locrit-mem', version: '0.0.0' }, createdAt: '2026-11-01T12:00:00.000Z', runId: 'r',
     reason: 'archive', locrit: 'bob', sourceDb: '/x/kuzu.db', rules: [], counts: { messages: 2, messagesWithEmbedding: 0, relationships: {} },
-    timeRange: { oldest: null, newest: null }, embeddingDimension: 16,
-    files: [{ name: 'messages.parquet', table: 'Message', rows: 2, bytes: 18, sha256: sha256OfFile(path.join(folder, 'messages.parquet')), columns: [{ name: 'id', type: 'STRING' }] }],
+    timeRange: { oldest: null, newest: null }, embeddingDimension: 16, chunking: { maxMessagesPerChunk: 10000, chunks: 1 },
+    files: [{ name: 'messages.parquet', table: 'Message', chunk: 1, rows: 2, bytes: 18, sha256: sha256OfFile(path.join(folder, 'messages.parquet')), columns: [{ name: 'id', type: 'STRING' }] }],
     idDigest: { algorithm: 'sha256', of: 'sorted message ids, each followed by \\n', count: 2, value: idDigestOf(['b', 'a']) },
   };
   writeManifest(folder, manifest);

@@ -13,15 +13,16 @@ import { journalPath } from '../../src/archive/journal.js';
 import { archivesOf, sorted } from '../archive/archiveHelpers.js';
 import { FIXED_NOW, idsOf, makeLocrit, runCli, tempDir, writeConfig } from '../helpers.js';
 
-const PHASES = ['exported', 'verified', 'committed', 'deleting', 'deleted'] as const;
-const EXPECTED_ACTION: Record<string, string> = { exported: 'rolled-back', verified: 'rolled-back', committed: 'finished', deleting: 'finished', deleted: 'finished', compacting: 'cleaned-up' };
+const PHASES = ['exporting', 'exported', 'verified', 'committed', 'deleting', 'deleted'] as const;
+const EXPECTED_ACTION: Record<string, string> = { exporting: 'rolled-back', exported: 'rolled-back', verified: 'rolled-back', committed: 'finished', deleting: 'finished', deleted: 'finished', compacting: 'cleaned-up' };
 
 describe('archive survives SIGKILL at every stage', () => {
   it('loses nothing, and a rerun finishes or rolls back without archiving twice', async (t) => {
     const data = tempDir(t);
     const memory = path.join(data, 'memory');
     const archive = path.join(data, 'archive');
-    const config = writeConfig(data, 'memory:\n  base_path: memory\narchive:\n  dir: archive\n');
+    // Small chunks (archive.batch_messages), so that a run can be killed between two chunks ('exporting').
+    const config = writeConfig(data, 'memory:\n  base_path: memory\narchive:\n  dir: archive\n  batch_messages: 37\n');
     const names = ['control', ...PHASES.map((p) => `k_${p}`), 'k_compacting'];
     // Identical Locrits (same seed): an uninterrupted run on `control` says what every run must end with.
     const fixtures = await Promise.all(names.map((name) => makeLocrit(memory, { name, messages: 200, sessions: 3, criticalShare: 0.05 })));
