@@ -57,11 +57,15 @@ export async function restoreRelationships(store: KuzuStore, schema: DatabaseSch
   const props = fileColumns.filter((c) => c !== 'from_id' && c !== 'to_id' && relColumns.has(c));
   const withList = ['from_id', 'to_id', ...props].map(q).join(', ');
   const set = props.length ? ` {${props.map((c) => `${q(c)}: ${q(c)}`).join(', ')}}` : '';
-  const pattern = `(a:${q(def.from)} {id: from_id}), (b:${q(def.to)} {id: to_id})`;
-  const bothEnds = Number(await store.scalar(`LOAD FROM ${literal(file)} WITH ${withList} MATCH ${pattern} RETURN count(*)`));
+  // Two chained lookups, not `MATCH (a {id: from_id}), (b {id: to_id})`: Kuzu 0.11 plans that
+  // pattern as a cross product of both tables, which fills the buffer pool for RESPONDS_TO
+  // (Message x Message) even on a small Locrit.
+  const carried = ['to_id', ...props].map(q).join(', ');
+  const ends = `MATCH (a:${q(def.from)}) WHERE a.id = from_id WITH a, ${carried} MATCH (b:${q(def.to)}) WHERE b.id = to_id`;
+  const bothEnds = Number(await store.scalar(`LOAD FROM ${literal(file)} WITH ${withList} ${ends} RETURN count(*)`));
   const created = Number(
     await store.scalar(
-      `LOAD FROM ${literal(file)} WITH ${withList} MATCH ${pattern} WHERE NOT EXISTS { MATCH (a)-[:${q(table)}]->(b) } CREATE (a)-[:${q(table)}${set}]->(b) RETURN count(*)`,
+      `LOAD FROM ${literal(file)} WITH ${withList} ${ends} AND NOT EXISTS { MATCH (a)-[:${q(table)}]->(b) } CREATE (a)-[:${q(table)}${set}]->(b) RETURN count(*)`,
     ),
   );
   return { table, inArchive, created, alreadyPresent: bothEnds - created, missingEndpoint: inArchive - bothEnds };

@@ -73,6 +73,23 @@ describe('recover --from-archive, --from-backup, --list', () => {
     assert.equal(sha256File(fixture.dbPath), before);
   });
 
+  it('restores the relationships of a large archive within a small buffer pool', async (t) => {
+    // RESPONDS_TO joins Message to Message: a pattern lookup planned as a cross product of the
+    // two tables filled the pool on a Locrit of about a thousand messages.
+    const root = tempDir(t);
+    const data = path.join(root, 'memory');
+    const cfg = config(root);
+    const fixture = await makeLocrit(data, { name: 'big', messages: 1200, sessions: 2, embeddedShare: 0.2 });
+    const archived = await runCli(['-c', cfg, '-d', data, 'archive', 'big', '--days', '0', '--max-per-conversation', '300', '--include-critical']);
+    assert.equal(archived.code, 0, archived.stderr);
+    const folder = path.join(root, 'archive', 'big', fs.readdirSync(path.join(root, 'archive', 'big')).find((f) => /^\d{8}T/.test(f))!);
+    assert.ok((await idsOf(fixture.dbPath)).length <= 600);
+    const restored = await runCli(['-c', cfg, '-d', data, 'recover', '--from-archive', folder, '--json']);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(await idsOf(fixture.dbPath), [...fixture.messageIds].sort());
+    assert.deepEqual(await relCounts(fixture.dbPath, RELS), fixture.relCounts);
+  });
+
   it('restores a backup, keeps the current database as a backup, and moves a stray WAL aside', async (t) => {
     const root = tempDir(t);
     const data = path.join(root, 'memory');
