@@ -536,7 +536,8 @@ async function fromBackup(env: Env): Promise<LocritRecovery> {
     if (!inspected.ok) {
       step(result, 'check backup', false, inspected.error.message);
       result.outcome = 'failed';
-      result.error = inspected.error;
+      // The hint of the inspection speaks of salvaging a live database; for a backup the way on is another backup.
+      result.error = { ...inspected.error, hint: `the current database was not touched; pick another backup or an archive (\`locrit-mem recover ${target.name} --list\`)` };
       result.exitCode = ExitCode.unavailable;
       result.problems.push(`the backup cannot be used: ${inspected.error.message}`);
       suggestFallbacks(env, target, result, [source]);

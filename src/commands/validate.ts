@@ -145,6 +145,8 @@ interface ValidatePayload {
   strict: boolean;
   dryRun: boolean;
   archiveRoot: string;
+  /** Messages per quarantine archive chunk (archive.batch_messages). */
+  batchMessages: number;
   tool: ToolInfo;
   nowMs: number;
 }
@@ -183,6 +185,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     strict,
     dryRun: Boolean(options.dryRun),
     archiveRoot: resolveConfigPath(context.config, values.archive.dir),
+    batchMessages: values.archive.batch_messages,
     tool: toolInfo(),
     nowMs: context.now.getTime(),
   });
@@ -417,7 +420,7 @@ async function fixTask(target: LocritTarget, payload: ValidatePayload, task: Tas
       let deleted = 0;
       if (quarantineIds.length > 0) {
         // Archive first, read back and checked; only then delete exactly the archived ids.
-        const archive = await quarantineMessages(store, schema, { archiveRoot: payload.archiveRoot, locrit: target.name, dbPath: target.dbPath, ids: quarantineIds, rules, tool: payload.tool });
+        const archive = await quarantineMessages(store, schema, { archiveRoot: payload.archiveRoot, locrit: target.name, dbPath: target.dbPath, ids: quarantineIds, rules, tool: payload.tool, batchMessages: payload.batchMessages });
         fix.archive = { folder: archive.folder, messages: archive.manifest.counts.messages, idDigest: archive.manifest.idDigest.value };
         deleted = archive.deleted;
       }
