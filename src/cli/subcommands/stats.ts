@@ -28,12 +28,12 @@ Examples:
       const watchSeconds = positiveNumber('--watch', options.watch);
       if (watchSeconds !== undefined && options.output) throw new UsageError('--watch and --output cannot be combined', 'use --output from cron, --watch on a terminal');
       const { runStats } = await import('../../commands/stats.js');
-      const { statsPrometheus, statsTable } = await import('../render/stats.js');
-      const colors = await runtime.colors(command);
       const once = async (): Promise<void> => {
         const context = await runtime.context(command);
         const report = await runStats(context, { locrits, check: options.check });
-        const text = format === 'json' ? runtime.json(report) : format === 'prometheus' ? statsPrometheus(report) : statsTable(report, colors, flags.verbose);
+        // Renderers (cli-table3, chalk) load only for the formats that need them, after the workers have done their part.
+        const render = format === 'json' ? null : await import('../render/stats.js');
+        const text = render === null ? runtime.json(report) : format === 'prometheus' ? render.statsPrometheus(report) : render.statsTable(report, await runtime.colors(command), flags.verbose);
         if (options.output) runtime.writeAtomic(options.output, text);
         else runtime.print(text);
         runtime.finish(report.exitCode);
