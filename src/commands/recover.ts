@@ -177,6 +177,25 @@ function step(result: LocritRecovery, name: string, ok: boolean, detail: string)
   result.steps.push({ step: name, ok, detail });
 }
 
+/**
+ * The last step before a restore changes anything: wait for a holder to let go (--wait), refuse
+ * if it does not, and stop at the plan under --dry-run. True when the run must stop here.
+ */
+async function stopBeforeChange(result: LocritRecovery, dbPath: string, options: { waitSeconds?: number; dryRun?: boolean }, plannedExit?: ExitCode): Promise<boolean> {
+  const { holder, waited } = await waitForRelease(dbPath, options.waitSeconds);
+  result.waitedSeconds = waited;
+  if (holder) {
+    refuse(result, holder);
+    return true;
+  }
+  if (options.dryRun) {
+    result.outcome = 'planned';
+    if (plannedExit !== undefined) result.exitCode = plannedExit;
+    return true;
+  }
+  return false;
+}
+
 function refuse(result: LocritRecovery, holder: LockHolder): void {
   result.problem = 'in-use';
   result.action = 'refuse';
@@ -546,17 +565,7 @@ async function fromBackup(env: Env): Promise<LocritRecovery> {
     const sourceCounts = inspected.value.counts;
     result.backupRestore.sourceCounts = sourceCounts;
     step(result, 'check backup', true, `opens; ${inspected.value.messages} message(s)${inspected.value.schemaMissing.length ? `; lacks ${inspected.value.schemaMissing.join(', ')}` : ''}`);
-    const { holder, waited } = await waitForRelease(target.dbPath, options.waitSeconds);
-    result.waitedSeconds = waited;
-    if (holder) {
-      refuse(result, holder);
-      return finishTimed(result, started);
-    }
-    if (options.dryRun) {
-      result.outcome = 'planned';
-      result.exitCode = ExitCode.ok;
-      return finishTimed(result, started);
-    }
+    if (await stopBeforeChange(result, target.dbPath, options, ExitCode.ok)) return finishTimed(result, started);
     const lock = acquireRunLock(target.dbPath, 'recover --from-backup');
     try {
       fs.mkdirSync(target.dir, { recursive: true });
@@ -634,16 +643,7 @@ async function fromArchive(env: Env): Promise<LocritRecovery> {
   result.archiveRestore = { archive: archive.folder, createdAt: archive.createdAt, checks: archive.checks, dbBackup: null, messages: null, relationships: [] };
   step(result, 'check archive', true, `${archive.checks.length} check(s) passed (sizes and sha256 of every file)`);
   if (archive.locrit !== target.name) result.problems.push(`the archive was made for '${archive.locrit}', restoring into '${target.name}' as asked`);
-  const { holder, waited } = await waitForRelease(target.dbPath, options.waitSeconds);
-  result.waitedSeconds = waited;
-  if (holder) {
-    refuse(result, holder);
-    return finishTimed(result, started);
-  }
-  if (options.dryRun) {
-    result.outcome = 'planned';
-    return finishTimed(result, started);
-  }
+  if (await stopBeforeChange(result, target.dbPath, options)) return finishTimed(result, started);
   const lock = acquireRunLock(target.dbPath, 'recover --from-archive');
   try {
     checkHeader(target.dbPath);
