@@ -183,7 +183,7 @@ describe('archive', () => {
     assert.equal(locrit.status, 'unavailable');
     assert.equal(locrit.error.reason, 'in-use');
     assert.equal(locrit.inUse.pid, holder.pid);
-    // Compared while the holder still has it open: Kuzu may rewrite pages when a read-write open closes.
+    // Compared while the holder still has it open, so only our run can have written (see recover-restore.test.ts).
     assert.equal(sha256File(held.dbPath), before);
     await holder.release();
     assert.equal(fs.existsSync(path.join(data, 'archive')), false);

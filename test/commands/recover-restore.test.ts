@@ -188,8 +188,9 @@ describe('recover --from-archive, --from-backup, --list', () => {
     assert.equal(released.problem, 'none');
     // On a very slow machine recover may start only after the release; then it had nothing to wait for.
     assert.ok(released.waitedSeconds === null || released.waitedSeconds > 0);
-    // Not a sha256 comparison here: the holder itself opened the file read-write, and Kuzu may
-    // rewrite pages when such a database closes. What recover must not do: add, back up or lose anything.
+    // Not a sha256 comparison here: once, in CI under load, the bytes differed after the holder's
+    // read-write open closed, with recover reporting nothing wrong (not reproduced in isolation).
+    // What recover must not do is checked directly: add, back up or lose anything.
     assert.deepEqual(fs.readdirSync(path.dirname(fixture.dbPath)), ['kuzu.db']);
     assert.deepEqual(await idsOf(fixture.dbPath), [...fixture.messageIds].sort());
   });
