@@ -75,13 +75,6 @@ export class DatabaseUnavailableError extends LocritMemError {
   }
 }
 
-/** Findings that end a command with exit 1 when nothing is printed for them otherwise. */
-export class FindingsError extends LocritMemError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.findings, hint);
-  }
-}
-
 /** A plain, structured-clone-safe copy of an error, to cross a process boundary or go into JSON. */
 export interface ErrorReport {
   kind: string;
@@ -105,11 +98,4 @@ export function toErrorReport(error: unknown): ErrorReport {
   }
   const message = error instanceof Error ? error.message : String(error);
   return { kind: 'InternalError', message, hint: null, exitCode: ExitCode.unavailable, reason: null, holder: null };
-}
-
-export function fromErrorReport(report: ErrorReport): LocritMemError {
-  if (report.reason) {
-    return new DatabaseUnavailableError(report.message, report.reason, report.hint ?? undefined, report.holder ?? undefined);
-  }
-  return new LocritMemError(report.message, report.exitCode, report.hint ?? undefined);
 }

@@ -76,7 +76,6 @@ export const RELATIONSHIP_FILES = {
   MENTIONS: 'mentions.parquet',
 } as const;
 export type ArchivedRelationship = keyof typeof RELATIONSHIP_FILES;
-export const ARCHIVED_RELATIONSHIPS = Object.keys(RELATIONSHIP_FILES) as ArchivedRelationship[];
 
 /** Why messages were archived. Stable strings: they appear in manifests and JSON output. */
 export type ArchiveRule =

@@ -1,13 +1,11 @@
 /**
  * The run journal: what makes archive + delete crash-safe. A small JSON file beside the
  * database, `kuzu.db.locrit-mem-journal.json`, exists exactly while a run is between "the
- * archive is complete" and "the archived messages are deleted" (or while vector indexes are
- * dropped to strip embeddings). The next run reads it:
+ * archive is complete" and "the archived messages are deleted". The next run reads it:
  *  - the archive it names is complete and verifies: the run is FINISHED (the archived ids still
  *    in the database are deleted, in one transaction; deleting is idempotent), never archived again;
  *  - the archive is not complete (killed before the rename): the run is ROLLED BACK (the
- *    `.partial` folder is removed; nothing had been deleted);
- *  - vector indexes it lists are missing: they are created again from their definition.
+ *    `.partial` folder is removed; nothing had been deleted).
  * Written through a temporary file, fsync and rename, so it is either whole or absent.
  */
 import fs from 'node:fs';
@@ -26,8 +24,6 @@ export interface RunJournal {
   /** Messages the archive holds and their id digest (see src/archive/format.ts). */
   messages: number;
   idDigest: string | null;
-  /** CREATE_VECTOR_INDEX statements of indexes dropped to strip embeddings, to restore if missing. */
-  indexes: string[];
 }
 
 export function journalPath(dbPath: string): string {

@@ -56,8 +56,7 @@ import { checkFreeSpaceForCompaction, compactDatabase, compactionNeedsBytes, com
 import { checkHeader } from '../store/header.js';
 import { withStore, type KuzuStore } from '../store/kuzu.js';
 import {
-  buildSelection, countRules, countSpared, countStrip, deleteArchivedIds, deleteSelection, largestSessionAfter, measure, messageCount,
-  restoreVectorIndexes, stripTarget, type Selection,
+  buildSelection, countRules, countSpared, countStrip, deleteArchivedIds, deleteSelection, largestSessionAfter, measure, messageCount, stripTarget, type Selection,
 } from '../store/retention.js';
 import { readSchema, type DatabaseSchema } from '../store/schema.js';
 import { embeddingDimension } from '../schema/locrit.js';
@@ -106,12 +105,11 @@ export interface LimitOutcome {
 
 export interface InterruptedRun {
   /** finished: a killed run's archive was complete, its messages are now deleted; rolled-back: its partial archive was removed;
-   *  cleaned-up: only leftovers (compaction temp files, dropped vector indexes) were repaired; would-*: the same, in a dry run. */
+   *  cleaned-up: only leftovers (compaction temp files) were repaired; would-*: the same, in a dry run. */
   action: 'finished' | 'rolled-back' | 'cleaned-up' | 'would-finish' | 'would-roll-back' | 'would-clean-up';
   archive: string | null;
   deleted: number;
   removed: string[];
-  restoredIndexes: string[];
 }
 
 export interface RetentionResult {
@@ -423,15 +421,14 @@ function emptyResult(status: RetentionResult['status'], before: RetentionResult[
   };
 }
 
-/** Finishes or rolls back what a killed run left (journal, .partial folders, dropped indexes). */
+/** Finishes or rolls back what a killed run left (journal, .partial folders, compaction leftovers). */
 async function resume(store: KuzuStore, target: LocritTarget, payload: RetentionPayload, leftovers: string[], task: TaskContext): Promise<InterruptedRun | null> {
   const journal = readJournal(target.dbPath);
   const partials = listArchives(payload.archiveRoot, target.name).partial;
   if (!journal && partials.length === 0 && leftovers.length === 0) return null;
   task.progress('resuming an interrupted run');
-  const report: InterruptedRun = { action: 'cleaned-up', archive: null, deleted: 0, removed: [...leftovers], restoredIndexes: [] };
+  const report: InterruptedRun = { action: 'cleaned-up', archive: null, deleted: 0, removed: [...leftovers] };
   if (journal) {
-    if (journal.indexes.length) report.restoredIndexes = await restoreVectorIndexes(store, journal.indexes);
     if (journal.archive && fs.existsSync(path.join(journal.archive, MANIFEST_FILE))) {
       const verification = await verifyArchive(journal.archive, kuzuParquetReader(store));
       if (!verification.ok) {
@@ -543,7 +540,7 @@ async function plan(store: KuzuStore, target: LocritTarget, payload: RetentionPa
     journal || partials.length || leftovers.length
       ? {
           action: journal?.archive && fs.existsSync(path.join(journal.archive, MANIFEST_FILE)) ? 'would-finish' : journal || partials.length ? 'would-roll-back' : 'would-clean-up',
-          archive: journal?.archive ?? null, deleted: 0, removed: [...partials, ...leftovers], restoredIndexes: [],
+          archive: journal?.archive ?? null, deleted: 0, removed: [...partials, ...leftovers],
         }
       : null;
   const stripped = p.strip?.count ?? 0;
@@ -630,8 +627,8 @@ async function apply(store: KuzuStore, target: LocritTarget, payload: RetentionP
   };
 }
 
-function journalFor(payload: RetentionPayload, archive: string | null, partial: string | null, messages: number, idDigest: string | null, indexes: string[]): RunJournal {
-  return { runId: crypto.randomUUID(), command: payload.command, pid: process.pid, startedAt: new Date().toISOString(), archive, partial, messages, idDigest, indexes };
+function journalFor(payload: RetentionPayload, archive: string | null, partial: string | null, messages: number, idDigest: string | null): RunJournal {
+  return { runId: crypto.randomUUID(), command: payload.command, pid: process.pid, startedAt: new Date().toISOString(), archive, partial, messages, idDigest };
 }
 
 /** export -> verify -> manifest -> journal -> rename: returns a complete, verified archive. */
@@ -696,7 +693,7 @@ async function writeArchive(
     throw new LocritMemError(`the archive written for ${target.name} failed its read-back check (${failed}); nothing was deleted`, ExitCode.unavailable, 'check the disk under archive.dir and rerun');
   }
   killPoint('verified');
-  writeJournal(target.dbPath, { ...journalFor(payload, finalDir, partial, p.union.messages, exported.idDigest, []), runId });
+  writeJournal(target.dbPath, { ...journalFor(payload, finalDir, partial, p.union.messages, exported.idDigest), runId });
   fs.renameSync(partial, finalDir);
   syncDir(root);
   killPoint('committed');

@@ -20,8 +20,6 @@ export interface Reporter {
   done(): void;
 }
 
-export const silentReporter: Reporter = { warn() {}, info() {}, debug() {}, phase() {}, done() {} };
-
 export interface CommandContext {
   config: LoadedConfig;
   /** The folder holding <locrit>/kuzu.db. */

@@ -190,4 +190,3 @@ function totals(locrits: LocritStats[]): StatsTotals {
  * The per-Locrit work lives in statsTask.ts: the worker imports only that module (no config
  * loader, no YAML parser): about 40% less to load (measured 260 vs 150 ms on a loaded machine). Re-exported here.
  */
-export { statsTask } from './statsTask.js';

@@ -75,8 +75,6 @@ export type ConfigValues = {
   [S in keyof Spec]: { [K in keyof Spec[S]]: Spec[S][K] extends KeySpec ? ValueOf<Spec[S][K]> : never };
 };
 
-export type SectionName = keyof Spec;
-
 export function defaultValues(): ConfigValues {
   const values: Record<string, Record<string, unknown>> = {};
   for (const [section, keys] of Object.entries(CONFIG_SPEC)) {

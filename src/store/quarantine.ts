@@ -108,7 +108,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
     }
     writeJournal(request.dbPath, {
       runId: manifest.runId, command: 'validate --fix', pid: process.pid, startedAt: manifest.createdAt,
-      archive: folder, partial, messages: ids.length, idDigest: exported.idDigest, indexes: [],
+      archive: folder, partial, messages: ids.length, idDigest: exported.idDigest,
     });
     fs.renameSync(partial, folder);
     syncDir(root);

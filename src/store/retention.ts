@@ -346,38 +346,3 @@ export async function countStrip(store: KuzuStore, target: StripTarget): Promise
   return Number(row?.n ?? 0);
 }
 
-/** CREATE_VECTOR_INDEX statements of the vector indexes on Message.content_embedding. */
-export async function messageVectorIndexes(store: KuzuStore): Promise<{ name: string; definition: string }[]> {
-  const rows = await store.query<Record<string, unknown>>('CALL show_indexes() RETURN *');
-  return rows
-    .filter((r) => r.table_name === 'Message' && Array.isArray(r.property_names) && (r.property_names as string[]).includes('content_embedding') && String(r.index_type).toUpperCase() === 'HNSW')
-    .map((r) => ({ name: String(r.index_name), definition: String(r.index_definition).trim().replace(/;$/, '') }));
-}
-
-export async function dropVectorIndex(store: KuzuStore, name: string): Promise<void> {
-  await store.execute(`CALL DROP_VECTOR_INDEX('Message', ${cypherString(name)})`);
-}
-
-/** Creates again the indexes among `definitions` that do not exist. Returns the names created. */
-export async function restoreVectorIndexes(store: KuzuStore, definitions: string[]): Promise<string[]> {
-  const existing = new Set((await store.query<{ index_name: string }>('CALL show_indexes() RETURN index_name')).map((r) => r.index_name));
-  const created: string[] = [];
-  for (const definition of definitions) {
-    const name = /CREATE_VECTOR_INDEX\('[^']*',\s*'([^']+)'/.exec(definition)?.[1];
-    if (!name || existing.has(name)) continue;
-    await store.execute(definition);
-    created.push(name);
-  }
-  return created;
-}
-
-/** Sets the embeddings of `target` to NULL in one transaction (the vector index must be dropped first: Kuzu refuses otherwise). */
-export async function stripEmbeddings(store: KuzuStore, target: StripTarget, expected: number): Promise<number> {
-  return inTransaction(store, async () => {
-    const cypher = `MATCH (m:Message) WHERE ${target.predicate('m')} SET m.content_embedding = NULL RETURN count(m) AS n`;
-    const [row] = await queryWith<{ n: number }>(store, cypher, target.params);
-    const stripped = Number(row?.n ?? 0);
-    if (stripped !== expected) throw new Error(`stripping touched ${stripped} embeddings instead of ${expected}; rolled back`);
-    return stripped;
-  });
-}

@@ -73,7 +73,7 @@ function notes(report: RetentionReport, l: LocritRetention, colors: ChalkInstanc
     const what = {
       finished: `finished an interrupted run: deleted ${count(i.deleted)} messages already archived in ${i.archive}`,
       'rolled-back': `rolled back an interrupted run (removed ${i.removed.join(', ')}); nothing had been deleted`,
-      'cleaned-up': `cleaned up after an interrupted run${i.removed.length ? ` (removed ${i.removed.join(', ')})` : ''}${i.restoredIndexes.length ? ` (restored vector index ${i.restoredIndexes.join(', ')})` : ''}`,
+      'cleaned-up': `cleaned up after an interrupted run${i.removed.length ? ` (removed ${i.removed.join(', ')})` : ''}`,
       'would-finish': `an interrupted run will be finished first (its archive ${i.archive} is complete)`,
       'would-roll-back': 'an interrupted run will be rolled back first (its archive is incomplete)',
       'would-clean-up': `leftovers of an interrupted compaction will be removed (${i.removed.join(', ')})`,
