@@ -17,7 +17,7 @@ export function buildProgram(runtime: CliRuntime): Command {
     .version(toolVersion(), '-V, --version', 'print the version')
     .option('-c, --config <file>', 'configuration file (default: $LOCRIT_MEM_CONFIG, else ./locrit-mem.yaml, else built-in defaults)')
     .option('-d, --data-dir <dir>', 'folder holding <locrit>/kuzu.db (default: memory.base_path)')
-    .option('--json', 'print one JSON document on stdout (see README, "JSON output")')
+    .option('--json', 'print one JSON document on stdout (fields: docs/json.md)')
     .option('--no-color', 'no colours (also when NO_COLOR is set or stdout is not a terminal)')
     .option('-q, --quiet', 'only results, warnings and errors')
     .option('-v, --verbose', 'more detail')

@@ -38,7 +38,9 @@ Examples:
   locrit-mem archive --dry-run                 what would go, per Locrit and rule
   locrit-mem archive                           nightly cron: rules 1 (age) and 2 (conversation size)
   locrit-mem archive bob --days 7 --keep 500 --compact
-  locrit-mem archive --strip-embeddings --json`,
+  locrit-mem archive --strip-embeddings --json
+
+Reference (every option, the JSON fields): docs/archive.md in the locrit-mem repository.`,
     )
     .action(async (locrits: string[], options: ArchiveFlags, command: Command) => {
       const flags = runtime.flags(command);

@@ -43,7 +43,9 @@ Examples:
   locrit-mem recover "Bob Technique" --wait 30      repair bob once the application lets go
   locrit-mem recover bob --list                     backups and archives of bob
   locrit-mem recover bob --from-backup data/memory/bob/kuzu.db.backup_20251121_101500
-  locrit-mem recover --from-archive data/archive/bob/20251121T101500123Z`,
+  locrit-mem recover --from-archive data/archive/bob/20251121T101500123Z
+
+Reference (every option, the JSON fields): docs/recover.md in the locrit-mem repository.`,
     )
     .action(async (locrits: string[], flags: RecoverFlags, command: Command) => {
       const global = runtime.flags(command);

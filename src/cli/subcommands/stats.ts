@@ -20,7 +20,9 @@ Examples:
   locrit-mem stats                          every Locrit under memory.base_path
   locrit-mem stats "Bob Technique" --json   one Locrit, as JSON
   locrit-mem stats --check -q               CI: exit 1 when a limit is exceeded
-  locrit-mem stats --format prometheus -o /var/lib/node_exporter/textfile/locrit.prom`,
+  locrit-mem stats --format prometheus -o /var/lib/node_exporter/textfile/locrit.prom
+
+Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repository.`,
     )
     .action(async (locrits: string[], options: { check?: boolean; format?: string; watch?: string; output?: string }, command: Command) => {
       const flags = runtime.flags(command);

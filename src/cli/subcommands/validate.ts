@@ -34,7 +34,9 @@ Examples:
   locrit-mem validate --strict --junit report.xml  CI: warnings fail too, JUnit for the CI system
   locrit-mem validate bob --deep                   read every page of one Locrit
   locrit-mem validate bob --fix --dry-run          what --fix would quarantine and repair
-  locrit-mem validate bob --fix                    archive invalid messages, remove them, repair`,
+  locrit-mem validate bob --fix                    archive invalid messages, remove them, repair
+
+Reference (every option, the JSON fields): docs/validate.md in the locrit-mem repository.`,
     )
     .action(async (locrits: string[], options: ValidateFlags, command: Command) => {
       const flags = runtime.flags(command);
