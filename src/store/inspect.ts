@@ -54,7 +54,7 @@ export function asReadError(dbPath: string, error: unknown): unknown {
   if (error instanceof LocritMemError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (/^[A-Za-z ]*exception:/i.test(message) && !/buffer manager|out of memory/i.test(message)) {
-    return new DatabaseUnavailableError(`${dbPath} cannot be read: ${message.split('\n')[0].slice(0, 300)}`, 'damaged', 'run `locrit-mem recover` to salvage it');
+    return new DatabaseUnavailableError(`${dbPath} is damaged: Kuzu cannot read it (${message.split('\n')[0].slice(0, 300)})`, 'damaged', 'run `locrit-mem recover` to salvage it');
   }
   return error;
 }

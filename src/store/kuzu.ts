@@ -173,7 +173,7 @@ async function translateOpenError(dbPath: string, error: unknown): Promise<Locri
   if (/Reading past the end of the file/i.test(message)) {
     return new DatabaseUnavailableError(`${dbPath} is damaged: it is shorter than its own header says (truncated)`, 'damaged', 'run `locrit-mem recover` to salvage it');
   }
-  return new DatabaseUnavailableError(`${dbPath} cannot be opened by Kuzu: ${firstLine(message)}`, 'damaged', 'run `locrit-mem recover` to diagnose and salvage it');
+  return new DatabaseUnavailableError(`${dbPath} is damaged: Kuzu cannot open it (${firstLine(message)})`, 'damaged', 'run `locrit-mem recover` to diagnose and salvage it');
 }
 
 function firstLine(text: string): string {

@@ -99,7 +99,8 @@ describe('recover', () => {
   it('salvages a file with damaged pages (damagePages) and reports exactly what the new database holds', async (t) => {
     const data = tempDir(t);
     const config = writeConfig(data, CONFIG);
-    const fixture = await makeLocrit(data, { name: 'pages' });
+    // Serial COPY and no vector index: the same layout and size on every run, so the same pages are hit.
+    const fixture = await makeLocrit(data, { name: 'pages', serialCopy: true, vectorIndexes: false });
     damagePages(fixture.dbPath, { pages: 8, seed: 1 });
     const damaged = sha256File(fixture.dbPath);
     const result = await runCli(['-c', config, '-d', data, 'recover', '--json']);
