@@ -49,3 +49,14 @@ export const TABLE_STYLE = {
   style: { head: [] as string[], border: [] as string[] },
   chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
 };
+
+/**
+ * A Locrit as tables show it: its folder, then the display name the application shows when the
+ * configuration names it and it differs ("bob_technique (Bob Technique)"), and "inactive" when
+ * the registry says `active: false`.
+ */
+export function locritLabel(l: { name: string; displayName?: string | null; active?: boolean | null }, colors?: ChalkInstance): string {
+  const display = l.displayName && l.displayName !== l.name ? ` (${l.displayName})` : '';
+  const inactive = l.active === false ? (colors ? colors.dim(' inactive') : ' inactive') : '';
+  return `${l.name}${display}${inactive}`;
+}

@@ -4,7 +4,10 @@
  */
 import path from 'node:path';
 import { loadConfig, resolveConfigPath, type LoadedConfig } from '../config/load.js';
+import { configNote, type ConfigNote } from '../config/registry.js';
+import { describeSource } from '../config/sources.js';
 import { UsageError } from '../errors.js';
+import { listLocrits, registryFindings } from '../layout/locrits.js';
 import { defaultJobs } from '../runner/pool.js';
 
 export interface Reporter {
@@ -28,6 +31,8 @@ export interface CommandContext {
   jobs: number;
   reporter: Reporter;
   now: Date;
+  /** Info-level notes on the configuration and the application's Locrit registry (JSON `configNotes`, --verbose). */
+  notes: ConfigNote[];
 }
 
 export interface GlobalOptions {
@@ -38,9 +43,47 @@ export interface GlobalOptions {
 
 export function buildContext(globals: GlobalOptions, reporter: Reporter, cwd = process.cwd(), env = process.env): CommandContext {
   const config = loadConfig({ explicitPath: globals.config, cwd, env });
-  for (const warning of config.warnings) reporter.warn(warning);
+  for (const warning of config.warnings) {
+    // Once per process: `stats --watch` reloads the file on every refresh.
+    if (warned.has(warning)) continue;
+    warned.add(warning);
+    reporter.warn(warning);
+  }
   const dataDir = globals.dataDir ? path.resolve(cwd, globals.dataDir) : resolveConfigPath(config, config.values.memory.base_path);
-  return { config, dataDir, cwd, jobs: parseJobs(globals.jobs, config.values.run.jobs), reporter, now: new Date() };
+  const notes = configNotes(config, dataDir);
+  reporter.debug(`config: ${config.source ?? 'none (built-in defaults)'}; limits: ${LIMIT_KEYS.map((key) => `${key} = ${JSON.stringify(config.values.memory[key])} (${describeSource(config.sources[`memory.${key}`])})`).join(', ')}`);
+  for (const note of notes) reporter.debug(`note: ${note.message}`);
+  return { config, dataDir, cwd, jobs: parseJobs(globals.jobs, config.values.run.jobs), reporter, now: new Date(), notes };
+}
+
+const warned = new Set<string>();
+
+/** The limits every status is measured against, whose sources --verbose shows. */
+export const LIMIT_KEYS = ['max_db_size_mb', 'max_messages_per_locrit', 'max_messages_per_conversation', 'enable_embeddings'] as const;
+
+/**
+ * Notes on the configuration: the file's own, the application's memory flags (which it shows
+ * but does not act on) when Kuzu databases exist, and the registry checked against the disk.
+ */
+export function configNotes(config: LoadedConfig, dataDir: string): ConfigNote[] {
+  const notes = [...config.notes];
+  const flags = (['enabled', 'use_kuzu'] as const).filter((key) => config.application[key] === false);
+  if (flags.length > 0) {
+    let databases = 0;
+    try {
+      databases = listLocrits(dataDir).length;
+    } catch {
+      // A missing data directory is reported by the command itself.
+    }
+    if (databases > 0) {
+      for (const key of flags) {
+        notes.push(configNote(key === 'enabled' ? 'memory-disabled' : 'kuzu-disabled',
+          `memory.${key} is false in ${config.source} while ${databases} Kuzu database${databases === 1 ? '' : 's'} ${databases === 1 ? 'exists' : 'exist'} under ${dataDir}: the application shows this flag but does not act on it; locrit-mem works on them as usual`));
+      }
+    }
+  }
+  if (config.registry) notes.push(...registryFindings(config.registry, dataDir));
+  return notes;
 }
 
 export function parseJobs(flag: string | number | undefined, configured: number): number {

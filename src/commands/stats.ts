@@ -4,8 +4,10 @@
  */
 import { ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
 import { fileSizes, type BackupFile } from '../layout/files.js';
-import { resolveTargets, type LocritTarget } from '../layout/locrits.js';
-import { evaluateLimits, worstStatus, type LimitCheck, type LimitSettings, type LimitStatus } from '../policy/limits.js';
+import type { ConfigNote } from '../config/registry.js';
+import type { ValueSource } from '../config/sources.js';
+import { identify, resolveTargets, type LocritTarget } from '../layout/locrits.js';
+import { evaluateLimits, worstStatus, type LimitCheck, type LimitName, type LimitSettings, type LimitStatus } from '../policy/limits.js';
 import { runEach } from '../runner/pool.js';
 import { storeSettings, type CommandContext, type StoreSettings } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
@@ -48,7 +50,14 @@ export interface DatabaseFigures {
 }
 
 export interface LocritStats {
+  /** The folder name, which is how the tool names a Locrit everywhere. */
   name: string;
+  /** The name the application shows ("Bob Technique"), from locrits.instances; null when the configuration does not name it. */
+  displayName: string | null;
+  /** `active` in locrits.instances, or null. */
+  active: boolean | null;
+  /** Its memory service in locrits.instances (`kuzu_graph` is Kuzu), or null when unknown. */
+  memoryService: string | null;
   path: string;
   /** ok / warn / over against the limits, or unavailable when the database could not be read. */
   status: LimitStatus | 'unavailable';
@@ -86,6 +95,10 @@ export interface StatsReport {
   dataDir: string;
   configFile: string | null;
   limits: LimitSettings;
+  /** Where each limit's value came from: key and file, or the built-in default. */
+  limitSources: Record<LimitName, ValueSource>;
+  /** Info-level notes on the configuration and the application's Locrit registry. */
+  configNotes: ConfigNote[];
   locrits: LocritStats[];
   total: StatsTotals;
   exitCode: Code;
@@ -106,6 +119,13 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     max_messages_per_conversation: memory.max_messages_per_conversation,
     enable_embeddings: memory.enable_embeddings,
   };
+  const sources = context.config.sources;
+  const limitSources: Record<LimitName, ValueSource> = {
+    max_db_size_mb: sources['memory.max_db_size_mb'],
+    max_messages_per_locrit: sources['memory.max_messages_per_locrit'],
+    max_messages_per_conversation: sources['memory.max_messages_per_conversation'],
+    enable_embeddings: sources['memory.enable_embeddings'],
+  };
   const payload: StatsPayload = { store: storeSettings(context), nowMs: context.now.getTime() };
   const backupDir = context.config.values.backup.dir;
   const outcomes = await runEach<DatabaseFigures>('stats', targets, payload, {
@@ -116,9 +136,10 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
 
   const locrits = outcomes.map((outcome): LocritStats => {
     const files = fileFigures(outcome.target, backupDir);
+    const identity = identify(context.config.registry, outcome.target.name);
     if (!outcome.ok) {
       return {
-        name: outcome.target.name, path: outcome.target.dbPath, status: 'unavailable', files, database: null,
+        name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: 'unavailable', files, database: null,
         limits: [], inUse: outcome.error.holder, error: outcome.error, durationMs: outcome.durationMs,
       };
     }
@@ -126,9 +147,10 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     const limits = evaluateLimits(
       { dbBytes: files.dbBytes, messages: database.messages, largestSessionMessages: database.largestSession?.messages ?? 0, messagesWithEmbedding: database.messagesWithEmbedding },
       settings,
+      limitSources,
     );
     return {
-      name: outcome.target.name, path: outcome.target.dbPath, status: worstStatus(limits.map((l) => l.status)), files, database,
+      name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: worstStatus(limits.map((l) => l.status)), files, database,
       limits, inUse: null, error: null, durationMs: outcome.durationMs,
     };
   });
@@ -144,6 +166,8 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     dataDir: context.dataDir,
     configFile: context.config.source,
     limits: settings,
+    limitSources,
+    configNotes: context.notes,
     locrits,
     total: totals(locrits),
     exitCode,

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseUnavailableError, ExitCode, LocritMemError, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
 import { fileSizes } from '../layout/files.js';
-import { resolveTargets, type LocritTarget } from '../layout/locrits.js';
+import { identify, resolveTargets, type LocritIdentity, type LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
 import {
   checkDeepScan,
@@ -46,6 +46,8 @@ import { quarantineMessages } from '../store/quarantine.js';
 import { journalPath } from '../archive/journal.js';
 import { readSchema } from '../store/schema.js';
 import { resolveConfigPath } from '../config/load.js';
+import type { ConfigNote } from '../config/registry.js';
+import type { ValueSource } from '../config/sources.js';
 import { storeSettings, type CommandContext, type StoreSettings } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
@@ -72,6 +74,17 @@ export interface ValidateSettings {
   max_messages_per_conversation: number;
 }
 
+/** The configuration key behind each setting. */
+const SETTING_KEYS: Record<keyof ValidateSettings, string> = {
+  enable_embeddings: 'memory.enable_embeddings',
+  embedding_dimension: 'memory.embedding_dimension',
+  low_priority_max_chars: 'retention.low_priority_max_chars',
+  future_skew_seconds: 'validate.future_skew_seconds',
+  max_db_size_mb: 'memory.max_db_size_mb',
+  max_messages_per_locrit: 'memory.max_messages_per_locrit',
+  max_messages_per_conversation: 'memory.max_messages_per_conversation',
+};
+
 export interface CheckedFigures {
   messages: number;
   sessions: number | null;
@@ -93,7 +106,14 @@ export interface FixReport {
 export type ValidateStatus = 'ok' | 'warn' | 'error' | 'unavailable';
 
 export interface LocritValidation {
+  /** The folder name, which is how the tool names a Locrit everywhere. */
   name: string;
+  /** The name the application shows ("Bob Technique"), from locrits.instances; null when the configuration does not name it. */
+  displayName: string | null;
+  /** `active` in locrits.instances, or null. */
+  active: boolean | null;
+  /** Its memory service in locrits.instances (`kuzu_graph` is Kuzu), or null when unknown. */
+  memoryService: string | null;
   path: string;
   /** Worst severity found (info counts as ok), or unavailable when the database could not be read. */
   status: ValidateStatus;
@@ -129,6 +149,10 @@ export interface ValidateReport {
   configFile: string | null;
   options: { strict: boolean; deep: boolean; fix: boolean; dryRun: boolean };
   settings: ValidateSettings;
+  /** Where each setting's value came from: key and file, or the built-in default. */
+  settingSources: Record<keyof ValidateSettings, ValueSource>;
+  /** Info-level notes on the configuration and the application's Locrit registry. */
+  configNotes: ConfigNote[];
   /** The rule catalogue, so that a consumer can explain an id without the README. */
   rules: Pick<RuleDef, 'id' | 'category' | 'severity' | 'title' | 'next' | 'fix'>[];
   locrits: LocritValidation[];
@@ -202,7 +226,9 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   context.reporter.done();
 
   const backupDir = values.backup.dir;
-  const locrits = first.map((outcome, i) => assemble(outcome, deep[i], backupDir, strict));
+  const locrits = first
+    .map((outcome, i) => assemble(outcome, deep[i], backupDir, strict))
+    .map(({ name, ...rest }): LocritValidation => ({ name, ...identify(context.config.registry, name), ...rest }));
   const exitCode = worstExitCode(locrits.map((l) => l.exitCode));
   return {
     version: REPORT_VERSION,
@@ -213,6 +239,8 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     configFile: context.config.source,
     options: { strict, deep: Boolean(options.deep), fix: Boolean(options.fix), dryRun: Boolean(options.dryRun) },
     settings,
+    settingSources: Object.fromEntries(Object.entries(SETTING_KEYS).map(([name, key]) => [name, context.config.sources[key]])) as Record<keyof ValidateSettings, ValueSource>,
+    configNotes: context.notes,
     rules: RULES.map(({ id, category, severity, title, next, fix }) => ({ id, category, severity, title, next, fix })),
     locrits,
     summary: summarize(locrits),
@@ -220,7 +248,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   };
 }
 
-function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<TaskResult> | null, backupDir: string | null, strict: boolean): LocritValidation {
+function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<TaskResult> | null, backupDir: string | null, strict: boolean): Omit<LocritValidation, keyof LocritIdentity> {
   const target = outcome.target;
   const sizes = fileSizes(target.dbPath, backupDir);
   const fileCollector = new FindingCollector(strict);

@@ -2,8 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { CONFIG_SPEC, defaultValues, type ConfigValues, type KeySpec } from './spec.js';
+import { APPLICATION_MEMORY_KEYS, CONFIG_SPEC, defaultValues, type ConfigValues, type KeySpec } from './spec.js';
 import { nearest } from './nearest.js';
+import { configNote, parseRegistry, type ConfigNote, type LocritRegistry } from './registry.js';
+import { defaultSource, type ValueSource } from './sources.js';
+
+/** The application's own `memory:` keys that locrit-mem reads, as written (null: not in the file). */
+export interface ApplicationMemory {
+  max_messages: number | null;
+  enabled: boolean | null;
+  use_kuzu: boolean | null;
+}
 
 export interface LoadedConfig {
   values: ConfigValues;
@@ -13,6 +22,26 @@ export interface LoadedConfig {
   baseDir: string;
   /** Unknown keys and other things worth telling, one line each. */
   warnings: string[];
+  /** Where each key's effective value came from, by 'section.key' (every key of CONFIG_SPEC). */
+  sources: Record<string, ValueSource>;
+  /** The application's own memory keys, as read. */
+  application: ApplicationMemory;
+  /** The application's Locrit registry (`locrits:`), or null when the file has no such section. */
+  registry: LocritRegistry | null;
+  /** Info-level notes about the file (never warnings): shown with --verbose and in the JSON. */
+  notes: ConfigNote[];
+}
+
+function defaultSources(): Record<string, ValueSource> {
+  const sources: Record<string, ValueSource> = {};
+  for (const [section, keys] of Object.entries(CONFIG_SPEC)) {
+    for (const key of Object.keys(keys)) sources[`${section}.${key}`] = defaultSource(`${section}.${key}`);
+  }
+  return sources;
+}
+
+function noApplication(): ApplicationMemory {
+  return { max_messages: null, enabled: null, use_kuzu: null };
 }
 
 export const CONFIG_ENV = 'LOCRIT_MEM_CONFIG';
@@ -37,7 +66,9 @@ export function loadConfig(options: { explicitPath?: string; cwd?: string; env?:
   } else if (fs.existsSync(path.join(cwd, LOCAL_CONFIG_NAME))) {
     file = path.join(cwd, LOCAL_CONFIG_NAME);
   }
-  if (file === null) return { values: defaultValues(), source: null, baseDir: cwd, warnings: [] };
+  if (file === null) {
+    return { values: defaultValues(), source: null, baseDir: cwd, warnings: [], sources: defaultSources(), application: noApplication(), registry: null, notes: [] };
+  }
 
   let text: string;
   try {
@@ -62,12 +93,22 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   }
   const values = defaultValues() as unknown as Record<string, Record<string, unknown>>;
   const warnings: string[] = [];
+  const notes: ConfigNote[] = [];
+  const sources = defaultSources();
+  const application = noApplication();
+  let registry: LocritRegistry | null = null;
+  let maxMessagesSource: ValueSource | null = null;
+  let embeddingModelSource: ValueSource | null = null;
   const root = doc.contents;
   if (root !== null && !isMap(root)) {
     throw new ConfigError(`${file}:${lineOf(root as Node)}: the configuration must be a mapping of sections (memory:, retention:, ...)`, 'see config.example.yaml');
   }
   for (const sectionPair of (root?.items ?? []) as Pair[]) {
     const sectionName = String(isScalar(sectionPair.key) ? sectionPair.key.value : sectionPair.key);
+    if (sectionName === 'locrits') {
+      registry = parseRegistry(sectionPair.value as Node | null, file, lineOf, notes);
+      continue;
+    }
     const sectionSpec = (CONFIG_SPEC as Record<string, Record<string, KeySpec>>)[sectionName];
     if (!sectionSpec) continue; // The application's config.yaml has many sections we do not use.
     const sectionNode = sectionPair.value as Node | null;
@@ -75,21 +116,52 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     if (!isMap(sectionNode)) {
       throw new ConfigError(`${file}:${lineOf(sectionNode)}: section '${sectionName}' must be a mapping of keys`, 'see config.example.yaml');
     }
+    // `memory:` is shared with the application, which may add keys of its own at any time.
+    const shared = sectionName === 'memory';
     for (const pair of sectionNode.items as Pair[]) {
       const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
       const keyLine = lineOf(pair.key as Node);
       const spec = sectionSpec[key];
-      if (!spec) {
-        const suggestion = nearest(key, Object.keys(sectionSpec));
-        warnings.push(
-          `${file}:${keyLine}: unknown key '${sectionName}.${key}' is ignored` + (suggestion ? ` (did you mean '${sectionName}.${suggestion}'?)` : ''),
-        );
+      const valueNode = pair.value as Node | null;
+      const where = `${file}:${lineOf(valueNode ?? (pair.key as Node))}`;
+      if (!spec && shared && key in APPLICATION_MEMORY_KEYS) {
+        if (key === 'max_messages') {
+          application.max_messages = checkValue(valueNode, { type: 'int', default: null, min: 0, doc: '' }, 'memory.max_messages', where) as number;
+          maxMessagesSource = { from: 'config', key: 'memory.max_messages', file, line: keyLine };
+        } else if (key === 'embedding_model') {
+          const value = isScalar(valueNode) ? valueNode.value : null;
+          if (typeof value === 'string' && value !== '') embeddingModelSource = { from: 'config', key: 'memory.embedding_model', file, line: keyLine };
+        } else if (key === 'enabled' || key === 'use_kuzu') {
+          const value = isScalar(valueNode) ? valueNode.value : null;
+          if (typeof value === 'boolean') application[key] = value;
+          else notes.push(configNote('unexpected-value', `${file}:${keyLine}: 'memory.${key}' is not true or false; ignored`));
+        }
+        // The others (database_path, vector_index_path) are read and ignored: see APPLICATION_MEMORY_KEYS.
         continue;
       }
-      values[sectionName][key] = checkValue(pair.value as Node | null, spec, `${sectionName}.${key}`, `${file}:${lineOf((pair.value as Node) ?? (pair.key as Node))}`);
+      if (!spec) {
+        const suggestion = nearest(key, Object.keys(sectionSpec));
+        const message = `${file}:${keyLine}: unknown key '${sectionName}.${key}' is ignored` + (suggestion ? ` (did you mean '${sectionName}.${suggestion}'?)` : '');
+        // In the shared section only a likely misspelling of a locrit-mem key is worth a warning on every run.
+        if (shared && !suggestion) notes.push(configNote('unknown-application-key', message));
+        else warnings.push(message);
+        continue;
+      }
+      values[sectionName][key] = checkValue(valueNode, spec, `${sectionName}.${key}`, where);
+      sources[`${sectionName}.${key}`] = { from: 'config', key: `${sectionName}.${key}`, file, line: keyLine };
     }
   }
-  return { values: values as unknown as ConfigValues, source: file, baseDir: path.dirname(file), warnings };
+  // The application's own message cap stands in for locrit-mem's per-Locrit limit when that is not set.
+  if (application.max_messages !== null && sources['memory.max_messages_per_locrit'].from === 'default') {
+    values.memory.max_messages_per_locrit = application.max_messages;
+    sources['memory.max_messages_per_locrit'] = maxMessagesSource!;
+  }
+  // An application that names an embedding model stores embeddings: they are expected, not waste.
+  if (embeddingModelSource !== null && sources['memory.enable_embeddings'].from === 'default') {
+    values.memory.enable_embeddings = true;
+    sources['memory.enable_embeddings'] = embeddingModelSource;
+  }
+  return { values: values as unknown as ConfigValues, source: file, baseDir: path.dirname(file), warnings, sources, application, registry, notes };
 }
 
 function checkValue(node: Node | null, spec: KeySpec, key: string, where: string): unknown {

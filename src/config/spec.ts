@@ -60,6 +60,30 @@ export const CONFIG_SPEC = {
   },
 } as const satisfies Record<string, Record<string, KeySpec>>;
 
+/**
+ * Keys the Locrit application itself writes in `memory:`, the one section it shares with
+ * locrit-mem. They are known (never "unknown key"); `use` says what locrit-mem does with each.
+ */
+export type ApplicationKeyUse = 'stands-in' | 'reported' | 'ignored';
+
+export const APPLICATION_MEMORY_KEYS = {
+  max_messages: {
+    use: 'stands-in',
+    doc: "The application's message cap (10000 in the file it ships): the per-Locrit message limit when memory.max_messages_per_locrit is not set.",
+  },
+  enabled: { use: 'reported', doc: 'Shown by the application, not acted on by it: reported at info level (JSON, --verbose), never refused.' },
+  use_kuzu: { use: 'reported', doc: 'Shown by the application, not acted on by it: reported at info level (JSON, --verbose), never refused.' },
+  database_path: {
+    use: 'ignored',
+    doc: "A legacy single-file path: the application keeps each Locrit's Kuzu database under data/memory/<folder>/ whatever it says (set memory.base_path or --data-dir).",
+  },
+  embedding_model: {
+    use: 'stands-in',
+    doc: 'The model the application makes embeddings with: when set and memory.enable_embeddings is not, stored embeddings are expected (enable_embeddings counts as true).',
+  },
+  vector_index_path: { use: 'ignored', doc: 'A legacy FAISS index path; the Kuzu memory keeps its vector indexes inside kuzu.db.' },
+} as const satisfies Record<string, { use: ApplicationKeyUse; doc: string }>;
+
 type Spec = typeof CONFIG_SPEC;
 type ValueOf<K extends KeySpec> = K['type'] extends 'bool'
   ? boolean

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { configNote, KUZU_MEMORY_SERVICE, type ConfigNote, type LocritRegistry, type RegisteredLocrit } from '../config/registry.js';
 import { UsageError } from '../errors.js';
 
 /** One Locrit's database, as found on disk. */
@@ -15,8 +16,14 @@ export interface LocritTarget {
 export const DB_FILE = 'kuzu.db';
 
 /**
- * The application's folder name for a Locrit: its display name lower-cased, with every
- * character that is not a letter, digit, `_` or `-` turned into `_` ("Bob Technique" -> `bob_technique`).
+ * The application's folder name for a Locrit, as its Python derives it:
+ * `re.sub(r'[^\w\-_]', '_', name.lower())` ("Bob Technique" -> `bob_technique`). Python's
+ * Unicode `\w` is exactly the letters (L*) and numbers (Nd, Nl, No) plus `_`: combining marks
+ * are replaced ("E" + U+0301 -> `e_`), digits of every script kept. JavaScript's toLowerCase
+ * follows the same full Unicode mapping as Python's str.lower(), final sigma and 'İ' -> 'i' +
+ * U+0307 included. Compared code point by code point against Python 3.11 (Unicode 14): equal
+ * for every assigned character. A letter added to Unicode after the application's Python
+ * version is `_` there and kept here.
  */
 export function folderName(displayName: string): string {
   return displayName.toLowerCase().replace(/[^\p{L}\p{N}_-]/gu, '_');
@@ -78,7 +85,7 @@ function resolveOne(arg: string, dataDir: string, cwd: string): LocritTarget {
   }
   for (const candidate of [arg, folderName(arg)]) {
     const dir = path.join(dataDir, candidate);
-    if (fs.existsSync(path.join(dir, DB_FILE)) || fs.existsSync(path.join(dir, `${DB_FILE}.wal`))) return targetFromDir(dir);
+    if (hasDatabase(dir)) return targetFromDir(dir);
   }
   let known: string[] = [];
   try {
@@ -91,4 +98,69 @@ function resolveOne(arg: string, dataDir: string, cwd: string): LocritTarget {
     `unknown Locrit '${arg}' in ${dataDir}` + (known.length ? `; known: ${known.join(', ')}` : '; it holds no Locrit'),
     known.length ? `use one of the names above, or run without arguments for all of them` : 'check --data-dir or memory.base_path',
   );
+}
+
+/** What the application's registry says about the Locrit kept in one folder. */
+export interface LocritIdentity {
+  /** Its display name ("Bob Technique"), or null when the registry does not name this folder. */
+  displayName: string | null;
+  /** `active` in the registry, or null. */
+  active: boolean | null;
+  /** Its memory service (`kuzu_graph` is Kuzu), or null when unknown. */
+  memoryService: string | null;
+}
+
+/** Registered Locrits by the folder the application keeps their memory in. */
+export function registeredFolders(registry: LocritRegistry): Map<string, RegisteredLocrit[]> {
+  const byFolder = new Map<string, RegisteredLocrit[]>();
+  for (const entry of registry.instances) {
+    const folder = folderName(entry.displayName);
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), entry]);
+  }
+  return byFolder;
+}
+
+export function identify(registry: LocritRegistry | null, folder: string): LocritIdentity {
+  const entry = registry ? registeredFolders(registry).get(folder)?.[0] : undefined;
+  return entry ? { displayName: entry.displayName, active: entry.active, memoryService: entry.memoryService } : { displayName: null, active: null, memoryService: null };
+}
+
+function hasDatabase(dir: string): boolean {
+  return fs.existsSync(path.join(dir, DB_FILE)) || fs.existsSync(path.join(dir, `${DB_FILE}.wal`));
+}
+
+/**
+ * Registry against disk, at info level: a Locrit on Kuzu with no database yet, a database no
+ * registered Locrit owns (renamed or deleted: its memory is orphaned), a database of a Locrit
+ * that now uses another memory service, and two Locrits whose names give the same folder.
+ */
+export function registryFindings(registry: LocritRegistry, dataDir: string): ConfigNote[] {
+  const notes: ConfigNote[] = [];
+  const byFolder = registeredFolders(registry);
+  let onDisk: LocritTarget[] = [];
+  try {
+    onDisk = listLocrits(dataDir);
+  } catch {
+    // A missing data directory is reported by the command itself, with its own hint.
+  }
+  const withDatabase = new Set(onDisk.map((t) => t.name));
+  for (const [folder, entries] of [...byFolder].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const first = entries[0];
+    if (entries.length > 1) {
+      const names = entries.map((e) => `'${e.displayName}'`).join(' and ');
+      notes.push(configNote('shared-folder', `${names} all keep their memory in ${folder}/: the application opens one database for them`, folder, first.displayName));
+    }
+    const service = first.memoryService;
+    if (service === KUZU_MEMORY_SERVICE && !withDatabase.has(folder)) {
+      notes.push(configNote('never-started', `'${first.displayName}' uses ${KUZU_MEMORY_SERVICE} and has no database yet (${path.join(dataDir, folder, DB_FILE)}): not used since it was put on Kuzu`, folder, first.displayName));
+    }
+    if (service !== null && service !== KUZU_MEMORY_SERVICE && withDatabase.has(folder)) {
+      notes.push(configNote('other-memory-service', `'${first.displayName}' now uses ${service}: its Kuzu database ${folder}/${DB_FILE} is left over from before the switch`, folder, first.displayName));
+    }
+  }
+  for (const target of onDisk) {
+    if (byFolder.has(target.name)) continue;
+    notes.push(configNote('orphaned', `${target.name}/${DB_FILE} belongs to no Locrit in locrits.instances (renamed or deleted?): its memory is orphaned`, target.name));
+  }
+  return notes;
 }

@@ -1,3 +1,5 @@
+import type { ValueSource } from '../config/sources.js';
+
 /**
  * Status of a Locrit against the configured limits: ok, warn (within 80% of a limit, the
  * conversation manager's cleanup threshold in seed 000) or over. Pure: no I/O, no Kuzu.
@@ -29,6 +31,8 @@ export interface LimitCheck {
   limit: number | boolean;
   value: number;
   status: LimitStatus;
+  /** Where the limit's value came from (key and file, built-in default, or flag); null when not known. */
+  source: ValueSource | null;
 }
 
 export function statusAgainst(value: number, limit: number): LimitStatus {
@@ -38,9 +42,9 @@ export function statusAgainst(value: number, limit: number): LimitStatus {
   return 'ok';
 }
 
-export function evaluateLimits(input: LimitInput, settings: LimitSettings): LimitCheck[] {
+export function evaluateLimits(input: LimitInput, settings: LimitSettings, sources: Partial<Record<LimitName, ValueSource>> = {}): LimitCheck[] {
   const sizeLimitBytes = Math.round(settings.max_db_size_mb * 1024 * 1024);
-  return [
+  const checks: Omit<LimitCheck, 'source'>[] = [
     { name: 'max_db_size_mb', limit: sizeLimitBytes, value: input.dbBytes ?? 0, status: statusAgainst(input.dbBytes ?? 0, sizeLimitBytes) },
     { name: 'max_messages_per_locrit', limit: settings.max_messages_per_locrit, value: input.messages, status: statusAgainst(input.messages, settings.max_messages_per_locrit) },
     {
@@ -52,6 +56,7 @@ export function evaluateLimits(input: LimitInput, settings: LimitSettings): Limi
     // Embeddings kept while the application is told not to make them: memory it did not mean to spend.
     { name: 'enable_embeddings', limit: settings.enable_embeddings, value: input.messagesWithEmbedding, status: !settings.enable_embeddings && input.messagesWithEmbedding > 0 ? 'warn' : 'ok' },
   ];
+  return checks.map((check) => ({ ...check, source: sources[check.name] ?? null }));
 }
 
 export function worstStatus(statuses: Iterable<LimitStatus>): LimitStatus {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { holdDatabase, killWriterMidWrite, truncateFile, writeNotKuzu } from '../../src/fixtures/damage.js';
-import { makeLocrit, runCli, tempDir } from '../helpers.js';
+import { makeLocrit, ROOT, runCli, tempDir } from '../helpers.js';
 
 describe('stats', () => {
   it('reports exact figures for a generated Locrit, as JSON', async (t) => {
@@ -140,5 +140,85 @@ describe('stats', () => {
     assert.match(text, /^locrit_table_rows\{locrit="bob",table="PART_OF",kind="rel"\} 200$/m);
     for (const line of text.trim().split('\n')) assert.match(line, /^(# (HELP|TYPE) locrit_\w+ .+|locrit_\w+(\{[^}]*\})? -?[\d.e+-]+)$/);
     assert.deepEqual(fs.readdirSync(data).filter((f) => f.includes('.tmp')), []);
+  });
+});
+
+describe("stats and validate with the application's own config.yaml", () => {
+  const APPLICATION_CONFIG = path.join(ROOT, 'test', 'config', 'application-config.yaml');
+
+  /** The application's layout: config.yaml beside data/memory/<folder>/kuzu.db; one database no Locrit owns. */
+  async function applicationSite(t: TestContext): Promise<{ dir: string; config: string; maxMessagesLine: number }> {
+    const dir = tempDir(t);
+    const config = path.join(dir, 'config.yaml');
+    fs.copyFileSync(APPLICATION_CONFIG, config);
+    const data = path.join(dir, 'data', 'memory');
+    for (const name of ['Bob Technique', '\u00c9lise Caf\u00e9', 'Pixie Assistant', 'old_helper']) {
+      await makeLocrit(data, { name, messages: 40, sessions: 2, vectorIndexes: false });
+    }
+    const maxMessagesLine = fs.readFileSync(config, 'utf8').split('\n').findIndex((l) => l.startsWith('  max_messages: ')) + 1;
+    return { dir, config, maxMessagesLine };
+  }
+
+  it('prints nothing on stderr, takes memory.max_messages as the limit with its source, and shows display names and registry findings', async (t) => {
+    const { dir, config, maxMessagesLine } = await applicationSite(t);
+    const json = await runCli(['-c', 'config.yaml', 'stats', '--json'], { cwd: dir });
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(json.stderr, '');
+    const report = JSON.parse(json.stdout);
+    const source = { from: 'config', key: 'memory.max_messages', file: config, line: maxMessagesLine };
+    assert.equal(report.limits.max_messages_per_locrit, 10000);
+    assert.deepEqual(report.limitSources.max_messages_per_locrit, source);
+    assert.deepEqual(report.limitSources.max_db_size_mb, { from: 'default', key: 'memory.max_db_size_mb', file: null, line: null });
+    assert.equal(report.limits.enable_embeddings, true);
+    assert.equal(report.limitSources.enable_embeddings.key, 'memory.embedding_model');
+    assert.deepEqual(report.locrits.map((l: { status: string }) => l.status), ['ok', 'ok', 'ok', 'ok']);
+    const byName = Object.fromEntries(report.locrits.map((l: { name: string }) => [l.name, l]));
+    assert.deepEqual(Object.keys(byName).sort(), ['bob_technique', 'old_helper', 'pixie_assistant', '\u00e9lise_caf\u00e9']);
+    assert.deepEqual(byName.bob_technique.limits.find((l: { name: string }) => l.name === 'max_messages_per_locrit'), { name: 'max_messages_per_locrit', limit: 10000, value: 40, status: 'ok', source });
+    assert.deepEqual([byName.bob_technique.displayName, byName.bob_technique.active, byName.bob_technique.memoryService], ['Bob Technique', true, 'kuzu_graph']);
+    assert.deepEqual([byName['\u00e9lise_caf\u00e9'].displayName, byName['\u00e9lise_caf\u00e9'].active], ['\u00c9lise Caf\u00e9', false]);
+    assert.deepEqual([byName.old_helper.displayName, byName.old_helper.active, byName.old_helper.memoryService], [null, null, null]);
+    assert.deepEqual(
+      report.configNotes.map((n: { level: string; code: string; locrit: string | null }) => [n.level, n.code, n.locrit]),
+      [
+        ['info', 'memory-disabled', null],
+        ['info', 'kuzu-disabled', null],
+        ['info', 'never-started', 'marie_recherche'],
+        ['info', 'other-memory-service', 'pixie_assistant'],
+        ['info', 'orphaned', 'old_helper'],
+      ],
+    );
+
+    const table = await runCli(['-c', 'config.yaml', 'stats'], { cwd: dir });
+    assert.equal(table.stderr, '');
+    assert.match(table.stdout, /bob_technique \(Bob Technique\)/);
+    assert.match(table.stdout, /\u00e9lise_caf\u00e9 \(\u00c9lise Caf\u00e9\) inactive/);
+    assert.doesNotMatch(table.stdout, /orphaned/, 'registry findings are info: --verbose and JSON only');
+
+    const verbose = await runCli(['-c', 'config.yaml', '--verbose', 'stats'], { cwd: dir });
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.ok(verbose.stdout.includes(`max_messages_per_locrit: 10,000, from memory.max_messages in ${config}:${maxMessagesLine}`), verbose.stdout);
+    assert.match(verbose.stdout, /max_db_size_mb: 100 MiB, from built-in default/);
+    assert.match(verbose.stdout, /note: 'Marie Recherche' uses kuzu_graph and has no database yet/);
+    assert.match(verbose.stdout, /note: memory\.enabled is false in .*config\.yaml while 4 Kuzu databases exist/);
+    assert.doesNotMatch(verbose.stderr, /Warning/);
+  });
+
+  it('resolves a Unicode display name to the folder the application made, and reports names and sources in validate', async (t) => {
+    const { dir, config, maxMessagesLine } = await applicationSite(t);
+    const one = await runCli(['-c', 'config.yaml', 'stats', '\u00c9lise Caf\u00e9', '--json'], { cwd: dir });
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(JSON.parse(one.stdout).locrits.map((l: { name: string; displayName: string }) => [l.name, l.displayName]), [['\u00e9lise_caf\u00e9', '\u00c9lise Caf\u00e9']]);
+
+    const validate = await runCli(['-c', 'config.yaml', 'validate', 'Bob Technique', '--json'], { cwd: dir });
+    assert.equal(validate.stderr, '');
+    const report = JSON.parse(validate.stdout);
+    assert.deepEqual(report.locrits.map((l: { name: string; displayName: string; active: boolean }) => [l.name, l.displayName, l.active]), [['bob_technique', 'Bob Technique', true]]);
+    assert.equal(report.settings.max_messages_per_locrit, 10000);
+    assert.deepEqual(report.settingSources.max_messages_per_locrit, { from: 'config', key: 'memory.max_messages', file: config, line: maxMessagesLine });
+    assert.ok(report.configNotes.some((n: { code: string }) => n.code === 'orphaned'));
+    const table = await runCli(['-c', 'config.yaml', 'validate'], { cwd: dir });
+    assert.equal(table.stderr, '');
+    assert.match(table.stdout, /pixie_assistant \(Pixie Assistant\)/);
   });
 });

@@ -1,7 +1,8 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritStats, StatsReport } from '../../commands/stats.js';
-import { age, bytes, count, percent, status, TABLE_STYLE } from '../format.js';
+import { describeSource } from '../../config/sources.js';
+import { age, bytes, count, locritLabel, percent, status, TABLE_STYLE } from '../format.js';
 
 export function statsTable(report: StatsReport, colors: ChalkInstance, verbose = false): string {
   const table = new Table({
@@ -11,7 +12,7 @@ export function statsTable(report: StatsReport, colors: ChalkInstance, verbose =
   for (const l of report.locrits) {
     const db = l.database;
     table.push([
-      l.name,
+      locritLabel(l, colors),
       status(colors, l.status),
       bytes(l.files.dbBytes),
       l.files.walPresent ? colors.yellow(bytes(l.files.walBytes)) : '-',
@@ -42,7 +43,7 @@ export function statsTable(report: StatsReport, colors: ChalkInstance, verbose =
   }
   const lines = [table.toString()];
   lines.push(...notes(report.locrits, colors));
-  if (verbose) lines.push(...details(report.locrits));
+  if (verbose) lines.push(...configuration(report), ...details(report.locrits));
   return `${lines.join('\n')}\n`;
 }
 
@@ -69,12 +70,27 @@ function notes(locrits: LocritStats[], colors: ChalkInstance): string[] {
   return out;
 }
 
+/** The limits with where each came from, and the notes on the configuration (info level). */
+function configuration(report: StatsReport): string[] {
+  const limits = report.limits;
+  const shown: Record<keyof typeof limits, string> = {
+    max_db_size_mb: limits.max_db_size_mb > 0 ? bytes(limits.max_db_size_mb * 1024 * 1024) : '0 (no limit)',
+    max_messages_per_locrit: limits.max_messages_per_locrit > 0 ? count(limits.max_messages_per_locrit) : '0 (no limit)',
+    max_messages_per_conversation: limits.max_messages_per_conversation > 0 ? count(limits.max_messages_per_conversation) : '0 (no limit)',
+    enable_embeddings: String(limits.enable_embeddings),
+  };
+  const out = ['', `config: ${report.configFile ?? 'none (built-in defaults)'}`];
+  for (const name of Object.keys(shown) as (keyof typeof limits)[]) out.push(`  ${name}: ${shown[name]}, from ${describeSource(report.limitSources[name])}`);
+  for (const note of report.configNotes) out.push(`  note: ${note.message}`);
+  return out;
+}
+
 function details(locrits: LocritStats[]): string[] {
   const out: string[] = [];
   for (const l of locrits) {
     if (!l.database) continue;
     const db = l.database;
-    out.push('', `${l.name} (${l.path})`);
+    out.push('', `${locritLabel(l)} (${l.path})`);
     out.push(`  nodes: ${Object.entries(db.nodeRows).map(([k, v]) => `${k} ${count(v)}`).join(', ')}`);
     out.push(`  relationships: ${Object.entries(db.relRows).map(([k, v]) => `${k} ${count(v)}`).join(', ')}`);
     out.push(`  embeddings: estimated ${bytes(db.estimatedEmbeddingBytes)} (messages x ${db.embeddingDimension ?? '-'} x 4 B), stored ${bytes(db.storedEmbeddingBytes.total)} (Message ${bytes(db.storedEmbeddingBytes.Message)}, Memory ${bytes(db.storedEmbeddingBytes.Memory)}, Concept ${bytes(db.storedEmbeddingBytes.Concept)})`);

@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritValidation, ValidateReport } from '../../commands/validate.js';
 import type { Severity } from '../../policy/integrity.js';
-import { count, status, TABLE_STYLE } from '../format.js';
+import { count, locritLabel, status, TABLE_STYLE } from '../format.js';
 
 /** Ids listed per fix category on the terminal unless --verbose (JSON always lists all). */
 const LISTED_IDS = 50;
@@ -15,7 +15,7 @@ export function validateTable(report: ValidateReport, colors: ChalkInstance, ver
   const rules = new Map(report.rules.map((r) => [r.id, r]));
   const out: string[] = [];
   for (const l of report.locrits) {
-    const head = `${colors.bold(l.name)} ${colors.dim(l.path)}: ${status(colors, l.status)}`;
+    const head = `${colors.bold(locritLabel(l))} ${colors.dim(l.path)}: ${status(colors, l.status)}`;
     const figures = l.checked ? `, ${count(l.checked.messages)} messages checked` : '';
     const deep = l.deep ? `, deep: ${count(l.deep.reduce((n, s) => n + s.rowsRead, 0))} rows read in ${l.deep.length} tables` : '';
     out.push(`${head} (${l.counts.error} errors, ${l.counts.warn} warnings, ${l.counts.info} info${figures}${deep})`);
@@ -86,7 +86,7 @@ function fixLines(l: LocritValidation, colors: ChalkInstance, verbose: boolean):
 function summaryTable(report: ValidateReport, colors: ChalkInstance): string {
   const table = new Table({ head: ['Locrit', 'Status', 'Errors', 'Warnings', 'Info', 'Messages', 'Time'].map((h) => colors.bold(h)), ...TABLE_STYLE });
   for (const l of report.locrits) {
-    table.push([l.name, status(colors, l.status), String(l.counts.error), String(l.counts.warn), String(l.counts.info), count(l.checked?.messages), `${(l.durationMs / 1000).toFixed(1)}s`]);
+    table.push([locritLabel(l, colors), status(colors, l.status), String(l.counts.error), String(l.counts.warn), String(l.counts.info), count(l.checked?.messages), `${(l.durationMs / 1000).toFixed(1)}s`]);
   }
   const s = report.summary;
   const parts = [`${s.ok} ok`, `${s.warn} with warnings`, `${s.error} with errors`, `${s.unavailable} unavailable`];
