@@ -8,7 +8,7 @@
  * may point at a message of another chunk).
  */
 import path from 'node:path';
-import type { StoreSettings } from '../commands/context.js';
+import type { StoreSettings } from '../store/settings.js';
 import { withStore } from '../store/kuzu.js';
 import { restoreMessages, restoreRelationships, parquetRows, type RestoredTable } from '../store/restoreIo.js';
 import { missingFromLocritSchema, readSchema, tableCounts, type TableCounts } from '../store/salvage.js';

@@ -60,7 +60,8 @@ import {
 } from '../store/retention.js';
 import { readSchema, type DatabaseSchema } from '../store/schema.js';
 import { embeddingDimension } from '../schema/locrit.js';
-import { storeSettings, type CommandContext, type StoreSettings } from './context.js';
+import type { StoreSettings } from '../store/settings.js';
+import { storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, toolVersion, type ToolInfo } from './report.js';
 
 export const KILL_AT_ENV = 'LOCRIT_MEM_TEST_KILL_AT';

@@ -9,6 +9,7 @@ import { describeSource } from '../config/sources.js';
 import { UsageError } from '../errors.js';
 import { listLocrits, registryFindings } from '../layout/locrits.js';
 import { defaultJobs } from '../runner/pool.js';
+import type { StoreSettings } from '../store/settings.js';
 
 export interface Reporter {
   /** A warning line on stderr (kept under --quiet: warnings matter). */
@@ -94,11 +95,6 @@ export function parseJobs(flag: string | number | undefined, configured: number)
 }
 
 /** Options every per-Locrit task needs to open a database the same way. */
-export interface StoreSettings {
-  bufferPoolMb: number;
-  threads: number;
-}
-
 export function storeSettings(context: CommandContext): StoreSettings {
   return { bufferPoolMb: context.config.values.kuzu.buffer_pool_mb, threads: context.config.values.kuzu.threads };
 }

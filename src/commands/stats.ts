@@ -9,7 +9,8 @@ import type { ValueSource } from '../config/sources.js';
 import { identify, resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { evaluateLimits, worstStatus, type LimitCheck, type LimitName, type LimitSettings, type LimitStatus } from '../policy/limits.js';
 import { runEach } from '../runner/pool.js';
-import { storeSettings, type CommandContext, type StoreSettings } from './context.js';
+import type { StoreSettings } from '../store/settings.js';
+import { storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
 export interface StatsOptions {

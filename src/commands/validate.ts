@@ -48,7 +48,8 @@ import { readSchema } from '../store/schema.js';
 import { resolveConfigPath } from '../config/load.js';
 import type { ConfigNote } from '../config/registry.js';
 import type { ValueSource } from '../config/sources.js';
-import { storeSettings, type CommandContext, type StoreSettings } from './context.js';
+import type { StoreSettings } from '../store/settings.js';
+import { storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
 export interface ValidateOptions {

@@ -6,7 +6,7 @@
 import type { ErrorReport, LockHolder } from '../errors.js';
 import { NODE_TABLES, REL_TABLES } from '../schema/locrit.js';
 import type { Inspection } from '../store/inspect.js';
-import type { RecoverAction, RecoverProblem } from './types.js';
+import type { RecoverProblem, RepairAction } from './types.js';
 
 export interface Observation {
   dbPath: string;
@@ -21,7 +21,7 @@ export interface Observation {
 export interface Diagnosis {
   problem: RecoverProblem;
   problems: string[];
-  action: RecoverAction;
+  action: RepairAction;
   plan: string[];
 }
 
@@ -45,7 +45,7 @@ function rows(counts: Record<string, number>): string {
 }
 
 export function diagnose(o: Observation): Diagnosis {
-  // 1. Held by a running process: never touch it.
+  // Held by a running process: never touch it.
   if (o.holder) {
     return {
       problem: 'in-use',
@@ -87,7 +87,7 @@ export function diagnose(o: Observation): Diagnosis {
         plan: ['leave it untouched; rerun with --verbose, or with a larger kuzu.buffer_pool_mb if the buffer pool was full'],
       };
     }
-    // 3. Cannot be opened or read: damaged, truncated, not a Kuzu file, or Kuzu crashed on it.
+    // Cannot be opened or read: damaged, truncated, not a Kuzu file, or Kuzu crashed on it.
     return {
       problem: 'unreadable',
       problems: [probe.error.message],
@@ -101,7 +101,7 @@ export function diagnose(o: Observation): Diagnosis {
       ],
     };
   }
-  // 2. Unclean stop: a WAL beside a database that opens.
+  // Unclean stop: a WAL beside a database that opens.
   if (o.walBytes !== null && probe?.ok) {
     return {
       problem: 'unclean-stop',

@@ -10,7 +10,7 @@ import { inspectDatabase, type Inspection } from '../store/inspect.js';
 import { withStore } from '../store/kuzu.js';
 import { replayWal } from '../store/replay.js';
 import { buildFromSalvage, type BuildResult, type SalvagedFiles, type TableCounts } from '../store/salvage.js';
-import type { StoreSettings } from '../commands/context.js';
+import type { StoreSettings } from '../store/settings.js';
 
 export type RecoverTaskPayload =
   /** path null: the target's own kuzu.db. Archived messages files are given per Locrit name. */

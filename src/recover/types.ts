@@ -170,3 +170,58 @@ export interface LocritRecovery {
   exitCode: ExitCode;
   durationMs: number;
 }
+
+/** What every recover flow reports about one Locrit, whatever it did. */
+export interface RecoveryBase {
+  problem: RecoverProblem;
+  problems: string[];
+  outcome: RecoverOutcome;
+  plan: string[];
+  steps: RecoverStep[];
+  holder: LockHolder | null;
+  waitedSeconds: number | null;
+  verification: Verification | null;
+  suggestions: string[];
+  error: ErrorReport | null;
+  exitCode: ExitCode;
+}
+
+/** Diagnose and repair: nothing to do, refuse a held file, report, replay a WAL, or salvage into a fresh database. */
+export type RepairAction = 'none' | 'refuse' | 'report' | 'replay-wal' | 'salvage';
+
+/** Diagnose and repair: what it found and did, with the report of the repair it ran. */
+export interface RepairPart extends RecoveryBase {
+  action: RepairAction;
+  replay: ReplayReport | null;
+  salvage: SalvageReport | null;
+  conversations: ConversationCheck | null;
+}
+
+/** --from-backup ('refuse' when the database is still held at the last check). */
+export interface BackupRestorePart extends RecoveryBase {
+  action: 'restore-backup' | 'refuse';
+  backupRestore: BackupRestoreReport;
+}
+
+/** --from-archive ('refuse' when the database is still held at the last check). */
+export interface ArchiveRestorePart extends RecoveryBase {
+  action: 'restore-archive' | 'refuse';
+  archiveRestore: ArchiveRestoreReport;
+}
+
+/** --list. */
+export interface ListPart extends RecoveryBase {
+  action: 'list';
+  backups: ListedBackup[];
+  archives: ListedArchive[];
+}
+
+/** One flow's part of a Locrit's report, keyed on the action; the command adds name, path and duration. */
+export type RecoveryPart = RepairPart | BackupRestorePart | ArchiveRestorePart | ListPart;
+
+/** A flow's part for one Locrit, with how long the flow took on it. */
+export interface Timed<P extends RecoveryPart> {
+  target: { name: string; dbPath: string };
+  part: P;
+  durationMs: number;
+}

@@ -1,3 +1,7 @@
+/**
+ * Who holds a database file: the POSIX locks from /proc/locks, the holding process described,
+ * and waiting for it to let go before a change.
+ */
 import fs from 'node:fs';
 import pidusage from 'pidusage';
 import type { LockHolder } from '../errors.js';
@@ -44,7 +48,7 @@ export function locksOn(file: string, procLocks = '/proc/locks'): FileLock[] {
   return locks;
 }
 
-/** Command line, memory and CPU of a process (the seed's process_memory_mb), as far as they can be read. */
+/** Command line, memory and CPU of a process, as far as they can be read. */
 export async function describeProcess(pid: number): Promise<LockHolder> {
   let command: string | null = null;
   try {
@@ -66,4 +70,43 @@ export async function describeProcess(pid: number): Promise<LockHolder> {
 export async function writeLockHolder(file: string): Promise<LockHolder | null> {
   const writer = locksOn(file).find((lock) => lock.mode === 'WRITE');
   return writer ? describeProcess(writer.pid) : null;
+}
+
+/** The process holding the database (a writer first, else any reader), or null when it is free. */
+export async function holderOf(dbPath: string): Promise<LockHolder | null> {
+  const locks = fs.existsSync(dbPath) ? locksOn(dbPath) : [];
+  if (locks.length === 0) return null;
+  const writer = locks.find((l) => l.mode === 'WRITE') ?? locks[0];
+  return describeProcess(writer.pid);
+}
+
+/**
+ * The holder after waiting up to `seconds` for it to let go (polling /proc/locks); `waited` is
+ * null when nothing was waited for (free at once, or no wait asked).
+ */
+export async function waitForRelease(dbPath: string, seconds: number | undefined): Promise<{ holder: LockHolder | null; waited: number | null }> {
+  let holder = await holderOf(dbPath);
+  if (!holder || seconds === undefined) return { holder, waited: null };
+  const started = Date.now();
+  while (holder && Date.now() - started < seconds * 1000) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    holder = await holderOf(dbPath);
+  }
+  return { holder, waited: Math.round((Date.now() - started) / 100) / 10 };
+}
+
+export type BeforeChange =
+  | { stop: 'held'; holder: LockHolder; waited: number | null }
+  | { stop: 'dry-run'; waited: number | null }
+  | { stop: null; waited: number | null };
+
+/**
+ * The last check before a change to a database: wait for a holder to let go (`waitSeconds`),
+ * say who still holds it, or stop at the plan under a dry run. `stop` null: go ahead.
+ */
+export async function stopBeforeChange(dbPath: string, options: { waitSeconds?: number; dryRun?: boolean }): Promise<BeforeChange> {
+  const { holder, waited } = await waitForRelease(dbPath, options.waitSeconds);
+  if (holder) return { stop: 'held', holder, waited };
+  if (options.dryRun) return { stop: 'dry-run', waited };
+  return { stop: null, waited };
 }

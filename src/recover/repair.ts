@@ -1,0 +1,160 @@
+/**
+ * Diagnose each Locrit and repair what can be repaired, in the order the cases are checked:
+ * held by a running process (refuse, or wait with --wait), unclean stop (replay the WAL),
+ * cannot be opened or read (salvage into a fresh database), unsaved conversations (report),
+ * nothing wrong. Every Locrit that is present and free is probed first, in parallel workers.
+ */
+import fs from 'node:fs';
+import { listArchives, messageFilesOf } from '../archive/format.js';
+import type { ConversationFiles, ConversationHeader } from '../conversations/read.js';
+import { ExitCode, worstExitCode, type LockHolder } from '../errors.js';
+import type { LocritTarget } from '../layout/locrits.js';
+import { acquireRunLock } from '../layout/runLock.js';
+import { runEach } from '../runner/pool.js';
+import type { Inspection } from '../store/inspect.js';
+import { holderOf, waitForRelease } from '../store/locks.js';
+import { findUnsavedConversations } from './conversations.js';
+import { diagnose, type Diagnosis } from './diagnose.js';
+import { emptyBase, fail, inWorker, refuse, step, suggestFallbacks, walBytesOf, type Attempt, type RecoverEnv } from './flow.js';
+import { rebuildFromSalvage } from './rebuild.js';
+import { replayWalFlow } from './replayWal.js';
+import type { RecoverTaskPayload } from './tasks.js';
+import type { ConversationCheck, RepairPart, Timed } from './types.js';
+
+export async function repairAll(env: RecoverEnv, targets: LocritTarget[], conversations: ConversationFiles): Promise<Timed<RepairPart>[]> {
+  const byLocrit = new Map<string, ConversationHeader[]>();
+  for (const header of conversations.headers) {
+    if (header.locrit === null) continue;
+    byLocrit.set(header.locrit, [...(byLocrit.get(header.locrit) ?? []), header]);
+  }
+  // Probe every Locrit that is present and free, in parallel workers; the rest are handled one by one.
+  const holders = new Map<string, LockHolder | null>();
+  for (const target of targets) holders.set(target.dbPath, await holderOf(target.dbPath));
+  const probeTargets = targets.filter((t) => fs.existsSync(t.dbPath) && !holders.get(t.dbPath));
+  const probes = new Map<string, Attempt<Inspection>>();
+  const outcomes = await runEach<Inspection>('recover', probeTargets, { op: 'inspect', path: null, store: env.store, deep: true, sessions: true, archiveMessageFilesByLocrit: archiveFilesFor(env, probeTargets, byLocrit) } satisfies RecoverTaskPayload, {
+    jobs: env.jobs,
+    onProgress: (t, phase) => env.phase(`${t.name}: ${phase}`),
+  });
+  for (const outcome of outcomes) probes.set(outcome.target.dbPath, outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error });
+
+  const results: Timed<RepairPart>[] = [];
+  for (const target of targets) {
+    const started = performance.now();
+    const part: RepairPart = { ...emptyBase(), action: 'none', replay: null, salvage: null, conversations: null };
+    try {
+      await repairOne(env, target, part, holders.get(target.dbPath) ?? null, probes.get(target.dbPath) ?? null, byLocrit.get(target.name) ?? []);
+    } catch (error) {
+      fail(part, error, (report) => (report.exitCode === ExitCode.usage ? ExitCode.usage : ExitCode.unavailable));
+    }
+    results.push({ target, part, durationMs: Math.round(performance.now() - started) });
+  }
+  return results;
+}
+
+/** The messages files (every chunk) of a complete archive; none when its manifest cannot be read. */
+function archivedMessageFiles(folder: string): string[] {
+  try {
+    return messageFilesOf(folder);
+  } catch {
+    return [];
+  }
+}
+
+function archiveFilesFor(env: RecoverEnv, targets: LocritTarget[], byLocrit: Map<string, ConversationHeader[]>): Record<string, string[]> {
+  const files: Record<string, string[]> = {};
+  for (const target of targets) {
+    if (!byLocrit.has(target.name)) continue;
+    files[target.name] = listArchives(env.archiveDir, target.name).complete.flatMap(archivedMessageFiles).filter((f) => fs.existsSync(f));
+  }
+  return files;
+}
+
+async function repairOne(
+  env: RecoverEnv, target: LocritTarget, part: RepairPart, initialHolder: LockHolder | null, initialProbe: Attempt<Inspection> | null, headers: ConversationHeader[],
+): Promise<void> {
+  const { options } = env;
+  let holder = initialHolder;
+  let probe = initialProbe;
+  // Held by a running process: wait if asked, else refuse.
+  if (holder && options.waitSeconds !== undefined) {
+    env.phase(`${target.name}: waiting up to ${options.waitSeconds}s for pid ${holder.pid} to release the database`);
+    const waited = await waitForRelease(target.dbPath, options.waitSeconds);
+    part.waitedSeconds = waited.waited;
+    step(part, 'wait', waited.holder === null, waited.holder ? `still held by pid ${waited.holder.pid} after ${waited.waited}s` : `released after ${waited.waited}s`);
+    holder = waited.holder;
+    if (!holder) probe = await probeOne(env, target, headers);
+  }
+  const diagnosis = diagnose({ dbPath: target.dbPath, dbExists: fs.existsSync(target.dbPath), walBytes: walBytesOf(target.dbPath), holder, probe, batchSize: env.batchSize });
+  apply(part, diagnosis);
+  if (diagnosis.problem === 'in-use') {
+    const failedProbe = probe && !probe.ok ? probe.error : null;
+    refuse(part, target.dbPath, holder ?? failedProbe?.holder ?? (await holderOf(target.dbPath)) ?? { pid: 0, command: null, rssBytes: null, cpuPercent: null });
+    return;
+  }
+  if (diagnosis.problem === 'missing' || diagnosis.problem === 'unsupported-version' || diagnosis.problem === 'check-failed') {
+    part.outcome = diagnosis.problem === 'check-failed' ? 'failed' : 'unusable';
+    part.exitCode = ExitCode.unavailable;
+    if (probe && !probe.ok) part.error = probe.error;
+    if (diagnosis.problem !== 'check-failed') suggestFallbacks(env, target, part);
+    return;
+  }
+  if (options.dryRun) {
+    if (diagnosis.action === 'salvage') suggestFallbacks(env, target, part);
+    part.outcome = diagnosis.action === 'none' ? 'ok' : 'planned';
+    part.exitCode = diagnosis.action === 'none' ? ExitCode.ok : ExitCode.findings;
+  } else if (diagnosis.action === 'replay-wal' || diagnosis.action === 'salvage') {
+    const lock = acquireRunLock(target.dbPath, 'recover');
+    try {
+      // The application may have started since the probe.
+      const late = await holderOf(target.dbPath);
+      if (late) {
+        refuse(part, target.dbPath, late);
+        return;
+      }
+      if (diagnosis.action === 'replay-wal') await replayWalFlow(env, target, part, (probe as { ok: true; value: Inspection }).value);
+      else await rebuildFromSalvage(env, target, part);
+    } finally {
+      lock.release();
+    }
+    if (part.exitCode === ExitCode.unavailable) return;
+    if (part.salvage && part.exitCode !== ExitCode.ok && headers.length) {
+      // Messages the salvage lost would all look "unsaved": comparing would mislead.
+      part.problems.push(`${headers.length} conversation file(s) not compared: the salvage could not bring every row back`);
+      return;
+    }
+    if (headers.length) probe = part.verification?.ok ? await probeOne(env, target, headers) : probe;
+  }
+  // Unsaved conversations, against what the (possibly repaired) database holds.
+  if (headers.length && probe?.ok) {
+    const check = checkConversations(headers, probe.value);
+    part.conversations = check;
+    if (check.unsaved.length) {
+      const missing = check.unsaved.reduce((sum, u) => sum + u.missing, 0);
+      part.problems.push(`${check.unsaved.length} conversation(s) recorded ${missing} more message(s) than the database and archives hold: they were never saved`);
+      if (part.problem === 'none') {
+        part.problem = 'unsaved-conversations';
+        part.action = 'report';
+        part.outcome = 'reported';
+        part.plan.push('report the conversations whose message_count exceeds what their session holds; their missing messages exist nowhere to restore from');
+      }
+      part.exitCode = worstExitCode([part.exitCode, ExitCode.findings]);
+    }
+  }
+}
+
+function apply(part: RepairPart, diagnosis: Diagnosis): void {
+  part.problem = diagnosis.problem;
+  part.problems.push(...diagnosis.problems);
+  part.action = diagnosis.action;
+  part.plan = [...diagnosis.plan];
+}
+
+async function probeOne(env: RecoverEnv, target: LocritTarget, headers: ConversationHeader[]): Promise<Attempt<Inspection>> {
+  const archiveFiles = headers.length ? archiveFilesFor(env, [target], new Map([[target.name, headers]])) : {};
+  return inWorker<Inspection>(env, target, { op: 'inspect', path: null, store: env.store, deep: true, sessions: true, archiveMessageFilesByLocrit: archiveFiles });
+}
+
+function checkConversations(headers: ConversationHeader[], inspection: Inspection): ConversationCheck {
+  return findUnsavedConversations(headers, inspection.sessionMessages ?? {}, inspection.archivedPerSession);
+}
