@@ -44,9 +44,11 @@ import {
 } from '../archive/format.js';
 import { readJournal, removeJournal, syncDir, writeJournal, type RunJournal } from '../archive/journal.js';
 import { resolveConfigPath } from '../config/load.js';
+import type { ConfigNote } from '../config/registry.js';
+import { flagSource, type ValueSource } from '../config/sources.js';
 import { ExitCode, LocritMemError, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
 import { utcStamp } from '../layout/files.js';
-import { resolveTargets, type LocritTarget } from '../layout/locrits.js';
+import { identify, resolveTargets, type LocritIdentity, type LocritTarget } from '../layout/locrits.js';
 import { withRunLock } from '../layout/runLock.js';
 import { decideRules, embeddingBytes, mebibytes, ruleParameters, type RetentionCommand, type RetentionSettings, type RuleDecision } from '../policy/retention.js';
 import { runEach } from '../runner/pool.js';
@@ -102,6 +104,8 @@ export interface LimitOutcome {
   after: number | null;
   /** Whether the value is within the limit after the run; null when unknown or no limit. */
   met: boolean | null;
+  /** Where the limit's value came from (key and file, built-in default, or flag); set in the report, null inside the worker. */
+  source?: ValueSource | null;
 }
 
 export interface InterruptedRun {
@@ -138,7 +142,8 @@ export interface RetentionResult {
   interrupted: InterruptedRun | null;
 }
 
-export interface LocritRetention extends Partial<Omit<RetentionResult, 'status'>> {
+export interface LocritRetention extends Partial<Omit<RetentionResult, 'status'>>, LocritIdentity {
+  /** The folder name; displayName, active and memoryService come from the application's locrits.instances. */
   name: string;
   path: string;
   status: RetentionResult['status'] | 'unavailable';
@@ -177,6 +182,10 @@ export interface RetentionReport {
   dryRun: boolean;
   options: { compact: boolean; stripEmbeddings: boolean; archive: boolean };
   settings: RetentionSettings;
+  /** Where each setting's value came from: key and file, built-in default, or flag. */
+  settingSources: Record<keyof RetentionSettings, ValueSource>;
+  /** Info-level notes on the configuration and the application's Locrit registry. */
+  configNotes: ConfigNote[];
   locrits: LocritRetention[];
   total: RetentionTotals;
   exitCode: Code;
@@ -218,6 +227,37 @@ export function retentionSettings(context: CommandContext, overrides: Partial<Re
   };
 }
 
+/** The configuration key, and the flag that overrides it, behind each retention setting. */
+const SETTING_ORIGINS: Record<keyof RetentionSettings, { key: string; flag?: string }> = {
+  archiveAfterDays: { key: 'memory.archive_after_days', flag: '--days' },
+  keepCount: { key: 'retention.keep_count', flag: '--keep' },
+  maxMessagesPerConversation: { key: 'memory.max_messages_per_conversation', flag: '--max-per-conversation' },
+  maxMessagesPerLocrit: { key: 'memory.max_messages_per_locrit', flag: '--max-messages' },
+  maxDbSizeMb: { key: 'memory.max_db_size_mb', flag: '--max-size-mb' },
+  emergencyFraction: { key: 'retention.emergency_fraction', flag: '--fraction' },
+  emergencyDaysOld: { key: 'retention.emergency_days_old' },
+  emergencyKeepCount: { key: 'retention.emergency_keep_count' },
+  protectCritical: { key: 'retention.protect_critical', flag: '--include-critical' },
+  criticalPatterns: { key: 'retention.critical_patterns' },
+  lowPriorityMaxChars: { key: 'retention.low_priority_max_chars' },
+  enableEmbeddings: { key: 'memory.enable_embeddings' },
+};
+
+/** Where each retention setting came from: a flag that overrode it, else the configuration's source. */
+export function retentionSettingSources(context: CommandContext, overrides: Partial<RetentionSettings> = {}): Record<keyof RetentionSettings, ValueSource> {
+  const sources = {} as Record<keyof RetentionSettings, ValueSource>;
+  for (const [name, origin] of Object.entries(SETTING_ORIGINS) as [keyof RetentionSettings, { key: string; flag?: string }][]) {
+    sources[name] = overrides[name] !== undefined ? flagSource(origin.flag ?? 'a command-line flag') : context.config.sources[origin.key];
+  }
+  return sources;
+}
+
+const LIMIT_SETTINGS: Record<LimitOutcome['name'], keyof RetentionSettings> = {
+  max_messages_per_locrit: 'maxMessagesPerLocrit',
+  max_db_size_mb: 'maxDbSizeMb',
+  max_messages_per_conversation: 'maxMessagesPerConversation',
+};
+
 export function archiveRoot(context: CommandContext): string {
   return resolveConfigPath(context.config, context.config.values.archive.dir);
 }
@@ -250,10 +290,12 @@ export async function runRetention(context: CommandContext, command: RetentionCo
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
   });
   context.reporter.done();
+  const settingSources = retentionSettingSources(context, options.overrides);
   const locrits = outcomes.map((outcome): LocritRetention => {
-    const base = { name: outcome.target.name, path: outcome.target.dbPath, durationMs: outcome.durationMs };
+    const base = { name: outcome.target.name, ...identify(context.config.registry, outcome.target.name), path: outcome.target.dbPath, durationMs: outcome.durationMs };
     if (!outcome.ok) return { ...base, status: 'unavailable', inUse: outcome.error.holder, error: outcome.error };
-    return { ...base, ...outcome.value, inUse: null, error: null };
+    const limits = outcome.value.limits.map((limit) => ({ ...limit, source: settingSources[LIMIT_SETTINGS[limit.name]] }));
+    return { ...base, ...outcome.value, limits, inUse: null, error: null };
   });
   const unmet = (l: LocritRetention): boolean => command === 'emergency-cleanup' && (l.limits ?? []).some((x) => x.met === false && x.name !== 'max_messages_per_conversation');
   const exitCode = worstExitCode(locrits.map((l) => (l.error ? l.error.exitCode : unmet(l) ? ExitCode.findings : ExitCode.ok)));
@@ -268,6 +310,8 @@ export async function runRetention(context: CommandContext, command: RetentionCo
     dryRun: payload.dryRun,
     options: { compact: payload.compact, stripEmbeddings: payload.strip, archive: payload.archive },
     settings,
+    settingSources,
+    configNotes: context.notes,
     locrits,
     total: totals(locrits),
     exitCode,

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { archivesOf, messageRows, sortKey, sorted } from '../archive/archiveHelpers.js';
-import { BIN, idsOf, makeLocrit, runCli, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
+import { BIN, idsOf, makeLocrit, ROOT, runCli, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
 
 function hasScript(): boolean {
   return spawnSync('script', ['--version']).status === 0;
@@ -144,5 +144,32 @@ describe('emergency-cleanup', () => {
     assert.match(bob.error.hint, /--no-compact/);
     assert.deepEqual(snapshotFolder(data), before);
     assert.equal((await idsOf(fixture.dbPath)).length, 150);
+  });
+});
+
+describe("emergency-cleanup with the application's own config.yaml", () => {
+  it('takes memory.max_messages as the message limit, says so, lets --max-messages override it, and names Locrits by display name', async (t) => {
+    const dir = tempDir(t);
+    const text = fs.readFileSync(path.join(ROOT, 'test', 'config', 'application-config.yaml'), 'utf8').replace('  max_messages: 10000', '  max_messages: 30');
+    const config = writeConfig(dir, text, 'config.yaml');
+    const line = text.split('\n').findIndex((l) => l.startsWith('  max_messages: ')) + 1;
+    const fixture = await makeLocrit(path.join(dir, 'data', 'memory'), { name: 'Bob Technique', messages: 40, sessions: 2, vectorIndexes: false });
+    const before = snapshotFolder(path.dirname(fixture.dbPath));
+
+    const plan = await runCli(['-c', 'config.yaml', 'emergency-cleanup', '--dry-run', '--json'], { cwd: dir });
+    assert.equal(plan.stderr, '');
+    const report = JSON.parse(plan.stdout);
+    assert.equal(report.settings.maxMessagesPerLocrit, 30);
+    assert.deepEqual(report.settingSources.maxMessagesPerLocrit, { from: 'config', key: 'memory.max_messages', file: config, line });
+    const bob = report.locrits[0];
+    assert.deepEqual([bob.name, bob.displayName, bob.active, bob.memoryService, bob.status], ['bob_technique', 'Bob Technique', true, 'kuzu_graph', 'planned']);
+    assert.deepEqual(bob.limits.find((l: { name: string }) => l.name === 'max_messages_per_locrit').source, report.settingSources.maxMessagesPerLocrit);
+    assert.ok(report.configNotes.some((n: { code: string; locrit: string }) => n.code === 'never-started' && n.locrit === 'marie_recherche'));
+
+    const flagged = await runCli(['-c', 'config.yaml', '--verbose', 'emergency-cleanup', '--dry-run', '--max-messages', '50'], { cwd: dir });
+    assert.equal(flagged.code, 0, flagged.stderr);
+    assert.match(flagged.stdout, /bob_technique \(Bob Technique\)\s.*nothing to do/);
+    assert.match(flagged.stdout, /limits: max_messages_per_locrit 50 \(flag --max-messages\)/);
+    assert.deepEqual(snapshotFolder(path.dirname(fixture.dbPath)), before, 'a dry run changes nothing');
   });
 });

@@ -195,6 +195,10 @@ describe("stats and validate with the application's own config.yaml", () => {
     assert.match(table.stdout, /\u00e9lise_caf\u00e9 \(\u00c9lise Caf\u00e9\) inactive/);
     assert.doesNotMatch(table.stdout, /orphaned/, 'registry findings are info: --verbose and JSON only');
 
+    const prometheus = await runCli(['-c', 'config.yaml', 'stats', '--format', 'prometheus'], { cwd: dir });
+    assert.match(prometheus.stdout, /^locrit_info\{locrit="bob_technique",display_name="Bob Technique",active="true",memory_service="kuzu_graph"\} 1$/m);
+    assert.doesNotMatch(prometheus.stdout, /locrit_info\{locrit="old_helper"/);
+
     const verbose = await runCli(['-c', 'config.yaml', '--verbose', 'stats'], { cwd: dir });
     assert.equal(verbose.code, 0, verbose.stderr);
     assert.ok(verbose.stdout.includes(`max_messages_per_locrit: 10,000, from memory.max_messages in ${config}:${maxMessagesLine}`), verbose.stdout);

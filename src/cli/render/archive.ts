@@ -2,7 +2,8 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritRetention, RetentionReport } from '../../commands/archive.js';
-import { bytes, count, status, TABLE_STYLE } from '../format.js';
+import { describeSource } from '../../config/sources.js';
+import { bytes, count, locritLabel, status, TABLE_STYLE } from '../format.js';
 
 const arrow = (before: string, after: string): string => (before === after ? before : `${before} → ${after}`);
 
@@ -26,14 +27,14 @@ export function retentionTable(report: RetentionReport, colors: ChalkInstance, v
   });
   for (const l of report.locrits) {
     if (l.status === 'unavailable') {
-      table.push([l.name, statusText(colors, l), '-', '-', '-', '-', ...(report.options.stripEmbeddings ? ['-'] : []), '-']);
+      table.push([locritLabel(l, colors), statusText(colors, l), '-', '-', '-', '-', ...(report.options.stripEmbeddings ? ['-'] : []), '-']);
       continue;
     }
     const before = l.before!;
     const after = l.after!;
     const file = after.dbBytes === null || after.dbBytes === undefined ? bytes(before.dbBytes) : arrow(bytes(before.dbBytes), bytes(after.dbBytes));
     table.push([
-      l.name,
+      locritLabel(l, colors),
       statusText(colors, l),
       arrow(count(before.messages), count(after.messages)),
       file,
@@ -58,6 +59,13 @@ export function retentionTable(report: RetentionReport, colors: ChalkInstance, v
   }
   const lines = [table.toString()];
   for (const l of report.locrits) lines.push(...notes(report, l, colors, verbose));
+  if (verbose) {
+    // The limits this run measured against, with where each came from (flags override the configuration).
+    const shown = { maxMessagesPerLocrit: 'max_messages_per_locrit', maxDbSizeMb: 'max_db_size_mb', maxMessagesPerConversation: 'max_messages_per_conversation' } as const;
+    const limits = (Object.keys(shown) as (keyof typeof shown)[])
+      .map((name) => `${shown[name]} ${count(report.settings[name])} (${describeSource(report.settingSources[name])})`);
+    lines.push(colors.dim(`limits: ${limits.join(', ')}`));
+  }
   if (dry && !asking) lines.push(colors.dim('Dry run: nothing was changed. Run without --dry-run to do it.'));
   return `${lines.join('\n')}\n`;
 }

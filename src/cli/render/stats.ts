@@ -112,6 +112,10 @@ export function statsPrometheus(report: StatsReport): string {
   };
   for (const l of report.locrits) {
     const locrit = { locrit: l.name };
+    if (l.displayName !== null) {
+      const info = { ...locrit, display_name: l.displayName, active: l.active === null ? '' : String(l.active), memory_service: l.memoryService ?? '' };
+      gauge('info', "The Locrit as the application's registry names it (always 1).", info, 1);
+    }
     gauge('up', 'Whether the database could be read (1) or not (0).', locrit, l.database ? 1 : 0);
     gauge('in_use', 'Whether another process holds the database open.', locrit, l.inUse ? 1 : 0);
     gauge('holder_rss_bytes', 'Resident memory of the process holding the database.', locrit, l.inUse?.rssBytes);
