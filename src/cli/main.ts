@@ -3,7 +3,7 @@
  * `Error: ...` / `Try: ...` pair on stderr. No other module sets the exit code.
  */
 import { ExitCode, LocritMemError } from '../errors.js';
-import { toolVersion } from '../commands/report.js';
+import { toolVersion } from '../version.js';
 import type { CliIO } from './io.js';
 
 /** An unexpected failure: a bug in this tool, not a problem with the data. */

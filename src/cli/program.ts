@@ -3,7 +3,7 @@
  * loads Kuzu; each action imports its command lazily, so --help and --version stay fast.
  */
 import { Command } from 'commander';
-import { toolVersion } from '../commands/report.js';
+import { toolVersion } from '../version.js';
 import type { CliRuntime } from './runtime.js';
 import { registerArchive } from './subcommands/archive.js';
 import { registerEmergencyCleanup } from './subcommands/emergency-cleanup.js';

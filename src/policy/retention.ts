@@ -178,3 +178,25 @@ export function isLowPriority(message: { role: string | null; content: string | 
 export function embeddingBytes(count: number, dimension: number | null): number {
   return count * (dimension ?? 0) * 4;
 }
+
+/** What decides whether a run rebuilds the file afterwards. */
+export interface CompactionFacts {
+  command: RetentionCommand;
+  /** --compact (emergency-cleanup's default). */
+  compact: boolean;
+  /** Embeddings --strip-embeddings drops: only a rebuild can drop them, so any makes it compact. */
+  embeddingsToStrip: number;
+  /** Messages the run takes out (planned, or deleted). */
+  messagesLeaving: number;
+  /** An interrupted run was finished by deleting what it had archived. */
+  finishedInterrupted: boolean;
+  /** Whether any rule applies to the Locrit (emergency-cleanup compacts a Locrit over a limit even when nothing is selected). */
+  anyRuleApplies: boolean;
+}
+
+/** Whether the run compacts the file: the dry run's plan, the real run's free-space check and its last step all ask this. */
+export function willCompact(f: CompactionFacts): boolean {
+  if (f.embeddingsToStrip > 0) return true;
+  if (!f.compact) return false;
+  return f.messagesLeaving > 0 || f.finishedInterrupted || (f.command === 'emergency-cleanup' && f.anyRuleApplies);
+}

@@ -15,7 +15,7 @@ export type LocritTask<P = unknown, R = unknown> = (target: LocritTarget, payloa
 export const TASKS = {
   stats: async () => (await import('../commands/statsTask.js')).statsTask,
   recover: async () => (await import('../recover/tasks.js')).recoverTask,
-  retention: async () => (await import('../commands/archive.js')).retentionTask,
+  retention: async () => (await import('../retention/task.js')).retentionTask,
   validate: async () => (await import('../commands/validate.js')).validateTask,
 } satisfies Record<string, () => Promise<LocritTask<any, any>>>;
 

@@ -1,0 +1,26 @@
+/**
+ * Kill points: a test makes the worker SIGKILL itself at a named phase to prove crash safety.
+ * LOCRIT_MEM_TEST_KILL_AT=<phase> kills at that phase on every Locrit, `<locrit>:<phase>,...`
+ * per Locrit. Phases: exporting (the first chunk's files written, more chunks to go; only when
+ * there are several), exported (files written, no manifest), verified (manifest written, not
+ * renamed), committed (archive complete, journal written, nothing deleted), deleting (inside the
+ * delete transaction, before COMMIT), deleted (committed, journal still there), compacting
+ * (verified copy built, not swapped in). Never set it outside tests.
+ */
+export const KILL_AT_ENV = 'LOCRIT_MEM_TEST_KILL_AT';
+
+let currentLocrit = '';
+
+/** The Locrit the worker is working on, for `<locrit>:<phase>` items. */
+export function killPointsFor(locrit: string): void {
+  currentLocrit = locrit;
+}
+
+export function killPoint(phase: string): void {
+  const spec = process.env[KILL_AT_ENV];
+  if (!spec) return;
+  for (const item of spec.split(',')) {
+    const [who, what] = item.includes(':') ? item.split(':') : ['', item];
+    if (what === phase && (who === '' || who === currentLocrit)) process.kill(process.pid, 'SIGKILL');
+  }
+}

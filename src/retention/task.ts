@@ -1,0 +1,144 @@
+/**
+ * One retention run on one Locrit, in a worker process: retention that never loses a message.
+ * In order (phases are reported to the spinner):
+ *   lock      our run lock (src/layout/runLock.ts); a database another process holds is refused
+ *   resume    an interrupted earlier run is finished or rolled back (resume.ts)
+ *   plan      rules -> one selection predicate; counts per rule, critical messages spared (plan.ts)
+ *   export    COPY ... TO Parquet, one chunk at a time; verify; manifest; journal; rename (writeArchive.ts)
+ *   delete    exactly the archived ids, one transaction, count checked; journal removed (apply.ts)
+ *   compact   rebuild, verify, swap (src/store/compact.ts); low-priority embeddings are dropped here
+ *
+ * Memory: no table ever passes through the JS heap, and Kuzu's share is bounded by the chunk
+ * size, not by the database or the selection. Export is Kuzu's COPY ... TO Parquet, one chunk
+ * of at most archive.batch_messages messages per file (Kuzu sorts, so it holds one file's rows
+ * in its bounded buffer pool; a pool too small for one chunk fails cleanly before any delete);
+ * the id digest and the chunk bounds come from one stream of ids, one row at a time; the delete
+ * is ONE transaction driven by the verified Parquet files inside Kuzu, one statement per chunk
+ * file (see deleteArchivedIds: several transactions would break the all-or-nothing guarantee,
+ * and batching ids through JS would buy nothing since Kuzu scans the files in 2,048-row vectors).
+ *
+ * --strip-embeddings is applied while rebuilding the file (see src/store/compact.ts: Kuzu cannot
+ * update an indexed embedding column in place), so it always compacts.
+ */
+import fs from 'node:fs';
+import { listArchives } from '../archive/format.js';
+import { readJournal } from '../archive/journal.js';
+import type { LocritTarget } from '../layout/locrits.js';
+import { withRunLock } from '../layout/runLock.js';
+import { embeddingBytes, willCompact, type RetentionSettings } from '../policy/retention.js';
+import type { TaskContext } from '../runner/tasks.js';
+import { compactDatabase, compactionPaths, removeCompactionLeftovers, type StripInRebuild } from '../store/compact.js';
+import { checkHeader } from '../store/header.js';
+import { withStore } from '../store/kuzu.js';
+import { messageCount } from '../store/retention.js';
+import type { StoreSettings } from '../store/settings.js';
+import { applyRetention } from './apply.js';
+import { sizeOf } from './files.js';
+import { killPoint, killPointsFor } from './killPoints.js';
+import { planDryRun } from './plan.js';
+import { resumeInterrupted } from './resume.js';
+import type { InterruptedRun, RetentionJob, RetentionResult } from './types.js';
+
+/**
+ * Buffer pool of the archive worker, at most: 128 MiB per 10,000 messages of
+ * archive.batch_messages (never less than 128 MiB), and never more than kuzu.buffer_pool_mb.
+ * Archiving scans the whole Message table once per chunk file, and Kuzu keeps every page it
+ * read in its pool until the pool is full, so a bigger pool only holds pages that are not read
+ * again; what must fit is one chunk's sort (10,000 messages with 768-float embeddings: ~40 MiB)
+ * and the delete transaction. Measured on 200,000 messages archiving 96,005: peak RSS of the
+ * whole run 520 MB with a 256 MiB pool, 430 MB with 128 MiB; one chunk's COPY took 0.87 s with either.
+ */
+export const ARCHIVE_POOL_MB_PER_10K = 128;
+
+export function archivePoolMb(configuredMb: number, batchMessages: number): number {
+  return Math.min(configuredMb, Math.max(ARCHIVE_POOL_MB_PER_10K, Math.ceil((ARCHIVE_POOL_MB_PER_10K * batchMessages) / 10_000)));
+}
+
+/** Runs `work` with the archive pool; if Kuzu runs out of it, once more with the whole kuzu.buffer_pool_mb. */
+async function withArchivePool<T>(payload: RetentionJob, work: (settings: StoreSettings) => Promise<T>): Promise<T> {
+  const small = archivePoolMb(payload.store.bufferPoolMb, payload.batchMessages);
+  try {
+    return await work({ ...payload.store, bufferPoolMb: small });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (small < payload.store.bufferPoolMb && /buffer pool|Unable to allocate memory/i.test(message)) return work(payload.store);
+    throw error;
+  }
+}
+
+/** Per-Locrit work, in a worker process. */
+export async function retentionTask(target: LocritTarget, payload: RetentionJob, task: TaskContext): Promise<RetentionResult> {
+  killPointsFor(target.name);
+  checkHeader(target.dbPath);
+  if (payload.dryRun) {
+    task.progress('planning (dry run)');
+    return withArchivePool(payload, (settings) => withStore(target.dbPath, { readOnly: true, ...settings }, (store) => planDryRun(store, target, payload, task)));
+  }
+  task.progress('waiting for the run lock');
+  return withRunLock(target.dbPath, payload.command, async () => {
+    const pending =
+      readJournal(target.dbPath) !== null ||
+      listArchives(payload.archiveRoot, target.name).partial.length > 0 ||
+      Object.values(compactionPaths(target.dbPath)).some((p) => fs.existsSync(p));
+    if (!pending) {
+      task.progress('planning (read-only)');
+      // A read-write open rewrites the file even when nothing changes: look first, read-only,
+      // so that a Locrit with nothing to do is left byte for byte as it was.
+      const preview = await withArchivePool(payload, (settings) => withStore(target.dbPath, { readOnly: true, ...settings }, (store) => planDryRun(store, target, payload, task)));
+      if (preview.status === 'nothing-to-do') return { ...preview, after: { ...preview.after, dbBytes: preview.before.dbBytes } };
+    }
+    const leftovers = removeCompactionLeftovers(target.dbPath);
+    // A retry with the full pool (see withArchivePool) starts with resume(): it finishes or rolls back what the first try left.
+    let result = await withArchivePool(payload, (settings) => withStore(target.dbPath, { readOnly: false, ...settings }, async (store) => {
+      const interrupted = await resumeInterrupted(store, target, payload, leftovers, task);
+      if (interrupted?.action === 'finished') {
+        // The rerun's job is to finish the killed run, not to apply the rules a second time.
+        const messages = await messageCount(store);
+        return emptyResult('done', { messages, dbBytes: sizeOf(target.dbPath), walPresent: false, largestSession: 0 }, interrupted, messages);
+      }
+      return applyRetention(store, target, payload, interrupted, task);
+    }));
+    // Stripping embeddings is done by the rebuild, so it compacts even without --compact.
+    const compactNow = willCompact({
+      command: payload.command, compact: payload.compact, embeddingsToStrip: result.embeddings?.stripped ?? 0, messagesLeaving: result.deleted,
+      finishedInterrupted: result.interrupted?.action === 'finished', anyRuleApplies: result.rules.some((r) => r.applies),
+    });
+    if (compactNow) {
+      task.progress('compacting');
+      const compaction = await compactDatabase(target.dbPath, {
+        ...payload.store,
+        backupDir: payload.backupDir,
+        keep: payload.backupKeep,
+        progress: (phase) => task.progress(phase),
+        beforeSwap: () => killPoint('compacting'),
+        strip: payload.strip && (result.embeddings?.stripped ?? 0) > 0 ? stripInRebuild(payload.settings) : undefined,
+      });
+      const { tables, ...rest } = compaction;
+      result = { ...result, status: 'done', compaction: { ...rest, tables: tables.length } };
+      if (result.embeddings) {
+        result.embeddings = { ...result.embeddings, stripped: compaction.embeddingsStripped, bytesFreed: embeddingBytes(compaction.embeddingsStripped, result.embeddings.dimension) };
+      }
+    }
+    result.after.dbBytes = sizeOf(target.dbPath);
+    const sizeLimit = result.limits.find((l) => l.name === 'max_db_size_mb');
+    if (sizeLimit) {
+      sizeLimit.after = result.after.dbBytes;
+      sizeLimit.met = sizeLimit.limit > 0 ? result.after.dbBytes <= sizeLimit.limit : null;
+    }
+    return result;
+  });
+}
+
+/** Low-priority embeddings, over the exported Message columns: all embeddings when enable_embeddings is false, else system and short messages. */
+function stripInRebuild(settings: RetentionSettings): StripInRebuild {
+  if (!settings.enableEmbeddings) return { where: () => 'true', params: {} };
+  return { where: (c) => `(${c('role')} = 'system' OR size(coalesce(${c('content')}, '')) <= $strip_max)`, params: { strip_max: settings.lowPriorityMaxChars } };
+}
+
+function emptyResult(status: RetentionResult['status'], before: RetentionResult['before'], interrupted: InterruptedRun | null, messages: number): RetentionResult {
+  return {
+    status, before, after: { messages, dbBytes: null, largestSession: before.largestSession }, rules: [], selected: 0, archived: 0, deleted: interrupted?.deleted ?? 0,
+    spared: 0, oldestAffected: null, newestAffected: null, expectedBytesBack: 0, archive: interrupted?.archive ? { path: interrupted.archive, files: 0, bytes: 0, idDigest: '' } : null,
+    limits: [], embeddings: null, compaction: null, compactionPlanned: null, interrupted,
+  };
+}
