@@ -55,7 +55,8 @@ export type UnavailableReason =
   | 'unsupported-version'
   | 'in-use'
   | 'damaged'
-  | 'busy'; // another locrit-mem run is working on it
+  | 'busy' // another locrit-mem run is working on it, or the file kept changing while it was copied for reading
+  | 'no-space'; // no room to copy the database for reading
 
 export interface LockHolder {
   pid: number;

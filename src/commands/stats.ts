@@ -22,8 +22,13 @@ export interface StatsOptions {
 export interface FileFigures {
   dbBytes: number | null;
   walBytes: number | null;
-  /** A WAL beside the database means the last writer did not stop cleanly. */
+  /**
+   * A WAL lies beside the database. Normal while a process holds the database (its writer is
+   * running); with no holder, the last writer did not stop cleanly.
+   */
   walPresent: boolean;
+  /** A WAL is present and no process holds the database: the last writer did not stop cleanly. */
+  uncleanStop: boolean;
   backupCount: number;
   backupBytes: number;
   backups: BackupFile[];
@@ -67,8 +72,19 @@ export interface LocritStats {
   limits: LimitCheck[];
   /** The process holding the database open, if any (pid, command line, RSS, CPU). */
   inUse: LockHolder | null;
+  /**
+   * When the private copy the figures come from was taken (ISO 8601), or null when nothing was
+   * read. The live file is never opened by stats: a held Locrit is read like any other.
+   */
+  snapshotAt: string | null;
   error: ErrorReport | null;
   durationMs: number;
+}
+
+/** What the per-Locrit task returns: the figures and what it read them from. */
+export interface StatsTaskResult {
+  database: DatabaseFigures;
+  snapshot: { takenAt: string; attempts: number; walBytes: number | null; holder: LockHolder | null };
 }
 
 export interface StatsTotals {
@@ -129,22 +145,23 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
   };
   const payload: StatsPayload = { store: storeSettings(context), nowMs: context.now.getTime() };
   const backupDir = context.config.values.backup.dir;
-  const outcomes = await runEach<DatabaseFigures>('stats', targets, payload, {
+  const outcomes = await runEach<StatsTaskResult>('stats', targets, payload, {
     jobs: context.jobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
   });
   context.reporter.done();
 
   const locrits = outcomes.map((outcome): LocritStats => {
-    const files = fileFigures(outcome.target, backupDir);
     const identity = identify(context.config.registry, outcome.target.name);
     if (!outcome.ok) {
+      const files = fileFigures(outcome.target, backupDir, outcome.error.holder);
       return {
         name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: 'unavailable', files, database: null,
-        limits: [], inUse: outcome.error.holder, error: outcome.error, durationMs: outcome.durationMs,
+        limits: [], inUse: outcome.error.holder, snapshotAt: null, error: outcome.error, durationMs: outcome.durationMs,
       };
     }
-    const database = outcome.value;
+    const { database, snapshot } = outcome.value;
+    const files = fileFigures(outcome.target, backupDir, snapshot.holder);
     const limits = evaluateLimits(
       { dbBytes: files.dbBytes, messages: database.messages, largestSessionMessages: database.largestSession?.messages ?? 0, messagesWithEmbedding: database.messagesWithEmbedding },
       settings,
@@ -152,7 +169,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     );
     return {
       name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: worstStatus(limits.map((l) => l.status)), files, database,
-      limits, inUse: null, error: null, durationMs: outcome.durationMs,
+      limits, inUse: snapshot.holder, snapshotAt: snapshot.takenAt, error: null, durationMs: outcome.durationMs,
     };
   });
 
@@ -175,12 +192,13 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
   };
 }
 
-function fileFigures(target: LocritTarget, backupDir: string | null): FileFigures {
+function fileFigures(target: LocritTarget, backupDir: string | null, holder: LockHolder | null): FileFigures {
   const sizes = fileSizes(target.dbPath, backupDir);
   return {
     dbBytes: sizes.dbBytes,
     walBytes: sizes.walBytes,
     walPresent: sizes.walBytes !== null,
+    uncleanStop: sizes.walBytes !== null && holder === null,
     backupCount: sizes.backups.length,
     backupBytes: sizes.backups.reduce((sum, b) => sum + b.bytes, 0),
     backups: sizes.backups,

@@ -1,6 +1,7 @@
 /**
- * The per-Locrit part of `stats`, run in a worker process: read-only open, a few aggregate
- * queries, close. Kept apart from stats.ts so that a worker loads only what it needs.
+ * The per-Locrit part of `stats`, run in a worker process: a private copy of the database (the
+ * live file is never opened: see src/store/snapshot.ts), a read-only open of the copy, a few
+ * aggregate queries, close. Kept apart from stats.ts so that a worker loads only what it needs.
  */
 import type { LocritTarget } from '../layout/locrits.js';
 import { ageSeconds, wallClockToInstant } from '../policy/time.js';
@@ -8,7 +9,8 @@ import type { TaskContext } from '../runner/tasks.js';
 import { readFigures } from '../store/figures.js';
 import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';
-import type { DatabaseFigures, StatsPayload } from './stats.js';
+import { withSnapshot, type Snapshot } from '../store/snapshot.js';
+import type { DatabaseFigures, StatsPayload, StatsTaskResult } from './stats.js';
 
 /** Bytes one embedding value takes (FLOAT). */
 const FLOAT_BYTES = 4;
@@ -25,23 +27,31 @@ const CONVERSATION_BYTES_PER_MESSAGE = 1024;
 export const STATS_BUFFER_POOL_MB = 64;
 
 /** Per-Locrit work, in a worker process: read-only open, a few aggregate queries, close. */
-export async function statsTask(target: LocritTarget, payload: StatsPayload, task: TaskContext): Promise<DatabaseFigures> {
+export async function statsTask(target: LocritTarget, payload: StatsPayload, task: TaskContext): Promise<StatsTaskResult> {
   const { storageVersion } = checkHeader(target.dbPath);
-  task.progress('reading');
-  const configured = payload.store.bufferPoolMb;
-  const small = Math.min(configured, STATS_BUFFER_POOL_MB);
-  try {
-    return await figuresOf(target, payload, storageVersion, small);
-  } catch (error) {
-    if (small < configured && /buffer pool is full|unable to allocate memory/i.test(error instanceof Error ? error.message : String(error))) {
-      return figuresOf(target, payload, storageVersion, configured);
+  task.progress('copying');
+  return withSnapshot(target.dbPath, async (snapshot) => {
+    task.progress('reading');
+    const configured = payload.store.bufferPoolMb;
+    const small = Math.min(configured, STATS_BUFFER_POOL_MB);
+    let database: DatabaseFigures;
+    try {
+      database = await figuresOf(snapshot.dbPath, payload, storageVersion, small);
+    } catch (error) {
+      if (!(small < configured && /buffer pool is full|unable to allocate memory/i.test(error instanceof Error ? error.message : String(error)))) throw error;
+      database = await figuresOf(snapshot.dbPath, payload, storageVersion, configured);
     }
-    throw error;
-  }
+    return { database, snapshot: snapshotInfo(snapshot) };
+  });
 }
 
-async function figuresOf(target: LocritTarget, payload: StatsPayload, storageVersion: number, bufferPoolMb: number): Promise<DatabaseFigures> {
-  return withStore(target.dbPath, { readOnly: true, ...payload.store, bufferPoolMb }, async (store) => {
+/** What a report says about the copy it read. */
+export function snapshotInfo(snapshot: Snapshot): StatsTaskResult['snapshot'] {
+  return { takenAt: snapshot.takenAt, attempts: snapshot.attempts, walBytes: snapshot.walBytes, holder: snapshot.holder };
+}
+
+async function figuresOf(dbPath: string, payload: StatsPayload, storageVersion: number, bufferPoolMb: number): Promise<DatabaseFigures> {
+  return withStore(dbPath, { readOnly: true, ...payload.store, bufferPoolMb }, async (store) => {
     // Reads only the part of the schema the figures need (the full readSchema costs ~20 statements).
     const figures = await readFigures(store);
     const now = new Date(payload.nowMs);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DatabaseUnavailableError, toErrorReport, type ErrorReport } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
+import { RUN_SCRATCH_ENV, runScratchForWorkers } from '../layout/scratch.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import type { TaskName } from './tasks.js';
 
@@ -103,13 +104,14 @@ class Worker {
 }
 
 /**
- * The environment of a worker. Kuzu allocates from many threads and glibc gives each its own
+ * The environment of a worker. Copies of live databases go in this run's scratch folder, which
+ * this process removes when it ends, even when a worker was killed mid-copy. Kuzu allocates from many threads and glibc gives each its own
  * malloc arena, which keeps freed memory: one arena halves a worker's resident memory
  * (100 vs 206 MB after opening 100 small Locrits in turn, same speed; see bench/RESULTS.md).
  * An operator's own MALLOC_ARENA_MAX wins.
  */
 function workerEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1' };
+  return { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1', [RUN_SCRATCH_ENV]: runScratchForWorkers() };
 }
 
 /** Default parallelism: the number of cores. */

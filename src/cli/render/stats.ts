@@ -55,7 +55,7 @@ function notes(locrits: LocritStats[], colors: ChalkInstance): string[] {
       out.push(`${colors.red('✗')} ${l.name}: ${l.error.message}${l.error.hint ? `\n    Try: ${l.error.hint}` : ''}`);
       continue;
     }
-    if (l.files.walPresent) out.push(`${colors.yellow('!')} ${l.name}: a WAL is present (the last writer did not stop cleanly); run \`locrit-mem recover ${l.name}\``);
+    if (l.files.uncleanStop) out.push(`${colors.yellow('!')} ${l.name}: a WAL is present and no process holds the database (the last writer did not stop cleanly); run \`locrit-mem recover ${l.name}\``);
     for (const limit of l.limits) {
       if (limit.status === 'ok') continue;
       const mark = limit.status === 'over' ? colors.red('✗') : colors.yellow('!');
@@ -91,6 +91,7 @@ function details(locrits: LocritStats[]): string[] {
     if (!l.database) continue;
     const db = l.database;
     out.push('', `${locritLabel(l)} (${l.path})`);
+    if (l.snapshotAt) out.push(`  read from a private copy taken at ${l.snapshotAt}${l.inUse ? ` while pid ${l.inUse.pid} held the database` : ''}`);
     out.push(`  nodes: ${Object.entries(db.nodeRows).map(([k, v]) => `${k} ${count(v)}`).join(', ')}`);
     out.push(`  relationships: ${Object.entries(db.relRows).map(([k, v]) => `${k} ${count(v)}`).join(', ')}`);
     out.push(`  embeddings: estimated ${bytes(db.estimatedEmbeddingBytes)} (messages x ${db.embeddingDimension ?? '-'} x 4 B), stored ${bytes(db.storedEmbeddingBytes.total)} (Message ${bytes(db.storedEmbeddingBytes.Message)}, Memory ${bytes(db.storedEmbeddingBytes.Memory)}, Concept ${bytes(db.storedEmbeddingBytes.Concept)})`);
@@ -122,7 +123,9 @@ export function statsPrometheus(report: StatsReport): string {
     gauge('holder_cpu_percent', 'CPU use of the process holding the database.', locrit, l.inUse?.cpuPercent);
     gauge('db_size_bytes', 'Size of kuzu.db.', locrit, l.files.dbBytes);
     gauge('wal_size_bytes', 'Size of kuzu.db.wal (0 when absent).', locrit, l.files.walBytes ?? 0);
-    gauge('wal_present', 'A WAL is present: the last writer did not stop cleanly.', locrit, l.files.walPresent ? 1 : 0);
+    gauge('wal_present', 'A WAL is present (normal while a process holds the database).', locrit, l.files.walPresent ? 1 : 0);
+    gauge('unclean_stop', 'A WAL is present and no process holds the database: the last writer did not stop cleanly.', locrit, l.files.uncleanStop ? 1 : 0);
+    gauge('snapshot_timestamp_seconds', 'When the copy the figures were read from was taken.', locrit, l.snapshotAt ? Date.parse(l.snapshotAt) / 1000 : null);
     gauge('backup_files', 'Backups beside the database.', locrit, l.files.backupCount);
     gauge('backup_bytes', 'Bytes held by backups beside the database.', locrit, l.files.backupBytes);
     gauge('limit_status', 'Status against each limit: 0 ok, 1 warn, 2 over.', { ...locrit, limit: 'any' }, l.status === 'over' ? 2 : l.status === 'warn' ? 1 : l.status === 'ok' ? 0 : null);

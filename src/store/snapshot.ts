@@ -1,0 +1,198 @@
+/**
+ * Consistent private copies of a live database ("snapshots"), so that read-only work never
+ * opens a file the Locrit application may open at the same moment. A read-only open takes a
+ * shared lock; the application's read-write open fails on it and the application then resets
+ * the Locrit (moves kuzu.db aside and starts empty). Reading the bytes takes no lock.
+ *
+ * A snapshot copies kuzu.db, then kuzu.db.wal, into a private folder. The writer may commit
+ * (the WAL grows) or checkpoint (pages of kuzu.db are rewritten, then the WAL is deleted and a
+ * new one starts) while we copy. A copy is kept only when, between a stat before and a stat
+ * after, kuzu.db did not change at all and the WAL is the same file and did not shrink: then the
+ * copy is kuzu.db as of the last checkpoint plus a prefix of the WAL that follows it, which a
+ * read-only open replays up to its last whole record. Otherwise it is taken again, a bounded
+ * number of times, and the Locrit is reported busy rather than with wrong figures.
+ * Copies are reflinks where the file system has them (btrfs, XFS), plain copies elsewhere.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatabaseUnavailableError, type LockHolder } from '../errors.js';
+import { makeScratchFolder } from '../layout/scratch.js';
+import { checkHeader } from './header.js';
+import { describeProcess, locksOn } from './locks.js';
+
+export interface Snapshot {
+  /** The live database that was copied. */
+  livePath: string;
+  /** The copy (kuzu.db in a private folder, its WAL beside it when there was one). */
+  dbPath: string;
+  /** When the copy that was kept was started (ISO 8601). */
+  takenAt: string;
+  /** Copies made, the one kept included (more than 1 when the writer changed the file meanwhile). */
+  attempts: number;
+  dbBytes: number;
+  walBytes: number | null;
+  /** The process holding the live database open when the copy was made, or null. */
+  holder: LockHolder | null;
+}
+
+export interface SnapshotOptions {
+  /** Copies tried before giving up (default 8). */
+  attempts?: number;
+  /** Pause before the second copy; it doubles each time (default 20 ms). */
+  pauseMs?: number;
+  /** Free space to leave on the scratch disk beyond the copy (default 64 MiB). */
+  reserveBytes?: number;
+  /** Tests: called between copying kuzu.db and copying the WAL. */
+  betweenCopies?: () => void;
+}
+
+const DEFAULT_ATTEMPTS = 8;
+const DEFAULT_PAUSE_MS = 20;
+const DEFAULT_RESERVE_BYTES = 64 * 1024 * 1024;
+
+interface FileState {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  birthtimeNs: bigint;
+}
+
+function stateOf(file: string): FileState | null {
+  const stat = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+  if (!stat) return null;
+  return { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, birthtimeNs: stat.birthtimeNs };
+}
+
+function sameFile(a: FileState, b: FileState): boolean {
+  // Kuzu deletes the WAL at a checkpoint and ext4 reuses the inode number at once: the birth time tells them apart.
+  return a.dev === b.dev && a.ino === b.ino && a.birthtimeNs === b.birthtimeNs;
+}
+
+function unchanged(a: FileState, b: FileState): boolean {
+  return sameFile(a, b) && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+/**
+ * Whether a copy of kuzu.db made between `before` and `after` and a copy of the WAL made after
+ * it form one consistent state. A WAL that appeared meanwhile was not copied: kuzu.db alone is
+ * then the state before the first commit that created it.
+ */
+export function consistentCopy(
+  before: { db: FileState; wal: FileState | null },
+  after: { db: FileState | null; wal: FileState | null },
+  walCopied: boolean,
+): boolean {
+  if (!after.db || !unchanged(before.db, after.db)) return false;
+  if (!before.wal) return !walCopied;
+  if (!walCopied || !after.wal) return false;
+  return sameFile(before.wal, after.wal) && after.wal.size >= before.wal.size;
+}
+
+/** The process holding the live file open (read-write first), described, or null. */
+export async function holderOf(dbPath: string): Promise<LockHolder | null> {
+  const locks = locksOn(dbPath);
+  const lock = locks.find((l) => l.mode === 'WRITE') ?? locks[0];
+  return lock ? describeProcess(lock.pid) : null;
+}
+
+function freeBytes(folder: string): number | null {
+  try {
+    const stat = fs.statfsSync(folder);
+    return stat.bavail * stat.bsize;
+  } catch {
+    return null;
+  }
+}
+
+function mb(bytes: number): string {
+  return `${Math.ceil(bytes / (1024 * 1024))} MB`;
+}
+
+function noSpace(livePath: string, folder: string, needed: number, free: number | null): DatabaseUnavailableError {
+  return new DatabaseUnavailableError(
+    `not enough free space to copy ${livePath} for reading: it needs ${mb(needed)} in ${path.dirname(folder)}${free !== null ? `, ${mb(free)} free` : ''}`,
+    'no-space',
+    'free space on that disk, or point TMPDIR at a disk with room',
+  );
+}
+
+function copyPrivate(from: string, to: string): void {
+  // Reflink where the file system has one; Node falls back to a plain copy elsewhere.
+  fs.copyFileSync(from, to, fs.constants.COPYFILE_FICLONE);
+  fs.chmodSync(to, 0o600);
+}
+
+/**
+ * Takes a consistent copy of a live database. The caller must call `remove()` (withSnapshot does).
+ * Throws 'missing' / 'not-kuzu' / 'unsupported-version' as opening would, 'no-space' when the
+ * scratch disk is too full, and 'busy' when every copy was changed under us.
+ */
+export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}): Promise<Snapshot & { remove(): void }> {
+  checkHeader(dbPath);
+  const holder = await holderOf(dbPath);
+  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
+  let pause = options.pauseMs ?? DEFAULT_PAUSE_MS;
+  const folder = makeScratchFolder(path.basename(path.dirname(dbPath)) || 'locrit');
+  const remove = (): void => fs.rmSync(folder, { recursive: true, force: true });
+  const copyDb = path.join(folder, 'kuzu.db');
+  const copyWal = `${copyDb}.wal`;
+  const walPath = `${dbPath}.wal`;
+  try {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) {
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        pause *= 2;
+      }
+      fs.rmSync(copyDb, { force: true });
+      fs.rmSync(copyWal, { force: true });
+      const takenAt = new Date();
+      const db = stateOf(dbPath);
+      if (!db) checkHeader(dbPath); // gone meanwhile: the usual 'missing' error
+      const wal = stateOf(walPath);
+      const needed = Number(db!.size) + Number(wal?.size ?? 0n) + (options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
+      const free = freeBytes(folder);
+      if (free !== null && free < needed) throw noSpace(dbPath, folder, needed, free);
+      let walCopied = false;
+      try {
+        copyPrivate(dbPath, copyDb);
+        options.betweenCopies?.();
+        if (wal) {
+          copyPrivate(walPath, copyWal);
+          walCopied = true;
+        }
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOSPC') throw noSpace(dbPath, folder, needed, freeBytes(folder));
+        if (code !== 'ENOENT') throw error;
+        continue; // a file went away while we copied it (a checkpoint deleting the WAL): copy again
+      }
+      if (!consistentCopy({ db: db!, wal }, { db: stateOf(dbPath), wal: stateOf(walPath) }, walCopied)) continue;
+      const walBytes = walCopied ? fs.statSync(copyWal).size : null;
+      return { livePath: dbPath, dbPath: copyDb, takenAt: takenAt.toISOString(), attempts: attempt, dbBytes: Number(db!.size), walBytes, holder, remove };
+    }
+    throw new DatabaseUnavailableError(
+      `${dbPath} changed during each of ${attempts} attempts to copy it for reading (its writer is checkpointing): no consistent figures`,
+      'busy',
+      'run the command again in a moment',
+      holder ?? undefined,
+    );
+  } catch (error) {
+    remove();
+    if (error instanceof DatabaseUnavailableError && !error.holder && holder) {
+      throw new DatabaseUnavailableError(error.message, error.reason, error.hint, holder);
+    }
+    throw error;
+  }
+}
+
+/** Runs `work` on a consistent private copy of the database and removes the copy on every path. */
+export async function withSnapshot<T>(dbPath: string, work: (snapshot: Snapshot) => Promise<T>, options: SnapshotOptions = {}): Promise<T> {
+  const snapshot = await takeSnapshot(dbPath, options);
+  try {
+    return await work(snapshot);
+  } finally {
+    snapshot.remove();
+  }
+}
