@@ -42,6 +42,7 @@ import { deepScan, type TableScan } from '../store/deepScan.js';
 import { countMassRules, duplicateGroups, readGraphFigures, readSchemaInput, scanMessages, sessionsOver } from '../store/integrity.js';
 import { nullEmbeddings, setSessionFromGraph } from '../store/integrityFix.js';
 import { withStore, type KuzuStore } from '../store/kuzu.js';
+import { withSnapshot } from '../store/snapshot.js';
 import { quarantineMessages } from '../store/quarantine.js';
 import { journalPath } from '../archive/journal.js';
 import { readSchema } from '../store/schema.js';
@@ -125,6 +126,11 @@ export interface LocritValidation {
   deep: TableScan[] | null;
   fix: FixReport | null;
   inUse: LockHolder | null;
+  /**
+   * When the private copy the checks read was taken (ISO 8601), or null when the live file was
+   * opened (--fix without --dry-run) or nothing was read. The read-only checks never open the live file.
+   */
+  snapshotAt: string | null;
   error: ErrorReport | null;
   exitCode: Code;
   durationMs: number;
@@ -179,6 +185,13 @@ interface ValidatePayload {
 interface CheckResult {
   findings: Finding[];
   checked: CheckedFigures;
+  /** The private copy that was read, and who held the live file then. */
+  snapshot?: ReadFrom;
+}
+
+interface ReadFrom {
+  takenAt: string;
+  holder: LockHolder | null;
 }
 
 interface FixTaskResult {
@@ -187,7 +200,12 @@ interface FixTaskResult {
   fix: Omit<FixReport, 'findingsBefore'>;
 }
 
-type TaskResult = CheckResult | TableScan[] | FixTaskResult;
+interface DeepResult {
+  scans: TableScan[];
+  snapshot: ReadFrom;
+}
+
+type TaskResult = CheckResult | DeepResult | FixTaskResult;
 
 export async function runValidate(context: CommandContext, options: ValidateOptions): Promise<ValidateReport> {
   const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
@@ -257,22 +275,25 @@ function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<Tas
   let checked: CheckedFigures | null = null;
   let dbFindings: Finding[] = [];
   let fix: FixReport | null = null;
+  let readFrom: ReadFrom | null = null;
   if (outcome.ok) {
     const value = outcome.value as CheckResult | FixTaskResult;
     if ('fix' in value) {
       fix = { ...value.fix, findingsBefore: mergeFindings(value.before.findings) };
       dbFindings = value.after.findings;
       checked = value.after.checked;
+      readFrom = value.after.snapshot ?? null;
     } else {
       dbFindings = value.findings;
       checked = value.checked;
+      readFrom = value.snapshot ?? null;
     }
   }
   let deep: TableScan[] | null = null;
   const deepCollector = new FindingCollector(strict);
   if (deepOutcome) {
     if (deepOutcome.ok) {
-      deep = deepOutcome.value as TableScan[];
+      deep = (deepOutcome.value as DeepResult).scans;
       checkDeepScan(deep, deepCollector);
       const broken = deep.find((scan) => scan.error !== null);
       if (broken) {
@@ -289,9 +310,11 @@ function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<Tas
       error = deepOutcome.error; // e.g. Kuzu killed by SIGSEGV on a damaged page
     }
   }
+  const holder = error?.holder ?? readFrom?.holder ?? null;
   checkFile(
     {
-      walPresent: sizes.walBytes !== null,
+      // A WAL beside a database a live process holds is its writer at work, not an unclean stop.
+      walPresent: sizes.walBytes !== null && holder === null,
       walBytes: sizes.walBytes,
       appBackups: sizes.backups.filter((b) => b.madeBy === 'application').map((b) => path.basename(b.path)),
       unavailable: error && !deepCollector.has('storage.unreadable') ? { reason: error.reason, message: error.message, pid: error.holder?.pid ?? null } : null,
@@ -312,7 +335,8 @@ function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<Tas
     checked,
     deep,
     fix,
-    inUse: error?.holder ?? null,
+    inUse: holder,
+    snapshotAt: readFrom?.takenAt ?? null,
     error,
     exitCode,
     durationMs: outcome.durationMs + (deepOutcome?.durationMs ?? 0),
@@ -364,14 +388,25 @@ async function validateWork(target: LocritTarget, payload: ValidatePayload, task
   checkHeader(target.dbPath);
   const readOnly = { readOnly: true, ...payload.store };
   if (payload.phase === 'deep') {
-    task.progress('deep: reading every row');
-    return withStore(target.dbPath, readOnly, async (store) => deepScan(store, await readSchema(store), (table, rows) => task.progress(`deep: ${table} ${rows} rows`)));
+    task.progress('deep: copying');
+    return withSnapshot(target.dbPath, async (snapshot) => {
+      task.progress('deep: reading every row');
+      const scans = await withStore(snapshot.dbPath, readOnly, async (store) => deepScan(store, await readSchema(store), (table, rows) => task.progress(`deep: ${table} ${rows} rows`)));
+      return { scans, snapshot: { takenAt: snapshot.takenAt, holder: snapshot.holder } };
+    });
   }
-  if (payload.phase === 'check') {
-    task.progress('checking');
-    return withStore(target.dbPath, readOnly, async (store) => (await checkDatabase(store, target, payload, false)).result);
-  }
+  if (payload.phase === 'check') return checkSnapshot(target, payload, task, false).then(({ result }) => result);
   return fixTask(target, payload, task);
+}
+
+/** The read-only checks, on a private copy: the live file is never opened (see src/store/snapshot.ts). */
+async function checkSnapshot(target: LocritTarget, payload: ValidatePayload, task: TaskContext, planFix: boolean): Promise<{ result: CheckResult; plan: FixPlan | null }> {
+  task.progress('copying');
+  return withSnapshot(target.dbPath, async (snapshot) => {
+    task.progress('checking');
+    const checked = await withStore(snapshot.dbPath, { readOnly: true, ...payload.store }, (store) => checkDatabase(store, target, payload, planFix));
+    return { ...checked, result: { ...checked.result, snapshot: { takenAt: snapshot.takenAt, holder: snapshot.holder } } };
+  });
 }
 
 async function checkDatabase(store: KuzuStore, target: LocritTarget, payload: ValidatePayload, planFix: boolean): Promise<{ result: CheckResult; plan: FixPlan | null }> {
@@ -420,9 +455,17 @@ async function fixTask(target: LocritTarget, payload: ValidatePayload, task: Tas
   const lock = payload.dryRun ? null : acquireRunLock(target.dbPath, 'validate --fix');
   try {
     task.progress('checking');
-    const { result: before, plan } = await withStore(target.dbPath, readOnly, (store) => checkDatabase(store, target, payload, true));
+    // A dry run plans on a private copy; a real fix plans on the file it is about to change, which it must have to itself.
+    const { result: before, plan } = payload.dryRun
+      ? await checkSnapshot(target, payload, task, true)
+      : await withStore(target.dbPath, readOnly, (store) => checkDatabase(store, target, payload, true));
     const fix: FixTaskResult['fix'] = { dryRun: payload.dryRun, plan: plan!, skipped: null, applied: null, archive: null };
     if (emptyFixPlan(plan!)) return { before, after: before, fix };
+    const holder = before.snapshot?.holder;
+    if (holder) {
+      fix.skipped = `pid ${holder.pid} holds the database (the Locrit application, usually): --fix needs it to itself; stop the application or pass --wait <seconds>; nothing was changed`;
+      return { before, after: before, fix };
+    }
     if (fs.existsSync(`${target.dbPath}.wal`)) {
       // Opening read-write would replay the WAL into the file; `recover` does that with a backup first.
       fix.skipped = `a WAL is present (unclean stop): run \`locrit-mem recover ${target.name}\` first; nothing was changed`;

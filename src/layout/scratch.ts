@@ -84,8 +84,8 @@ export function sweepStaleRuns(base = scratchBase()): string[] {
 export function runScratchFolder(): string {
   const inherited = process.env[RUN_SCRATCH_ENV];
   if (inherited) {
-    ensurePrivateFolder(path.dirname(inherited));
-    fs.mkdirSync(inherited, { recursive: true, mode: 0o700 });
+    // Made by the parent; never made again here: if it is gone, so is the run (and nothing must be left behind).
+    if (!fs.existsSync(inherited)) throw new LocritMemError(`${inherited} (this run's folder for copies) is gone: the run was stopped`, ExitCode.unavailable, 'run the command again');
     return inherited;
   }
   if (ownRunFolder && fs.existsSync(ownRunFolder)) return ownRunFolder;
@@ -112,7 +112,8 @@ export function removeRunScratch(): void {
 function registerCleanup(folder: string): void {
   const remove = (): void => {
     try {
-      fs.rmSync(folder, { recursive: true, force: true });
+      // A worker may still be adding a file inside: retry a non-empty folder a few times.
+      fs.rmSync(folder, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
     } catch {
       // Exiting anyway; the next run sweeps it.
     }

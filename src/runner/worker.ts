@@ -7,6 +7,9 @@ const send = (reply: WorkerReply): void => {
   process.send!(reply);
 };
 
+// The parent is gone (killed): stop at once rather than work for nobody in a run folder that was removed.
+process.on('disconnect', () => process.exit(0));
+
 process.on('message', async (request: WorkerRequest) => {
   if (request.type === 'exit') {
     process.disconnect();

@@ -9,8 +9,11 @@
  * new one starts) while we copy. A copy is kept only when, between a stat before and a stat
  * after, kuzu.db did not change at all and the WAL is the same file and did not shrink: then the
  * copy is kuzu.db as of the last checkpoint plus a prefix of the WAL that follows it, which a
- * read-only open replays up to its last whole record. Otherwise it is taken again, a bounded
- * number of times, and the Locrit is reported busy rather than with wrong figures.
+ * read-only open replays up to its last whole record. One case passes that test and still
+ * cannot be read: a WAL copied just after a checkpoint logged itself and before it rewrote
+ * kuzu.db; Kuzu refuses to open it read-only, and withSnapshot copies again. Otherwise it is
+ * taken again, a bounded number of times, and the Locrit is reported busy rather than with
+ * wrong figures.
  * Copies are reflinks where the file system has them (btrfs, XFS), plain copies elsewhere.
  */
 import fs from 'node:fs';
@@ -187,12 +190,40 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
   }
 }
 
-/** Runs `work` on a consistent private copy of the database and removes the copy on every path. */
+/**
+ * Kuzu's refusal to open a copy whose WAL ends with a checkpoint record: the copy was taken while
+ * a checkpoint was between logging itself and rewriting kuzu.db (its pages are in kuzu.db.shadow,
+ * which a read-only open cannot apply). The file itself is fine: take the copy again.
+ */
+export function isCheckpointInProgress(error: unknown): boolean {
+  return /replay shadow pages/i.test(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Runs `work` on a consistent private copy of the database and removes the copy on every path.
+ * A copy caught in the middle of a checkpoint is taken again (within the same bound of attempts).
+ */
 export async function withSnapshot<T>(dbPath: string, work: (snapshot: Snapshot) => Promise<T>, options: SnapshotOptions = {}): Promise<T> {
-  const snapshot = await takeSnapshot(dbPath, options);
-  try {
-    return await work(snapshot);
-  } finally {
-    snapshot.remove();
+  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
+  let used = 0;
+  for (;;) {
+    const snapshot = await takeSnapshot(dbPath, { ...options, attempts: Math.max(1, attempts - used) });
+    used += snapshot.attempts;
+    try {
+      return await work({ ...snapshot, attempts: used });
+    } catch (error) {
+      if (!isCheckpointInProgress(error)) throw error;
+      if (used >= attempts) {
+        throw new DatabaseUnavailableError(
+          `${dbPath} was being checkpointed during each of ${attempts} attempts to copy it for reading: no consistent figures`,
+          'busy',
+          'run the command again in a moment',
+          snapshot.holder ?? undefined,
+        );
+      }
+    } finally {
+      snapshot.remove();
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? DEFAULT_PAUSE_MS));
   }
 }

@@ -67,24 +67,31 @@ describe('stats', () => {
     assert.match(table.stdout, /WAL is present/);
   });
 
-  it('names the process holding a database, reports the others, and exits 3', async (t) => {
+  it('reads a held database from a private copy, names its holder beside the figures, and exits 0', async (t) => {
     const data = tempDir(t);
     const held = await makeLocrit(data, { name: 'held' });
     await makeLocrit(data, { name: 'free' });
     const holder = await holdDatabase(held.dbPath);
     t.after(() => holder.release());
     const result = await runCli(['-d', data, 'stats', '--json']);
-    assert.equal(result.code, 3);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
     const report = JSON.parse(result.stdout);
     const [free, heldReport] = report.locrits;
     assert.equal(free.error, null);
     assert.equal(free.database.messages, 200);
-    assert.equal(heldReport.status, 'unavailable');
-    assert.equal(heldReport.error.reason, 'in-use');
+    assert.equal(free.inUse, null);
+    assert.equal(heldReport.error, null);
+    assert.equal(heldReport.status, free.status, 'the same figures give the same status, held or not');
+    assert.equal(heldReport.database.messages, 200);
     assert.equal(heldReport.inUse.pid, holder.pid);
     assert.match(heldReport.inUse.command, /holder\.js/);
     assert.ok(heldReport.inUse.rssBytes > 0);
+    assert.ok(Date.parse(heldReport.snapshotAt) <= Date.now());
     assert.equal(heldReport.files.dbBytes, fs.statSync(held.dbPath).size);
+    const prometheus = await runCli(['-d', data, 'stats', '--format', 'prometheus']);
+    assert.match(prometheus.stdout, /locrit_up\{locrit="held"\} 1/);
+    assert.match(prometheus.stdout, /locrit_in_use\{locrit="held"\} 1/);
   });
 
   it('reports a non-Kuzu file and a truncated file as unusable (exit 3) without crashing the run', async (t) => {
