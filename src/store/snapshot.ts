@@ -21,7 +21,7 @@ import path from 'node:path';
 import { DatabaseUnavailableError, type LockHolder } from '../errors.js';
 import { makeScratchFolder } from '../layout/scratch.js';
 import { checkHeader } from './header.js';
-import { describeProcess, locksOn } from './locks.js';
+import { holderOf } from './locks.js';
 
 export interface Snapshot {
   /** The live database that was copied. */
@@ -91,13 +91,6 @@ export function consistentCopy(
   if (!before.wal) return !walCopied;
   if (!walCopied || !after.wal) return false;
   return sameFile(before.wal, after.wal) && after.wal.size >= before.wal.size;
-}
-
-/** The process holding the live file open (read-write first), described, or null. */
-export async function holderOf(dbPath: string): Promise<LockHolder | null> {
-  const locks = locksOn(dbPath);
-  const lock = locks.find((l) => l.mode === 'WRITE') ?? locks[0];
-  return lock ? describeProcess(lock.pid) : null;
 }
 
 function freeBytes(folder: string): number | null {
