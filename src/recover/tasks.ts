@@ -4,10 +4,12 @@
  * salvaged files, put archived messages back.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { LocritTarget } from '../layout/locrits.js';
 import type { TaskContext } from '../runner/tasks.js';
 import { inspectDatabase, type Inspection } from '../store/inspect.js';
 import { withStore } from '../store/kuzu.js';
+import { withSnapshot } from '../store/snapshot.js';
 import { replayWal } from '../store/replay.js';
 import { buildFromSalvage, type BuildResult, type SalvagedFiles, type TableCounts } from '../store/salvage.js';
 import type { StoreSettings } from '../store/settings.js';
@@ -24,10 +26,21 @@ export type RecoverTaskResult = Inspection | TableCounts | BuildResult | import(
 export async function recoverTask(target: LocritTarget, payload: RecoverTaskPayload, task: TaskContext): Promise<RecoverTaskResult> {
   switch (payload.op) {
     case 'inspect':
-      task.progress(payload.deep ? 'reading every table' : 'reading');
-      return inspectDatabase(payload.path ?? target.dbPath, {
-        ...payload.store, deep: payload.deep, sessions: payload.sessions, archiveMessageFiles: payload.archiveMessageFilesByLocrit?.[target.name],
+    {
+      const options = { ...payload.store, deep: payload.deep, sessions: payload.sessions, archiveMessageFiles: payload.archiveMessageFilesByLocrit?.[target.name] };
+      const reading = payload.deep ? 'reading every table' : 'reading';
+      if (payload.path !== null && path.resolve(payload.path) !== path.resolve(target.dbPath)) {
+        task.progress(reading);
+        return inspectDatabase(payload.path, options);
+      }
+      // The Locrit's own file: the application may open it at any moment, and a read-only open of
+      // ours would make that open fail (and the application reset the Locrit). Read a private copy.
+      task.progress('copying');
+      return withSnapshot(target.dbPath, async (snapshot) => {
+        task.progress(reading);
+        return { ...(await inspectDatabase(snapshot.dbPath, options)), path: target.dbPath };
       });
+    }
     case 'replay':
       task.progress('replaying the WAL');
       return replayWal(payload.path, payload.store);

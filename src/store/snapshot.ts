@@ -183,6 +183,15 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
   }
 }
 
+/** An error about the copy, told about the live file it was taken from (the copy is gone by the time anyone reads it). */
+function relabel(error: unknown, copyPath: string, livePath: string): unknown {
+  if (!(error instanceof Error) || !error.message.includes(copyPath)) return error;
+  const message = error.message.split(copyPath).join(livePath);
+  if (error instanceof DatabaseUnavailableError) return new DatabaseUnavailableError(message, error.reason, error.hint, error.holder);
+  error.message = message;
+  return error;
+}
+
 /**
  * Kuzu's refusal to open a copy whose WAL ends with a checkpoint record: the copy was taken while
  * a checkpoint was between logging itself and rewriting kuzu.db (its pages are in kuzu.db.shadow,
@@ -205,7 +214,7 @@ export async function withSnapshot<T>(dbPath: string, work: (snapshot: Snapshot)
     try {
       return await work({ ...snapshot, attempts: used });
     } catch (error) {
-      if (!isCheckpointInProgress(error)) throw error;
+      if (!isCheckpointInProgress(error)) throw relabel(error, snapshot.dbPath, dbPath);
       if (used >= attempts) {
         throw new DatabaseUnavailableError(
           `${dbPath} was being checkpointed during each of ${attempts} attempts to copy it for reading: no consistent figures`,
