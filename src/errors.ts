@@ -76,6 +76,12 @@ export class DatabaseUnavailableError extends LocritMemError {
   }
 }
 
+/**
+ * kuzu.db or its WAL is a FIFO, a socket or a device: opening it can block forever, and moving
+ * it aside or rebuilding over it would be wrong. Nothing is done to such a file.
+ */
+export class NotRegularFileError extends DatabaseUnavailableError {}
+
 /** A plain, structured-clone-safe copy of an error, to cross a process boundary or go into JSON. */
 export interface ErrorReport {
   kind: string;

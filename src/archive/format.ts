@@ -249,8 +249,11 @@ export function readManifest(location: string): { folder: string; manifest: Arch
   const folder = path.dirname(file);
   let text: string;
   try {
+    // A FIFO would block the read forever.
+    if (!fs.statSync(file).isFile()) throw new ArchiveError(`${file} is not a regular file`, 'pass an archive folder written by `locrit-mem archive`');
     text = fs.readFileSync(file, 'utf8');
-  } catch {
+  } catch (error) {
+    if (error instanceof ArchiveError) throw error;
     throw new ArchiveError(`${file} does not exist: ${folder} is not a complete archive`, 'pass an archive folder that holds manifest.json (see `locrit-mem recover --list`)');
   }
   let value: unknown;

@@ -77,11 +77,16 @@ export class CliRuntime {
   }
 }
 
-/** Parses a positive number flag or throws a usage error naming it. */
-export function positiveNumber(flag: string, value: string | undefined): number | undefined {
+/** A number written in decimal (Number() alone also takes 0x10, 0b1 and Infinity). */
+export const DECIMAL = /^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/** Parses a positive number flag (at most `max`) or throws a usage error naming it. */
+export function positiveNumber(flag: string, value: string | undefined, max?: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got '${value}'`, `pass a number such as ${flag} 5`);
+  if (!DECIMAL.test(value) || !Number.isFinite(n) || n <= 0 || (max !== undefined && n > max)) {
+    throw new UsageError(`${flag} must be a positive number${max !== undefined ? ` up to ${max}` : ''}, got '${value}'`, `pass a number such as ${flag} 5`);
+  }
   return n;
 }
 

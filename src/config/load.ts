@@ -72,8 +72,14 @@ export function loadConfig(options: { explicitPath?: string; cwd?: string; env?:
 
   let text: string;
   try {
+    // A FIFO or a device would block the read forever: only a regular file is read.
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) {
+      throw new ConfigError(`config file ${file} (from ${origin || 'the working folder'}) is not a regular file`, 'pass a YAML file with --config, or omit it to use the defaults');
+    }
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
     throw new ConfigError(`config file ${file} (from ${origin || 'the working folder'}) ${why}`, 'pass an existing file with --config, or omit it to use the defaults');
   }
@@ -174,7 +180,8 @@ function checkValue(node: Node | null, spec: KeySpec, key: string, where: string
     if (items.some((item) => typeof item !== 'string' || item.length === 0)) return fail('a list of non-empty strings', items);
     return items;
   }
-  const value = isScalar(node) ? node.value : node === null ? null : '(a mapping or list)';
+  if (node !== null && !isScalar(node)) return fail(describe(spec), isSeq(node) ? '(a list)' : '(a mapping)');
+  const value = isScalar(node) ? node.value : null;
   if (value === null) {
     if (spec.nullable) return null;
     return fail(describe(spec), null);

@@ -34,6 +34,27 @@ function targetFromDir(dir: string): LocritTarget {
   return { name: path.basename(abs), dir: abs, dbPath: path.join(abs, DB_FILE) };
 }
 
+/**
+ * Refuses a Locrit of the data directory whose folder or kuzu.db is a symlink to somewhere
+ * outside it: backups, rebuilds and archives would then be written where the operator did not
+ * point the tool. A path given explicitly on the command line is used as it is.
+ */
+function refuseEscape(target: LocritTarget, dataDir: string): LocritTarget {
+  let realData: string;
+  let real: string;
+  try {
+    realData = fs.realpathSync(dataDir);
+    real = fs.realpathSync(fs.existsSync(target.dbPath) ? target.dbPath : target.dir);
+  } catch {
+    return target;
+  }
+  if (real === realData || real.startsWith(realData + path.sep)) return target;
+  throw new UsageError(
+    `Locrit '${target.name}' in ${dataDir} is a symlink to ${real}, outside the data directory`,
+    `pass the real path (${real}) if that is the database you mean, or remove the symlink`,
+  );
+}
+
 /** Every folder under the data directory that holds a kuzu.db (or the WAL of one), sorted by name. */
 export function listLocrits(dataDir: string): LocritTarget[] {
   let entries: fs.Dirent[];
@@ -47,7 +68,7 @@ export function listLocrits(dataDir: string): LocritTarget[] {
   }
   return entries
     .filter((entry) => entry.isDirectory() && (fs.existsSync(path.join(dataDir, entry.name, DB_FILE)) || fs.existsSync(path.join(dataDir, entry.name, `${DB_FILE}.wal`))))
-    .map((entry) => targetFromDir(path.join(dataDir, entry.name)))
+    .map((entry) => refuseEscape(targetFromDir(path.join(dataDir, entry.name)), dataDir))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -85,7 +106,7 @@ function resolveOne(arg: string, dataDir: string, cwd: string): LocritTarget {
   }
   for (const candidate of [arg, folderName(arg)]) {
     const dir = path.join(dataDir, candidate);
-    if (hasDatabase(dir)) return targetFromDir(dir);
+    if (hasDatabase(dir)) return refuseEscape(targetFromDir(dir), dataDir);
   }
   let known: string[] = [];
   try {

@@ -54,11 +54,14 @@ export interface RuleDecision {
 }
 
 const DAY_MS = 86_400_000;
+/** Far before any message; further back a Date becomes invalid and cannot be formatted. */
+const EARLIEST_CUTOFF_MS = Date.UTC(1000, 0, 1);
 
 /** The instant before which messages are "older than `days`". */
 export function ageCutoff(now: Date, days: number): Date {
-  return new Date(now.getTime() - days * DAY_MS);
+  return new Date(Math.max(now.getTime() - days * DAY_MS, EARLIEST_CUTOFF_MS));
 }
+
 
 /** How many of the oldest messages the emergency count rule removes: floor(total x fraction), as the seed's `count // 2`. */
 export function emergencyRemoveCount(total: number, fraction: number): number {

@@ -72,6 +72,14 @@ export function diagnose(o: Observation): Diagnosis {
         plan: ['refuse: another process opened the database; stop it first, or rerun with --wait <seconds>'],
       };
     }
+    if (probe.error.kind === 'NotRegularFileError') {
+      return {
+        problem: 'check-failed',
+        problems: [probe.error.message],
+        action: 'report',
+        plan: ['leave it untouched: locrit-mem reads, backs up and rebuilds regular files only; move it aside, then restore a backup (see suggestions)'],
+      };
+    }
     if (probe.error.reason === 'unsupported-version') {
       return { problem: 'unsupported-version', problems: [probe.error.message], action: 'report', plan: ['leave it untouched: this Kuzu cannot read it, so nothing can be salvaged here'] };
     }

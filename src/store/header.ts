@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { DatabaseUnavailableError } from '../errors.js';
+import { DatabaseUnavailableError, NotRegularFileError } from '../errors.js';
 
 /** Kuzu 0.11.x writes storage version 39; 0.11.2 and 0.11.3 read each other's files. */
 export const SUPPORTED_STORAGE_VERSION = 39;
@@ -24,6 +24,14 @@ export function checkHeader(dbPath: string): HeaderInfo {
       'unsupported-version',
       'migrate it with the Locrit application (EXPORT DATABASE in the old version, IMPORT DATABASE in 0.11)',
     );
+  }
+  // Opening a FIFO blocks until something writes to it, and Kuzu would block the same way.
+  if (!stat.isFile()) {
+    throw new NotRegularFileError(`${dbPath} is not a regular file (${fileKind(stat)})`, 'not-kuzu', 'move it aside; `locrit-mem recover --list` shows the backups and archives');
+  }
+  const wal = fs.statSync(`${dbPath}.wal`, { throwIfNoEntry: false });
+  if (wal && !wal.isFile()) {
+    throw new NotRegularFileError(`${dbPath}.wal is not a regular file (${fileKind(wal)})`, 'damaged', `move ${dbPath}.wal aside, then run \`locrit-mem recover\``);
   }
   const head = Buffer.alloc(8);
   const fd = fs.openSync(dbPath, 'r');
@@ -50,4 +58,12 @@ export function checkHeader(dbPath: string): HeaderInfo {
     );
   }
   return { storageVersion };
+}
+
+function fileKind(stat: fs.Stats): string {
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  if (stat.isDirectory()) return 'a folder';
+  return 'not a file';
 }

@@ -53,7 +53,7 @@ Reference (every option, the JSON fields): docs/recover.md in the locrit-mem rep
       let batchSize: number | undefined;
       if (flags.batchSize !== undefined) {
         batchSize = Number(flags.batchSize);
-        if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a whole number of rows >= 1, got '${flags.batchSize}'`, 'omit it to use 5000');
+        if (!/^\s*\d+\s*$/.test(flags.batchSize) || !Number.isSafeInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a whole number of rows >= 1, got '${flags.batchSize}'`, 'omit it to use 5000');
       }
       for (const [flag, value] of [['--from-backup', flags.fromBackup], ['--from-archive', flags.fromArchive], ['--conversations-dir', flags.conversationsDir]] as const) {
         if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} needs a path`, `pass ${flag} <path>`);

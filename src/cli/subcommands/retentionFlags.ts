@@ -1,6 +1,7 @@
 /** Flag parsing shared by `archive` and `emergency-cleanup`: thresholds that override the configuration. */
 import readline from 'node:readline/promises';
 import { UsageError } from '../../errors.js';
+import { DECIMAL } from '../runtime.js';
 
 /** A whole number >= 0, or a usage error naming the flag. */
 export function wholeNumber(flag: string, value: string | undefined): number | undefined {
@@ -14,7 +15,7 @@ export function wholeNumber(flag: string, value: string | undefined): number | u
 export function nonNegative(flag: string, value: string | undefined, max?: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (max !== undefined && n > max)) {
+  if (!DECIMAL.test(value) || !Number.isFinite(n) || n < 0 || (max !== undefined && n > max)) {
     throw new UsageError(`${flag} must be a number from 0${max !== undefined ? ` to ${max}` : ' up'}, got '${value}'`, `pass a number such as ${flag} ${max !== undefined ? max / 2 : 7}`);
   }
   return n;

@@ -27,7 +27,7 @@ Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repos
     .action(async (locrits: string[], options: { check?: boolean; format?: string; watch?: string; output?: string }, command: Command) => {
       const flags = runtime.flags(command);
       const format = oneOf('--format', options.format, FORMATS) ?? (flags.json ? 'json' : 'table');
-      const watchSeconds = positiveNumber('--watch', options.watch);
+      const watchSeconds = positiveNumber('--watch', options.watch, MAX_WATCH_SECONDS);
       if (watchSeconds !== undefined && options.output) throw new UsageError('--watch and --output cannot be combined', 'use --output from cron, --watch on a terminal');
       const { runStats } = await import('../../commands/stats.js');
       const once = async (): Promise<void> => {
@@ -44,6 +44,9 @@ Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repos
       await watch(runtime, watchSeconds, once);
     });
 }
+
+/** A day: longer waits overflow Node's timers, which then fire at once, in a tight loop. */
+const MAX_WATCH_SECONDS = 86_400;
 
 /** Re-runs `once` every few seconds, clearing a terminal between runs, until SIGINT. */
 async function watch(runtime: CliRuntime, seconds: number, once: () => Promise<void>): Promise<void> {
