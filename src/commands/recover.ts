@@ -6,9 +6,10 @@
  */
 import path from 'node:path';
 import { resolveConfigPath } from '../config/load.js';
+import type { ConfigNote } from '../config/registry.js';
 import { readConversationFiles } from '../conversations/read.js';
 import { ExitCode, UsageError, worstExitCode } from '../errors.js';
-import { resolveTargets } from '../layout/locrits.js';
+import { identify, resolveTargets, type LocritIdentity } from '../layout/locrits.js';
 import type { RecoverEnv, RecoverOptions } from '../recover/flow.js';
 import { restoreFromArchive } from '../recover/fromArchive.js';
 import { restoreFromBackup } from '../recover/fromBackup.js';
@@ -34,6 +35,8 @@ export interface RecoverReport {
   configFile: string | null;
   archiveDir: string;
   conversations: { dir: string; exists: boolean; files: number; unreadable: { file: string; error: string }[]; otherLocrits: number } | null;
+  /** Info-level notes on the configuration and the application's Locrit registry. */
+  configNotes: ConfigNote[];
   locrits: LocritRecovery[];
   exitCode: ExitCode;
 }
@@ -78,7 +81,7 @@ export async function runRecover(context: CommandContext, options: RecoverOption
     parts = await repairAll(env, targets, files);
   }
   context.reporter.done();
-  const locrits = parts.map(assemble);
+  const locrits = parts.map((part) => assemble(part, identify(context.config.registry, part.target.name)));
   return {
     version: REPORT_VERSION,
     command: 'recover',
@@ -90,15 +93,16 @@ export async function runRecover(context: CommandContext, options: RecoverOption
     configFile: context.config.source,
     archiveDir: env.archiveDir,
     conversations,
+    configNotes: context.notes,
     locrits,
     exitCode: worstExitCode(locrits.map((l) => l.exitCode)),
   };
 }
 
 /** One Locrit's entry of the report: every field present (null where the flow has none), in a fixed order. */
-function assemble({ target, part, durationMs }: Timed<RecoveryPart>): LocritRecovery {
+function assemble({ target, part, durationMs }: Timed<RecoveryPart>, identity: LocritIdentity): LocritRecovery {
   return {
-    name: target.name, path: target.dbPath, problem: part.problem, problems: part.problems, action: part.action, outcome: part.outcome,
+    name: target.name, ...identity, path: target.dbPath, problem: part.problem, problems: part.problems, action: part.action, outcome: part.outcome,
     plan: part.plan, steps: part.steps, holder: part.holder, waitedSeconds: part.waitedSeconds,
     replay: 'replay' in part ? part.replay : null,
     salvage: 'salvage' in part ? part.salvage : null,

@@ -143,7 +143,14 @@ export interface ListedArchive {
 }
 
 export interface LocritRecovery {
+  /** The folder name. */
   name: string;
+  /** The name the application shows, from locrits.instances; null when the configuration does not name the folder. */
+  displayName: string | null;
+  /** `active` in locrits.instances, or null. */
+  active: boolean | null;
+  /** Its memory service in locrits.instances (`kuzu_graph` is Kuzu), or null when unknown. */
+  memoryService: string | null;
   path: string;
   problem: RecoverProblem;
   /** Every problem found, in words. */

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { damagePages, killWriterMidWrite, truncateFile } from '../../src/fixtures/damage.js';
-import { idsOf, makeLocrit, relCounts, runCli, sha256File, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
+import { idsOf, makeLocrit, relCounts, ROOT, runCli, sha256File, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
 
 const NODES = ['User', 'Message', 'Session', 'Concept', 'Topic', 'Memory'];
 const RELS = ['SENT', 'RESPONDS_TO', 'PART_OF', 'MENTIONS', 'DISCUSSES', 'LEARNS', 'RELATES_TO'];
@@ -163,5 +163,23 @@ describe('recover', () => {
     assert.match(text.stdout, /Dry run: nothing will be changed/);
     assert.match(text.stdout, /Plan:/);
     assert.deepEqual(snapshotFolder(data), before);
+  });
+});
+
+describe("recover with the application's own config.yaml", () => {
+  it('names each Locrit by its display name and carries the registry notes, with nothing on stderr', async (t) => {
+    const dir = tempDir(t);
+    writeConfig(dir, fs.readFileSync(path.join(ROOT, 'test', 'config', 'application-config.yaml'), 'utf8'), 'config.yaml');
+    const fixture = await makeLocrit(path.join(dir, 'data', 'memory'), { name: '\u00c9lise Caf\u00e9', messages: 30, sessions: 2, vectorIndexes: false });
+    const before = snapshotFolder(path.dirname(fixture.dbPath));
+    const result = await runCli(['-c', 'config.yaml', 'recover', '--dry-run', '--json'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    const report = JSON.parse(result.stdout);
+    assert.deepEqual(report.locrits.map((l: { name: string; displayName: string; active: boolean }) => [l.name, l.displayName, l.active]), [['\u00e9lise_caf\u00e9', '\u00c9lise Caf\u00e9', false]]);
+    assert.ok(report.configNotes.some((n: { code: string; locrit: string }) => n.code === 'never-started' && n.locrit === 'bob_technique'));
+    const table = await runCli(['-c', 'config.yaml', 'recover', '--dry-run'], { cwd: dir });
+    assert.match(table.stdout, /\u00e9lise_caf\u00e9 \(\u00c9lise Caf\u00e9\) inactive/);
+    assert.deepEqual(snapshotFolder(path.dirname(fixture.dbPath)), before);
   });
 });

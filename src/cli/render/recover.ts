@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { RecoverReport } from '../../commands/recover.js';
 import type { LocritRecovery, RecoverOutcome } from '../../recover/types.js';
-import { bytes, count, TABLE_STYLE } from '../format.js';
+import { bytes, count, locritLabel, TABLE_STYLE } from '../format.js';
 
 const PROBLEM_TEXT: Record<LocritRecovery['problem'], string> = {
   none: 'nothing wrong',
@@ -58,7 +58,7 @@ export function recoverTable(report: RecoverReport, colors: ChalkInstance, verbo
   const lines: string[] = [];
   if (report.dryRun) lines.push(colors.bold('Dry run: nothing will be changed.'));
   const table = new Table({ head: ['Locrit', 'Problem found', 'Action', 'Result'].map((h) => colors.bold(h)), ...TABLE_STYLE });
-  for (const l of report.locrits) table.push([l.name, PROBLEM_TEXT[l.problem], ACTION_TEXT[l.action], outcome(colors, l.outcome, l)]);
+  for (const l of report.locrits) table.push([locritLabel(l, colors), PROBLEM_TEXT[l.problem], ACTION_TEXT[l.action], outcome(colors, l.outcome, l)]);
   lines.push(table.toString());
   for (const l of report.locrits) lines.push(...details(l, colors, report.dryRun, verbose));
   if (report.conversations?.unreadable.length) {
@@ -73,7 +73,7 @@ export function recoverTable(report: RecoverReport, colors: ChalkInstance, verbo
 
 function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verbose: boolean): string[] {
   if (l.problem === 'none' && l.action === 'none' && !verbose) return [];
-  const out: string[] = ['', colors.bold(`${l.name}`) + colors.dim(` (${l.path})`)];
+  const out: string[] = ['', colors.bold(locritLabel(l)) + colors.dim(` (${l.path})`)];
   for (const problem of l.problems) out.push(`  ${colors.yellow('!')} ${problem}`);
   if (l.holder) {
     out.push(`  held by pid ${l.holder.pid}: ${l.holder.command ?? '(command unknown)'}`);
@@ -124,7 +124,7 @@ function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verb
 function listTable(report: RecoverReport, colors: ChalkInstance): string {
   const lines: string[] = [];
   for (const l of report.locrits) {
-    lines.push(colors.bold(l.name) + colors.dim(` (${l.path})`));
+    lines.push(colors.bold(locritLabel(l)) + colors.dim(` (${l.path})`));
     const t = new Table({ head: ['Kind', 'Made', 'Size', 'Messages', 'Path'].map((h) => colors.bold(h)), ...TABLE_STYLE });
     for (const b of l.backups ?? []) {
       t.push([
