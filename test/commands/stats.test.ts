@@ -221,6 +221,11 @@ describe("stats and validate with the application's own config.yaml", () => {
     assert.equal(one.code, 0, one.stderr);
     assert.deepEqual(JSON.parse(one.stdout).locrits.map((l: { name: string; displayName: string }) => [l.name, l.displayName]), [['\u00e9lise_caf\u00e9', '\u00c9lise Caf\u00e9']]);
 
+    fs.writeFileSync(path.join(dir, 'low-cap.yaml'), fs.readFileSync(config, 'utf8').replace('  max_messages: 10000', '  max_messages: 30'));
+    const over = await runCli(['-c', 'low-cap.yaml', 'stats', 'Bob Technique', '--check'], { cwd: dir });
+    assert.equal(over.code, 1);
+    assert.match(over.stdout, /bob_technique: over: 40 against max_messages_per_locrit 30 \(memory\.max_messages\)/);
+
     const validate = await runCli(['-c', 'config.yaml', 'validate', 'Bob Technique', '--json'], { cwd: dir });
     assert.equal(validate.stderr, '');
     const report = JSON.parse(validate.stdout);

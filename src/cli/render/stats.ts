@@ -63,7 +63,7 @@ function notes(locrits: LocritStats[], colors: ChalkInstance): string[] {
         ? `file ${bytes(limit.value)} against max_db_size_mb ${bytes(limit.limit as number)}`
         : limit.name === 'enable_embeddings'
           ? `${count(limit.value)} embeddings stored while enable_embeddings is false`
-          : `${count(limit.value)} against ${limit.name} ${count(limit.limit as number)}`;
+          : `${count(limit.value)} against ${limit.name} ${count(limit.limit as number)}${limit.source && limit.source.key !== `memory.${limit.name}` ? ` (${limit.source.key})` : ''}`;
       out.push(`${mark} ${l.name}: ${limit.status}: ${what}`);
     }
   }
