@@ -7,9 +7,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DatabaseUnavailableError, ExitCode, LocritMemError, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
+import { DatabaseUnavailableError, ExitCode, LocritMemError, toErrorReport, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
 import { fileSizes } from '../layout/files.js';
-import { identify, resolveTargets, type LocritIdentity, type LocritTarget } from '../layout/locrits.js';
+import type { LocritIdentity, LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
 import {
   checkDeepScan,
@@ -45,12 +45,11 @@ import { withStore, type KuzuStore } from '../store/kuzu.js';
 import { withSnapshot } from '../store/snapshot.js';
 import { quarantineMessages } from '../store/quarantine.js';
 import { journalPath } from '../archive/journal.js';
-import { readSchema } from '../store/schema.js';
-import { resolveConfigPath } from '../config/load.js';
+import { readSchema, type DatabaseSchema } from '../store/schema.js';
 import type { ConfigNote } from '../config/registry.js';
 import type { ValueSource } from '../config/sources.js';
 import type { StoreSettings } from '../store/settings.js';
-import { storeSettings, type CommandContext } from './context.js';
+import type { CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
 export interface ValidateOptions {
@@ -167,7 +166,11 @@ export interface ValidateReport {
   exitCode: Code;
 }
 
-type Phase = 'check' | 'deep' | 'fix';
+/**
+ * What a worker does for one Locrit: the integrity rules ('check'), every row ('deep'), both on
+ * one copy and one open ('check-deep', the usual `--deep`), or the rules plus the repair ('fix').
+ */
+type Phase = 'check' | 'deep' | 'check-deep' | 'fix';
 
 interface ValidatePayload {
   phase: Phase;
@@ -205,9 +208,20 @@ interface DeepResult {
   snapshot: ReadFrom;
 }
 
-type TaskResult = CheckResult | DeepResult | FixTaskResult;
+/** The deep read as the combined phase returns it: the scans, or why reading failed. */
+type DeepRead = { ok: true; result: DeepResult } | { ok: false; error: ErrorReport };
+
+interface CheckDeepResult {
+  check: CheckResult;
+  deep: DeepRead;
+}
+
+type TaskResult = CheckResult | DeepResult | FixTaskResult | CheckDeepResult;
 
 export async function runValidate(context: CommandContext, options: ValidateOptions): Promise<ValidateReport> {
+  // Imported here, not at the top: the worker loads this module too, and the configuration and
+  // registry modules bring the YAML parser (~35 ms of CPU per process) that only the parent needs.
+  const [{ storeSettings }, { resolveConfigPath }, { identify, resolveTargets }] = await Promise.all([import('./context.js'), import('../config/load.js'), import('../layout/locrits.js')]);
   const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
   if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
   const values = context.config.values;
@@ -232,15 +246,40 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     tool: toolInfo(),
     nowMs: context.now.getTime(),
   });
-  const progress = { jobs: context.jobs, onProgress: (target: LocritTarget, phase: string) => context.reporter.phase(`${target.name}: ${phase}`) };
-  const first = await runEach<TaskResult>('validate', targets, payload(options.fix ? 'fix' : 'check'), progress);
+  const lastPhase = new Map<string, string>();
+  const progress = {
+    jobs: context.jobs,
+    onProgress: (target: LocritTarget, phase: string) => {
+      lastPhase.set(target.dbPath, phase);
+      context.reporter.phase(`${target.name}: ${phase}`);
+    },
+  };
+  let first: TaskOutcome<TaskResult>[];
   let deep: (TaskOutcome<TaskResult> | null)[] = targets.map(() => null);
-  if (options.deep) {
-    // A second worker pass, so that a crash while reading every page keeps the findings above.
-    const readable = first.filter((o) => o.ok).map((o) => o.target);
-    const outcomes = await runEach<TaskResult>('validate', readable, payload('deep'), progress);
-    const byPath = new Map(outcomes.map((o) => [o.target.dbPath, o]));
-    deep = targets.map((t) => byPath.get(t.dbPath) ?? null);
+  if (options.deep && !options.fix) {
+    // One worker, one copy and one open for the rules and the deep read (a process start, a copy
+    // and an open cost more than the whole check of an ordinary Locrit). When the worker dies
+    // during the deep read (Kuzu crashing on a damaged page), the rules are run again alone, so
+    // that their findings are still reported beside the damage.
+    const both = await runEach<TaskResult>('validate', targets, payload('check-deep'), progress);
+    const crashedInDeep = both.filter((o) => !o.ok && lastPhase.get(o.target.dbPath)?.startsWith('deep')).map((o) => o.target);
+    const again = new Map((await runEach<TaskResult>('validate', crashedInDeep, payload('check'), progress)).map((o) => [o.target.dbPath, o]));
+    first = both.map((o) => again.get(o.target.dbPath) ?? (o.ok ? { ...o, value: (o.value as CheckDeepResult).check } : o));
+    deep = both.map((o): TaskOutcome<TaskResult> | null => {
+      if (again.has(o.target.dbPath)) return o;
+      if (!o.ok) return null;
+      const read = (o.value as CheckDeepResult).deep;
+      return read.ok ? { target: o.target, ok: true, value: read.result, durationMs: 0 } : { target: o.target, ok: false, error: read.error, durationMs: 0 };
+    });
+  } else {
+    first = await runEach<TaskResult>('validate', targets, payload(options.fix ? 'fix' : 'check'), progress);
+    if (options.deep) {
+      // A second worker pass, so that a crash while reading every page keeps the findings above.
+      const readable = first.filter((o) => o.ok).map((o) => o.target);
+      const outcomes = await runEach<TaskResult>('validate', readable, payload('deep'), progress);
+      const byPath = new Map(outcomes.map((o) => [o.target.dbPath, o]));
+      deep = targets.map((t) => byPath.get(t.dbPath) ?? null);
+    }
   }
   context.reporter.done();
 
@@ -396,6 +435,24 @@ async function validateWork(target: LocritTarget, payload: ValidatePayload, task
     });
   }
   if (payload.phase === 'check') return checkSnapshot(target, payload, task, false).then(({ result }) => result);
+  if (payload.phase === 'check-deep') {
+    task.progress('copying');
+    return withSnapshot(target.dbPath, async (snapshot) => {
+      task.progress('checking');
+      const readFrom = { takenAt: snapshot.takenAt, holder: snapshot.holder };
+      return withStore(snapshot.dbPath, readOnly, async (store): Promise<CheckDeepResult> => {
+        const { result, schema } = await checkDatabase(store, target, payload, false);
+        const check = { ...result, snapshot: readFrom };
+        // The parent reads this phase name to tell a crash of the deep read from one of the rules.
+        task.progress('deep: reading every row');
+        try {
+          return { check, deep: { ok: true, result: { scans: await deepScan(store, schema, (table, rows) => task.progress(`deep: ${table} ${rows} rows`)), snapshot: readFrom } } };
+        } catch (error) {
+          return { check, deep: { ok: false, error: toErrorReport(asDamage(target, error)) } };
+        }
+      });
+    });
+  }
   return fixTask(target, payload, task);
 }
 
@@ -409,7 +466,7 @@ async function checkSnapshot(target: LocritTarget, payload: ValidatePayload, tas
   });
 }
 
-async function checkDatabase(store: KuzuStore, target: LocritTarget, payload: ValidatePayload, planFix: boolean): Promise<{ result: CheckResult; plan: FixPlan | null }> {
+async function checkDatabase(store: KuzuStore, target: LocritTarget, payload: ValidatePayload, planFix: boolean): Promise<{ result: CheckResult; plan: FixPlan | null; schema: DatabaseSchema }> {
   const { settings, strict } = payload;
   const schema = await readSchema(store);
   const schemaInput = await readSchemaInput(store, schema);
@@ -446,7 +503,7 @@ async function checkDatabase(store: KuzuStore, target: LocritTarget, payload: Va
     collector,
   );
   const sessions = schema.tables.Session ? Number(await store.scalar('MATCH (s:Session) RETURN count(s)')) : null;
-  return { result: { findings: collector.findings(), checked: { messages, sessions } }, plan: planner?.plan ?? null };
+  return { result: { findings: collector.findings(), checked: { messages, sessions } }, plan: planner?.plan ?? null, schema };
 }
 
 async function fixTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<FixTaskResult> {

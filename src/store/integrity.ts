@@ -4,7 +4,7 @@
  * rules themselves live in src/policy/integrity.ts; this module only reads and returns rows.
  */
 import { EMBEDDING_COLUMNS } from '../schema/locrit.js';
-import { MAX_EXAMPLES, type MessageCapabilities, type MessageRow, type SchemaInput } from '../policy/integrity.js';
+import { isJsonObject, MAX_EXAMPLES, type MessageCapabilities, type MessageRow, type SchemaInput } from '../policy/integrity.js';
 import type { KuzuStore, Params } from './kuzu.js';
 import type { DatabaseSchema } from './schema.js';
 
@@ -35,7 +35,7 @@ interface RawMessageRow {
   metadata: string | null;
   hasEmbedding: boolean;
   absSum: number | null;
-  partOf?: (string | null)[];
+  partOf?: (string | null)[] | null;
 }
 
 /** Node offsets per page of the per-message pass. Only candidate rows of a page cross into JS. */
@@ -47,15 +47,23 @@ export interface MessageScanSettings {
 }
 
 /**
- * The per-message pass: ONE scan of Message (with its PART_OF sessions), in pages of node
- * offsets so that memory stays bounded, returning only the candidate rows: messages that may
- * break a per-message rule. Why not every row: the Node binding hands rows to JS at roughly
- * 40-80 us each, while Kuzu filters at about 1 us per row, so a Locrit of 200,000 messages
- * would spend its time crossing into JS. The candidate predicate is a superset of every
- * per-row rule (metadata other than the exact "{}" is always a candidate, because only JS
- * parses JSON); the rules themselves decide in src/policy/integrity.ts. The two rules that
- * concern many healthy rows (embedding-low-priority, embeddings-disabled) are counted in
- * Kuzu instead (see countMassRules).
+ * The per-message pass over Message (with its PART_OF sessions), in pages of node offsets so
+ * that memory stays bounded, handing JS only the candidate rows: messages that may break a
+ * per-message rule. Suspects (a NULL, an unknown role, a future timestamp, a PART_OF that is
+ * not exactly the session_id, an embedding that fails the cheap test below) cross as rows; a
+ * healthy Locrit has none. Metadata other than the exact "{}" must be parsed in JS (Kuzu's
+ * regexp_matches compiles its pattern for every row: a JSON-object pattern took ~150 us per
+ * row), so it crosses as ONE result row per page, a list of (id, text) pairs built by
+ * `collect()`: the Node binding costs 20-40 us per result row but well under a microsecond per
+ * list element (1,226 pairs: ~30 ms as rows, ~3 ms as one list). The few whose text is not a
+ * JSON object are then read whole.
+ *
+ * The embedding test: `array_inner_product(e, e)` (the sum of squares, computed natively) is
+ * NaN for a NaN, infinite for an infinity, 0 for all zeros, so a value in (0, 1e38) proves the
+ * embedding valid; only the others get the sum of |x| the rule is defined on, which is ~15x
+ * slower to compute (a lambda per element). The rules themselves decide in
+ * src/policy/integrity.ts. The two rules that concern many healthy rows (embedding-low-priority,
+ * embeddings-disabled) are counted in Kuzu instead (see countMassRules).
  */
 export async function scanMessages(
   store: KuzuStore,
@@ -65,46 +73,65 @@ export async function scanMessages(
   page = MESSAGE_PAGE,
 ): Promise<number> {
   if (!capabilities.message) return 0;
+  const squares = 'array_inner_product(m.content_embedding, m.content_embedding)';
   const absSum = 'list_sum(list_transform(CAST(m.content_embedding AS FLOAT[]), x -> abs(x)))';
-  const embedding = capabilities.embedding ? `m.content_embedding IS NOT NULL AS hasEmbedding, ${absSum} AS absSum` : 'false AS hasEmbedding, CAST(NULL AS DOUBLE) AS absSum';
-  // NaN fails `> 0`, infinity fails `< 1e38`, all zeros fails `> 0`.
-  const badEmbedding = capabilities.embedding ? ` OR (m.content_embedding IS NOT NULL AND NOT (${absSum} > 0 AND ${absSum} < 1e38))` : '';
-  const candidate =
-    "m.content IS NULL OR m.timestamp IS NULL OR m.timestamp > CAST($future AS TIMESTAMP) OR m.metadata IS NULL OR m.metadata <> '{}' " +
-    `OR m.role IS NULL OR NOT m.role IN ['user', 'assistant', 'system'] OR m.session_id IS NULL${badEmbedding}`;
+  // NaN fails both comparisons, infinity fails `< 1e38`, all zeros fails `> 0`.
+  const embeddingSuspect = capabilities.embedding ? ` OR (m.content_embedding IS NOT NULL AND NOT (${squares} > 0 AND ${squares} < 1e38))` : '';
+  const embedding = capabilities.embedding
+    ? `m.content_embedding IS NOT NULL AS hasEmbedding, CASE WHEN m.content_embedding IS NOT NULL AND NOT (${squares} > 0 AND ${squares} < 1e38) THEN ${absSum} END AS absSum`
+    : 'false AS hasEmbedding, CAST(NULL AS DOUBLE) AS absSum';
+  const suspect =
+    'm.content IS NULL OR m.timestamp IS NULL OR m.timestamp > CAST($future AS TIMESTAMP) OR m.metadata IS NULL ' +
+    `OR m.role IS NULL OR NOT m.role IN ['user', 'assistant', 'system'] OR m.session_id IS NULL${embeddingSuspect}`;
   const columns =
     'm.id AS id, m.role AS role, m.content IS NULL AS contentNull, size(m.content) AS contentLength, m.timestamp AS timestamp, ' +
     `m.session_id AS sessionId, m.metadata AS metadata, ${embedding}`;
-  const cypher = capabilities.partOf
+  const suspects = capabilities.partOf
     ? 'MATCH (m:Message) WHERE offset(id(m)) >= $lo AND offset(id(m)) < $hi OPTIONAL MATCH (m)-[:PART_OF]->(s:Session) ' +
       // count(s), not size(partOf): collect() over an unmatched OPTIONAL MATCH is NULL in Kuzu 0.11, not [].
-      `WITH m, collect(s.id) AS partOf, count(s) AS parts WHERE ${candidate} OR parts <> 1 OR partOf[1] <> m.session_id RETURN ${columns}, partOf`
-    : `MATCH (m:Message) WHERE offset(id(m)) >= $lo AND offset(id(m)) < $hi AND (${candidate}) RETURN ${columns}`;
+      `WITH m, collect(s.id) AS partOf, count(s) AS parts WHERE ${suspect} OR parts <> 1 OR partOf[1] <> m.session_id RETURN ${columns}, partOf`
+    : `MATCH (m:Message) WHERE offset(id(m)) >= $lo AND offset(id(m)) < $hi AND (${suspect}) RETURN ${columns}`;
+  // Kuzu refuses collect() over a value derived from the PART_OF aggregate ("nested aggregation"),
+  // hence a second, cheap statement for the metadata.
+  const metadata = "MATCH (m:Message) WHERE offset(id(m)) >= $lo AND offset(id(m)) < $hi AND m.metadata <> '{}' RETURN collect([m.id, m.metadata]) AS pairs";
   const last = await store.scalar<number | bigint>('MATCH (m:Message) RETURN max(offset(id(m)))');
   if (last === null) return 0;
+  const asRow = (r: RawMessageRow): MessageRow => ({
+    id: r.id,
+    role: r.role,
+    contentNull: r.contentNull,
+    contentLength: r.contentLength === null ? null : Number(r.contentLength),
+    timestamp: r.timestamp,
+    sessionId: r.sessionId,
+    metadata: r.metadata,
+    hasEmbedding: r.hasEmbedding,
+    embeddingAbsSum: r.absSum,
+    partOf: capabilities.partOf ? (r.partOf ?? []).filter((s): s is string => s !== null) : null,
+  });
   let total = 0;
   for (let lo = 0; lo <= Number(last); lo += page) {
-    const raw = await store.query<RawMessageRow>(cypher, { lo, hi: lo + page, future: settings.futureAfter });
-    const rows = raw
-      .map(
-        (r): MessageRow => ({
-          id: r.id,
-          role: r.role,
-          contentNull: r.contentNull,
-          contentLength: r.contentLength === null ? null : Number(r.contentLength),
-          timestamp: r.timestamp,
-          sessionId: r.sessionId,
-          metadata: r.metadata,
-          hasEmbedding: r.hasEmbedding,
-          embeddingAbsSum: r.absSum,
-          partOf: capabilities.partOf ? (r.partOf ?? []).filter((s): s is string => s !== null) : null,
-        }),
-      )
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const range = { lo, hi: lo + page };
+    const rows = (await store.query<RawMessageRow>(suspects, { ...range, future: settings.futureAfter })).map(asRow);
+    const seen = new Set(rows.map((r) => r.id));
+    const [found] = await store.query<{ pairs: [string, string][] | null }>(metadata, range);
+    const badMetadata = (found?.pairs ?? []).filter(([id, text]) => !seen.has(id) && !isJsonObject(text)).map(([id]) => id);
+    if (badMetadata.length > 0) rows.push(...(await readWholeMessages(store, capabilities, badMetadata)).map(asRow));
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     if (rows.length) await onBatch(rows);
     total += rows.length;
   }
   return total;
+}
+
+/** Messages read whole by id (the few whose metadata JS found not to be a JSON object). */
+async function readWholeMessages(store: KuzuStore, capabilities: MessageCapabilities, ids: string[]): Promise<RawMessageRow[]> {
+  const absSum = capabilities.embedding ? 'list_sum(list_transform(CAST(m.content_embedding AS FLOAT[]), x -> abs(x)))' : 'CAST(NULL AS DOUBLE)';
+  const columns =
+    'm.id AS id, m.role AS role, m.content IS NULL AS contentNull, size(m.content) AS contentLength, m.timestamp AS timestamp, ' +
+    `m.session_id AS sessionId, m.metadata AS metadata, ${capabilities.embedding ? 'm.content_embedding IS NOT NULL' : 'false'} AS hasEmbedding, ${absSum} AS absSum`;
+  return capabilities.partOf
+    ? store.query<RawMessageRow>(`MATCH (m:Message) WHERE m.id IN $ids OPTIONAL MATCH (m)-[:PART_OF]->(s:Session) WITH m, collect(s.id) AS partOf RETURN ${columns}, partOf`, { ids })
+    : store.query<RawMessageRow>(`MATCH (m:Message) WHERE m.id IN $ids RETURN ${columns}`, { ids });
 }
 
 /** Rules about many healthy rows, counted in Kuzu: how many and the first ids (same definitions as src/policy/integrity.ts). */
@@ -199,8 +226,4 @@ export async function sessionsOver(store: KuzuStore, schema: DatabaseSchema, lim
     { limit },
   );
   return { count, examples: rows.map((r) => r.id), largest: largestSize };
-}
-
-export async function countRows(store: KuzuStore, table: string, kind: 'NODE' | 'REL'): Promise<number> {
-  return Number(await store.scalar(kind === 'NODE' ? `MATCH (n:\`${table}\`) RETURN count(n)` : `MATCH ()-[r:\`${table}\`]->() RETURN count(r)`));
 }

@@ -3,7 +3,6 @@
  * and waiting for it to let go before a change.
  */
 import fs from 'node:fs';
-import pidusage from 'pidusage';
 import type { LockHolder } from '../errors.js';
 
 export interface FileLock {
@@ -56,6 +55,8 @@ export async function describeProcess(pid: number): Promise<LockHolder> {
   } catch {
     command = null;
   }
+  // Loaded here: only a held database needs it, and every worker imports this module.
+  const { default: pidusage } = await import('pidusage');
   try {
     const usage = await pidusage(pid);
     return { pid, command, rssBytes: usage.memory, cpuPercent: Math.round(usage.cpu * 10) / 10 };
