@@ -35,7 +35,6 @@ interface RawMessageRow {
   metadata: string | null;
   hasEmbedding: boolean;
   absSum: number | null;
-  partOf?: (string | null)[] | null;
 }
 
 /** Node offsets per page of the per-message pass. Only candidate rows of a page cross into JS. */
@@ -47,23 +46,28 @@ export interface MessageScanSettings {
 }
 
 /**
- * The per-message pass over Message (with its PART_OF sessions), in pages of node offsets so
- * that memory stays bounded, handing JS only the candidate rows: messages that may break a
- * per-message rule. Suspects (a NULL, an unknown role, a future timestamp, a PART_OF that is
- * not exactly the session_id, an embedding that fails the cheap test below) cross as rows; a
- * healthy Locrit has none. Metadata other than the exact "{}" must be parsed in JS (Kuzu's
- * regexp_matches compiles its pattern for every row: a JSON-object pattern took ~150 us per
- * row), so it crosses as ONE result row per page, a list of (id, text) pairs built by
- * `collect()`: the Node binding costs 20-40 us per result row but well under a microsecond per
- * list element (1,226 pairs: ~30 ms as rows, ~3 ms as one list). The few whose text is not a
- * JSON object are then read whole.
+ * The per-message pass over Message, in pages of node offsets so that memory stays bounded,
+ * handing JS only the candidate rows: messages that may break a per-message rule (the rules
+ * themselves decide, in src/policy/integrity.ts). A healthy Locrit has none, and each page
+ * costs three cheap statements:
+ * - suspects by their own columns (a NULL, an unknown role, a future timestamp, an embedding
+ *   that fails the cheap test below), returned whole;
+ * - messages whose PART_OF is not exactly one Session equal to their session_id (or whose
+ *   session_id is NULL), with their sessions; grouped by id and session_id only, because
+ *   carrying the node through the grouping copies every column, embeddings included (~25x
+ *   slower on 6,000 messages);
+ * - metadata other than the exact "{}", which only JS can parse (Kuzu's regexp_matches compiles
+ *   its pattern for every row: a JSON-object pattern took ~150 us per row), as ONE result row
+ *   per page holding a list of (id, text) pairs: the Node binding costs 20-40 us per result row
+ *   but well under a microsecond per list element (1,226 pairs: ~30 ms as rows, ~3 ms as one).
+ * Candidates found only by the last two are then read whole by id. A message absent from the
+ * PART_OF statement is PART_OF exactly the Session its session_id names.
  *
  * The embedding test: `array_inner_product(e, e)` (the sum of squares, computed natively) is
  * NaN for a NaN, infinite for an infinity, 0 for all zeros, so a value in (0, 1e38) proves the
  * embedding valid; only the others get the sum of |x| the rule is defined on, which is ~15x
- * slower to compute (a lambda per element). The rules themselves decide in
- * src/policy/integrity.ts. The two rules that concern many healthy rows (embedding-low-priority,
- * embeddings-disabled) are counted in Kuzu instead (see countMassRules).
+ * slower to compute (a lambda per element). The two rules that concern many healthy rows
+ * (embedding-low-priority, embeddings-disabled) are counted in Kuzu instead (countMassRules).
  */
 export async function scanMessages(
   store: KuzuStore,
@@ -74,64 +78,68 @@ export async function scanMessages(
 ): Promise<number> {
   if (!capabilities.message) return 0;
   const squares = 'array_inner_product(m.content_embedding, m.content_embedding)';
-  const absSum = 'list_sum(list_transform(CAST(m.content_embedding AS FLOAT[]), x -> abs(x)))';
   // NaN fails both comparisons, infinity fails `< 1e38`, all zeros fails `> 0`.
   const embeddingSuspect = capabilities.embedding ? ` OR (m.content_embedding IS NOT NULL AND NOT (${squares} > 0 AND ${squares} < 1e38))` : '';
-  const embedding = capabilities.embedding
-    ? `m.content_embedding IS NOT NULL AS hasEmbedding, CASE WHEN m.content_embedding IS NOT NULL AND NOT (${squares} > 0 AND ${squares} < 1e38) THEN ${absSum} END AS absSum`
-    : 'false AS hasEmbedding, CAST(NULL AS DOUBLE) AS absSum';
   const suspect =
     'm.content IS NULL OR m.timestamp IS NULL OR m.timestamp > CAST($future AS TIMESTAMP) OR m.metadata IS NULL ' +
     `OR m.role IS NULL OR NOT m.role IN ['user', 'assistant', 'system'] OR m.session_id IS NULL${embeddingSuspect}`;
-  const columns =
-    'm.id AS id, m.role AS role, m.content IS NULL AS contentNull, size(m.content) AS contentLength, m.timestamp AS timestamp, ' +
-    `m.session_id AS sessionId, m.metadata AS metadata, ${embedding}`;
-  const suspects = capabilities.partOf
-    ? 'MATCH (m:Message) WHERE offset(id(m)) >= $lo AND offset(id(m)) < $hi OPTIONAL MATCH (m)-[:PART_OF]->(s:Session) ' +
-      // count(s), not size(partOf): collect() over an unmatched OPTIONAL MATCH is NULL in Kuzu 0.11, not [].
-      `WITH m, collect(s.id) AS partOf, count(s) AS parts WHERE ${suspect} OR parts <> 1 OR partOf[1] <> m.session_id RETURN ${columns}, partOf`
-    : `MATCH (m:Message) WHERE offset(id(m)) >= $lo AND offset(id(m)) < $hi AND (${suspect}) RETURN ${columns}`;
-  // Kuzu refuses collect() over a value derived from the PART_OF aggregate ("nested aggregation"),
-  // hence a second, cheap statement for the metadata.
-  const metadata = "MATCH (m:Message) WHERE offset(id(m)) >= $lo AND offset(id(m)) < $hi AND m.metadata <> '{}' RETURN collect([m.id, m.metadata]) AS pairs";
+  const inPage = 'offset(id(m)) >= $lo AND offset(id(m)) < $hi';
+  const suspects = `MATCH (m:Message) WHERE ${inPage} AND (${suspect}) RETURN ${wholeColumns(capabilities, squares)}`;
+  const partOfOdd =
+    `MATCH (m:Message) WHERE ${inPage} OPTIONAL MATCH (m)-[:PART_OF]->(s:Session) ` +
+    // count(s), not size(partOf): collect() over an unmatched OPTIONAL MATCH is NULL in Kuzu 0.11, not [].
+    'WITH m.id AS id, m.session_id AS sessionId, collect(s.id) AS partOf, count(s) AS parts WHERE sessionId IS NULL OR parts <> 1 OR partOf[1] <> sessionId RETURN id, partOf';
+  const metadata = `MATCH (m:Message) WHERE ${inPage} AND m.metadata <> '{}' RETURN collect([m.id, m.metadata]) AS pairs`;
   const last = await store.scalar<number | bigint>('MATCH (m:Message) RETURN max(offset(id(m)))');
   if (last === null) return 0;
-  const asRow = (r: RawMessageRow): MessageRow => ({
-    id: r.id,
-    role: r.role,
-    contentNull: r.contentNull,
-    contentLength: r.contentLength === null ? null : Number(r.contentLength),
-    timestamp: r.timestamp,
-    sessionId: r.sessionId,
-    metadata: r.metadata,
-    hasEmbedding: r.hasEmbedding,
-    embeddingAbsSum: r.absSum,
-    partOf: capabilities.partOf ? (r.partOf ?? []).filter((s): s is string => s !== null) : null,
-  });
   let total = 0;
   for (let lo = 0; lo <= Number(last); lo += page) {
     const range = { lo, hi: lo + page };
-    const rows = (await store.query<RawMessageRow>(suspects, { ...range, future: settings.futureAfter })).map(asRow);
-    const seen = new Set(rows.map((r) => r.id));
+    const whole = new Map((await store.query<RawMessageRow>(suspects, { ...range, future: settings.futureAfter })).map((r) => [r.id, r]));
+    const partOf = new Map<string, string[]>();
+    if (capabilities.partOf) {
+      for (const r of await store.query<{ id: string; partOf: (string | null)[] | null }>(partOfOdd, range)) partOf.set(r.id, (r.partOf ?? []).filter((s): s is string => s !== null));
+    }
     const [found] = await store.query<{ pairs: [string, string][] | null }>(metadata, range);
-    const badMetadata = (found?.pairs ?? []).filter(([id, text]) => !seen.has(id) && !isJsonObject(text)).map(([id]) => id);
-    if (badMetadata.length > 0) rows.push(...(await readWholeMessages(store, capabilities, badMetadata)).map(asRow));
-    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const badMetadata = (found?.pairs ?? []).filter(([, text]) => !isJsonObject(text)).map(([id]) => id);
+    const unread = [...new Set([...partOf.keys(), ...badMetadata])].filter((id) => !whole.has(id));
+    if (unread.length > 0) {
+      for (const r of await store.query<RawMessageRow>(`MATCH (m:Message) WHERE ${inPage} AND m.id IN $ids RETURN ${wholeColumns(capabilities, null)}`, { ...range, ids: unread })) whole.set(r.id, r);
+    }
+    const rows = [...whole.values()]
+      .map(
+        (r): MessageRow => ({
+          id: r.id,
+          role: r.role,
+          contentNull: r.contentNull,
+          contentLength: r.contentLength === null ? null : Number(r.contentLength),
+          timestamp: r.timestamp,
+          sessionId: r.sessionId,
+          metadata: r.metadata,
+          hasEmbedding: r.hasEmbedding,
+          embeddingAbsSum: r.absSum,
+          partOf: capabilities.partOf ? (partOf.get(r.id) ?? [r.sessionId as string]) : null,
+        }),
+      )
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     if (rows.length) await onBatch(rows);
     total += rows.length;
   }
   return total;
 }
 
-/** Messages read whole by id (the few whose metadata JS found not to be a JSON object). */
-async function readWholeMessages(store: KuzuStore, capabilities: MessageCapabilities, ids: string[]): Promise<RawMessageRow[]> {
-  const absSum = capabilities.embedding ? 'list_sum(list_transform(CAST(m.content_embedding AS FLOAT[]), x -> abs(x)))' : 'CAST(NULL AS DOUBLE)';
-  const columns =
-    'm.id AS id, m.role AS role, m.content IS NULL AS contentNull, size(m.content) AS contentLength, m.timestamp AS timestamp, ' +
-    `m.session_id AS sessionId, m.metadata AS metadata, ${capabilities.embedding ? 'm.content_embedding IS NOT NULL' : 'false'} AS hasEmbedding, ${absSum} AS absSum`;
-  return capabilities.partOf
-    ? store.query<RawMessageRow>(`MATCH (m:Message) WHERE m.id IN $ids OPTIONAL MATCH (m)-[:PART_OF]->(s:Session) WITH m, collect(s.id) AS partOf RETURN ${columns}, partOf`, { ids })
-    : store.query<RawMessageRow>(`MATCH (m:Message) WHERE m.id IN $ids RETURN ${columns}`, { ids });
+/**
+ * The columns of a candidate row. `squares`: the sum of |x| is computed only where the sum of
+ * squares does not already prove the embedding valid (null: for every row read).
+ */
+function wholeColumns(capabilities: MessageCapabilities, squares: string | null): string {
+  const absSum = 'list_sum(list_transform(CAST(m.content_embedding AS FLOAT[]), x -> abs(x)))';
+  const embedding = !capabilities.embedding
+    ? 'false AS hasEmbedding, CAST(NULL AS DOUBLE) AS absSum'
+    : squares
+      ? `m.content_embedding IS NOT NULL AS hasEmbedding, CASE WHEN m.content_embedding IS NOT NULL AND NOT (${squares} > 0 AND ${squares} < 1e38) THEN ${absSum} END AS absSum`
+      : `m.content_embedding IS NOT NULL AS hasEmbedding, ${absSum} AS absSum`;
+  return 'm.id AS id, m.role AS role, m.content IS NULL AS contentNull, size(m.content) AS contentLength, m.timestamp AS timestamp, ' + `m.session_id AS sessionId, m.metadata AS metadata, ${embedding}`;
 }
 
 /** Rules about many healthy rows, counted in Kuzu: how many and the first ids (same definitions as src/policy/integrity.ts). */
