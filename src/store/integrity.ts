@@ -122,7 +122,7 @@ export async function scanMessages(
         }),
       )
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    if (rows.length) await onBatch(rows);
+    await onBatch(rows); // once per page, even an empty one: callers see the pass progress
     total += rows.length;
   }
   return total;
