@@ -152,6 +152,18 @@ export function ruleParameters(plan: RulePlan): Record<string, string | number |
 /** metadata.important == true, matched in the JSON text (Kuzu has no built-in JSON without an extension). */
 export const IMPORTANT_METADATA_REGEX = '"important"\\s*:\\s*true';
 
+/**
+ * A pattern found anywhere in the text, written for a whole-text match: `.*(?:pattern).*` with
+ * `(?s)` so that `.` crosses newlines. Kuzu 0.11 compiles the pattern of `regexp_matches` again
+ * for every row (~8 us each), while `regexp_full_match` with a literal pattern compiles it once:
+ * 45 ms against 1.5 ms over 6,000 messages, same rows found.
+ */
+export function anywhere(regex: string): string {
+  const flags = regex.match(/^\(\?([a-z]+)\)/);
+  const body = flags ? regex.slice(flags[0].length) : regex;
+  return `(?${flags ? flags[1].replace('s', '') : ''}s).*(?:${body}).*`;
+}
+
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -21,7 +21,7 @@
  * only Message rows and the edges touching them leave.
  */
 import type { ArchiveRule } from '../archive/format.js';
-import { criticalContentRegex, IMPORTANT_METADATA_REGEX, type RuleDecision } from '../policy/retention.js';
+import { anywhere, criticalContentRegex, IMPORTANT_METADATA_REGEX, type RuleDecision } from '../policy/retention.js';
 import { formatWallClock } from '../policy/time.js';
 import type { KuzuStore, Params } from './kuzu.js';
 import { hasColumn, type DatabaseSchema } from './schema.js';
@@ -143,16 +143,16 @@ export async function buildSelection(
   const contentRegex = criticalContentRegex(options.criticalPatterns);
   const hasMetadata = hasColumn(schema, 'Message', 'metadata');
   const hasContent = hasColumn(schema, 'Message', 'content');
-  if (contentRegex && hasContent) params.crit_content = contentRegex;
-  if (hasMetadata) params.crit_meta = IMPORTANT_METADATA_REGEX;
+  // Literal patterns, not parameters, and regexp_full_match: see anywhere() in src/policy/retention.ts.
   const critical = (v: string): string => {
     const parts: string[] = [];
-    if (contentRegex && hasContent) parts.push(`coalesce(regexp_matches(${v}.content, $crit_content), false)`);
-    if (hasMetadata) parts.push(`coalesce(regexp_matches(${v}.metadata, $crit_meta), false)`);
+    if (contentRegex && hasContent) parts.push(`coalesce(regexp_full_match(${v}.content, ${cypherString(anywhere(contentRegex))}), false)`);
+    if (hasMetadata) parts.push(`coalesce(regexp_full_match(${v}.metadata, ${cypherString(anywhere(IMPORTANT_METADATA_REGEX))}), false)`);
     return parts.length ? `(${parts.join(' OR ')})` : 'false';
   };
   const any = (v: string): string => (rules.length ? `(${rules.map((r) => r.predicate(v)).join(' OR ')})` : 'false');
-  const selected = (v: string): string => (options.protectCritical ? `(NOT ${critical(v)} AND ${any(v)})` : any(v));
+  // The rules first: Kuzu evaluates the terms of an AND in order, each on the rows the previous kept.
+  const selected = (v: string): string => (options.protectCritical ? `(${any(v)} AND NOT ${critical(v)})` : any(v));
   return { rules, params, protectCritical: options.protectCritical, critical, selected };
 }
 
@@ -213,13 +213,15 @@ export async function countRules(store: KuzuStore, selection: Selection): Promis
   for (const rule of selection.rules) {
     // No `WITH m, <boolean> AS crit`: Kuzu 0.11 aggregates a boolean projected by WITH wrongly
     // (sum(CASE WHEN crit ...) came back 0 or 1); the expression is repeated inline instead.
+    // Without protection the critical test is not needed at all.
     const crit = selection.critical('m');
-    const cypher =
-      `MATCH (m:Message) WHERE ${rule.predicate('m')} ` +
-      `RETURN count(m) AS n, sum(CASE WHEN ${crit} THEN 1 ELSE 0 END) AS c, ` +
-      `CAST(min(CASE WHEN ${crit} AND $protect THEN NULL ELSE m.timestamp END) AS STRING) AS lo, ` +
-      `CAST(max(CASE WHEN ${crit} AND $protect THEN NULL ELSE m.timestamp END) AS STRING) AS hi`;
-    const [row] = await queryWith<{ n: number; c: number | null; lo: string | null; hi: string | null }>(store, cypher, { ...selection.params, protect: selection.protectCritical });
+    const cypher = selection.protectCritical
+      ? `MATCH (m:Message) WHERE ${rule.predicate('m')} ` +
+        `RETURN count(m) AS n, sum(CASE WHEN ${crit} THEN 1 ELSE 0 END) AS c, ` +
+        `CAST(min(CASE WHEN ${crit} THEN NULL ELSE m.timestamp END) AS STRING) AS lo, ` +
+        `CAST(max(CASE WHEN ${crit} THEN NULL ELSE m.timestamp END) AS STRING) AS hi`
+      : `MATCH (m:Message) WHERE ${rule.predicate('m')} RETURN count(m) AS n, 0 AS c, CAST(min(m.timestamp) AS STRING) AS lo, CAST(max(m.timestamp) AS STRING) AS hi`;
+    const [row] = await queryWith<{ n: number; c: number | null; lo: string | null; hi: string | null }>(store, cypher, selection.params);
     const all = Number(row?.n ?? 0);
     const critical = Number(row?.c ?? 0);
     out.push({
@@ -252,10 +254,17 @@ export async function largestSessionAfter(store: KuzuStore, selection: Selection
   return Number(row?.n ?? 0);
 }
 
-/** Streams the selected ids in sorted order (Kuzu sorts; JS sees one row at a time). */
+/**
+ * Calls onId for every selected id in code-unit order (JS `<`, the order of the id digest). The
+ * ids cross as ONE result row holding a list, sorted here: the Node binding costs 20-40 us per
+ * result row and well under 1 us per list element (a row per id cost 2.5 s for 96,000 ids).
+ * JS holds the selection's ids (about 4 MB for 100,000 messages).
+ */
 export async function eachSelectedId(store: KuzuStore, selection: Selection, onId: (id: string) => void): Promise<number> {
-  const cypher = `MATCH (m:Message) WHERE ${selection.selected('m')} RETURN m.id AS id ORDER BY id`;
-  return store.each(cypher, paramsFor(cypher, selection.params), (row) => onId(String(row.id)));
+  const [row] = await queryWith<{ ids: string[] | null }>(store, `MATCH (m:Message) WHERE ${selection.selected('m')} RETURN collect(m.id) AS ids`, selection.params);
+  const ids = (row?.ids ?? []).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const id of ids) onId(id);
+  return ids.length;
 }
 
 export async function messageCount(store: KuzuStore): Promise<number> {
