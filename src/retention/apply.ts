@@ -8,14 +8,19 @@ import { checkFreeSpaceForCompaction } from '../store/compact.js';
 import type { KuzuStore } from '../store/kuzu.js';
 import { deleteArchivedIds, deleteSelection, largestSessionAfter, messageCount } from '../store/retention.js';
 import { killPoint } from './killPoints.js';
-import { limitOutcomes, planOn } from './plan.js';
+import { limitOutcomes, planOn, type Planned } from './plan.js';
 import type { InterruptedRun, RetentionJob, RetentionResult } from './types.js';
 import { writeArchive } from './writeArchive.js';
 
-/** A real run on an open read-write store. */
-export async function applyRetention(store: KuzuStore, target: LocritTarget, payload: RetentionJob, interrupted: InterruptedRun | null, task: TaskContext): Promise<RetentionResult> {
+/**
+ * A real run on an open read-write store. `planned`: the read-only look's plan. It is used as it
+ * is when the database still holds as many messages; the export then checks that it wrote
+ * exactly the planned ids (same id digest), so a database changed in between stops the run
+ * before anything is deleted. Otherwise (no earlier look, or the count moved) the plan is made here.
+ */
+export async function applyRetention(store: KuzuStore, target: LocritTarget, payload: RetentionJob, interrupted: InterruptedRun | null, task: TaskContext, planned: Planned | null = null): Promise<RetentionResult> {
   task.progress('planning');
-  const p = await planOn(store, target, payload);
+  const p = planned && (await messageCount(store)) === planned.before.messages ? planned : await planOn(store, target, payload);
   const stripCount = p.strip?.count ?? 0;
   const compacts = willCompact({
     command: payload.command, compact: payload.compact, embeddingsToStrip: stripCount, messagesLeaving: p.union.messages,

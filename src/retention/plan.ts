@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { listArchives, MANIFEST_FILE } from '../archive/format.js';
+import { IdDigest, listArchives, MANIFEST_FILE } from '../archive/format.js';
 import { readJournal } from '../archive/journal.js';
 import { ExitCode, LocritMemError } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
@@ -14,7 +14,7 @@ import type { TaskContext } from '../runner/tasks.js';
 import { explainBufferPoolError } from '../store/archiveIo.js';
 import { compactionNeedsBytes, compactionPaths, freeBytes } from '../store/compact.js';
 import type { KuzuStore } from '../store/kuzu.js';
-import { buildSelection, countRules, countSpared, countStrip, largestSessionAfter, measure, messageCount, stripTarget, type Selection } from '../store/retention.js';
+import { buildSelection, countRules, countSpared, countStrip, eachSelectedId, largestSessionAfter, measure, messageCount, stripTarget, type Selection } from '../store/retention.js';
 import { readSchema, type DatabaseSchema } from '../store/schema.js';
 import { embeddingDimension } from '../schema/locrit.js';
 import { sizeOf } from './files.js';
@@ -32,6 +32,8 @@ export interface Planned {
   largestAfter: number;
   dimension: number | null;
   strip: { target: ReturnType<typeof stripTarget>; count: number } | null;
+  /** Digest of the selected ids (format of src/archive/format.ts), to check that the export wrote exactly the planned set. */
+  idDigest: string;
 }
 
 export async function planOn(store: KuzuStore, target: LocritTarget, payload: RetentionJob): Promise<Planned> {
@@ -72,8 +74,10 @@ async function planQueries(store: KuzuStore, target: LocritTarget, payload: Rete
     const staying = { predicate: (v: string) => `(${stripWhat.predicate(v)} AND NOT ${selection.selected(v)})`, params: { ...stripWhat.params, ...selection.params } };
     strip = { target: staying, count: await countStrip(store, staying) };
   }
+  const digest = new IdDigest();
+  await eachSelectedId(store, selection, (id) => digest.add(id));
   return {
-    schema, decisions, selection, rules, union, spared, largestAfter, dimension, strip,
+    schema, decisions, selection, rules, union, spared, largestAfter, dimension, strip, idDigest: digest.digest(),
     before: { messages, dbBytes, walPresent: fs.existsSync(`${target.dbPath}.wal`), largestSession: largestBefore },
   };
 }
@@ -91,7 +95,11 @@ export function limitOutcomes(p: Planned, settings: RetentionSettings, afterMess
 
 /** Dry run: the exact plan, from a read-only open. Changes nothing. */
 export async function planDryRun(store: KuzuStore, target: LocritTarget, payload: RetentionJob, task: TaskContext): Promise<RetentionResult> {
-  const p = await planOn(store, target, payload);
+  return planReport(await planOn(store, target, payload), target, payload, task);
+}
+
+/** The report of a plan (dry run, or the read-only look before a real run). */
+export function planReport(p: Planned, target: LocritTarget, payload: RetentionJob, task: TaskContext): RetentionResult {
   task.progress('planned');
   const journal = readJournal(target.dbPath);
   const partials = listArchives(payload.archiveRoot, target.name).partial;

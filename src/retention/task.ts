@@ -27,7 +27,7 @@ import type { LocritTarget } from '../layout/locrits.js';
 import { withRunLock } from '../layout/runLock.js';
 import { embeddingBytes, willCompact, type RetentionSettings } from '../policy/retention.js';
 import type { TaskContext } from '../runner/tasks.js';
-import { compactDatabase, compactionPaths, removeCompactionLeftovers, type StripInRebuild } from '../store/compact.js';
+import { checkFreeSpaceForCompaction, compactDatabase, compactionPaths, removeCompactionLeftovers, type StripInRebuild } from '../store/compact.js';
 import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';
 import { messageCount } from '../store/retention.js';
@@ -35,7 +35,7 @@ import type { StoreSettings } from '../store/settings.js';
 import { applyRetention } from './apply.js';
 import { sizeOf } from './files.js';
 import { killPoint, killPointsFor } from './killPoints.js';
-import { planDryRun } from './plan.js';
+import { planDryRun, planOn, planReport, type Planned } from './plan.js';
 import { resumeInterrupted } from './resume.js';
 import type { InterruptedRun, RetentionJob, RetentionResult } from './types.js';
 
@@ -80,12 +80,22 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
       readJournal(target.dbPath) !== null ||
       listArchives(payload.archiveRoot, target.name).partial.length > 0 ||
       Object.values(compactionPaths(target.dbPath)).some((p) => fs.existsSync(p));
+    let planned: Planned | null = null;
     if (!pending) {
       task.progress('planning (read-only)');
       // A read-write open rewrites the file even when nothing changes: look first, read-only,
-      // so that a Locrit with nothing to do is left byte for byte as it was.
-      const preview = await withArchivePool(payload, (settings) => withStore(target.dbPath, { readOnly: true, ...settings }, (store) => planDryRun(store, target, payload, task)));
-      if (preview.status === 'nothing-to-do') return { ...preview, after: { ...preview.after, dbBytes: preview.before.dbBytes } };
+      // so that a Locrit with nothing to do is left byte for byte as it was. The plan is then
+      // carried into the read-write open (see applyRetention) rather than made twice.
+      const preview = await withArchivePool(payload, (settings) =>
+        withStore(target.dbPath, { readOnly: true, ...settings }, async (store) => {
+          const p = await planOn(store, target, payload);
+          return { p, result: planReport(p, target, payload, task) };
+        }),
+      );
+      if (preview.result.status === 'nothing-to-do') return { ...preview.result, after: { ...preview.result.after, dbBytes: preview.result.before.dbBytes } };
+      planned = preview.p;
+      // Refuse a rebuild the disk cannot hold before the read-write open, which may rewrite pages.
+      if (preview.result.compactionPlanned) checkFreeSpaceForCompaction(target.dbPath);
     }
     const leftovers = removeCompactionLeftovers(target.dbPath);
     // A retry with the full pool (see withArchivePool) starts with resume(): it finishes or rolls back what the first try left.
@@ -96,7 +106,7 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
         const messages = await messageCount(store);
         return emptyResult('done', { messages, dbBytes: sizeOf(target.dbPath), walPresent: false, largestSession: 0 }, interrupted, messages);
       }
-      return applyRetention(store, target, payload, interrupted, task);
+      return applyRetention(store, target, payload, interrupted, task, planned);
     }));
     // Stripping embeddings is done by the rebuild, so it compacts even without --compact.
     const compactNow = willCompact({

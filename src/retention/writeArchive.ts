@@ -58,7 +58,14 @@ export async function writeArchive(
     throw explainBufferPoolError(error, `archiving ${p.union.messages} messages of ${target.name}`);
   }
   killPoint('exported');
-  if (exported.idCount !== p.union.messages) throw new Error(`the export holds ${exported.idCount} messages, the plan ${p.union.messages}; nothing was deleted`);
+  if (exported.idCount !== p.union.messages || exported.idDigest !== p.idDigest) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw new LocritMemError(
+      `the export of ${target.name} holds ${exported.idCount} messages (id digest ${exported.idDigest.slice(0, 12)}), the plan ${p.union.messages} (${p.idDigest.slice(0, 12)}): the database changed since it was planned; nothing was deleted`,
+      ExitCode.unavailable,
+      'rerun the command',
+    );
+  }
 
   const manifest: ArchiveManifest = {
     format: ARCHIVE_FORMAT,
