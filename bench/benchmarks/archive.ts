@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { wallClockToInstant } from '../../src/policy/time.js';
-import { bigLocrit, scratchCopy, type BigFixture, type DayCutoff } from '../lib/fixtures.js';
+import { bigLocrit, ordinaryLocrit, scratchCopy, type BigFixture, type DayCutoff } from '../lib/fixtures.js';
 import { BIN, cliEnv, compare, FLOORS, type Comparison, type Side } from '../lib/harness.js';
 import type { Measured } from '../lib/measure.js';
 import { figureFrom, type BenchOutcome, type Figure } from '../lib/report.js';
@@ -83,22 +83,26 @@ function describe(c: Comparison, fixture: BigFixture): string {
 
 export async function archive(ctx: BenchContext): Promise<BenchOutcome> {
   const started = performance.now();
+  const ordinary = await ordinaryLocrit(ctx.log);
   const big = await bigLocrit(ctx.quick ? 20_000 : 200_000, ctx.log);
   const small = await bigLocrit(ctx.quick ? 5_000 : 50_000, ctx.log);
   const notes: string[] = [];
   const figures: Figure[] = [];
   const results: { fixture: BigFixture; c: Comparison }[] = [];
-  for (const [fixture, runs] of [[big, ctx.runs ?? (ctx.quick ? 1 : 2)], [small, ctx.runs ?? (ctx.quick ? 1 : 2)]] as const) {
+  for (const [fixture, runs] of [[ordinary, ctx.runs ?? (ctx.quick ? 1 : 5)], [big, ctx.runs ?? (ctx.quick ? 1 : 2)], [small, ctx.runs ?? (ctx.quick ? 1 : 2)]] as const) {
     const cutoff = fixture.cutoffs.half;
     const count = cutoff.count;
     ctx.log(`  archive ${count} of ${fixture.messages} messages, ${runs} rounds (each on a fresh copy)`);
     const label = `archive${fixture.messages}`;
     const c = await compare(label, archiveSide(fixture, cutoff, label), floorSide(fixture, cutoff, label), runs, ctx.log, 0);
     results.push({ fixture, c });
-    figures.push(figureFrom('3 archive', `${count.toLocaleString('en')} of ${(fixture.messages / 1000).toFixed(0)}k msgs`, c, { ratio: 1.5, rss: 512e6 }, `floor peak RSS ${(c.floor.medianPeakRss / 1e6).toFixed(0)} MB`));
+    // The ordinary Locrit's goal is 2.0: there the fixed costs (processes, opens, the read-back) weigh most.
+    const goal = fixture === ordinary ? 2.0 : 1.5;
+    const size = fixture === ordinary ? `${fixture.messages.toLocaleString('en')} msgs, HNSW indexes` : `${(fixture.messages / 1000).toFixed(0)}k msgs`;
+    figures.push(figureFrom('3 archive', `${count.toLocaleString('en')} of ${size}`, c, { ratio: goal, rss: 512e6 }, `floor peak RSS ${(c.floor.medianPeakRss / 1e6).toFixed(0)} MB`));
     notes.push(describe(c, fixture));
   }
-  const [b, s] = results;
+  const [, b, s] = results;
   notes.push(`Peak RSS of ours at ${(s.fixture.messages / 1000).toFixed(0)}k vs ${(b.fixture.messages / 1000).toFixed(0)}k messages: ${(s.c.ours.medianPeakRss / 1e6).toFixed(0)} MB vs ${(b.c.ours.medianPeakRss / 1e6).toFixed(0)} MB (x${(b.c.ours.medianPeakRss / s.c.ours.medianPeakRss).toFixed(2)} for a x${(b.fixture.messages / s.fixture.messages).toFixed(0)} database).`);
   return { id: '3', title: 'archive', figures, notes, seconds: (performance.now() - started) / 1000 };
 }

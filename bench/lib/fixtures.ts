@@ -118,6 +118,15 @@ export async function bigLocrit(messages: number, log: Log, options: Partial<Fix
   return fixture;
 }
 
+/**
+ * A Locrit of ordinary size, as the application leaves it after a few weeks: 6,000 messages,
+ * a fifth with 768-float embeddings, the HNSW vector indexes (building them takes seconds at
+ * this size). A nightly run over a hundred Locrits pays its fixed costs once per Locrit.
+ */
+export async function ordinaryLocrit(log: Log): Promise<BigFixture> {
+  return bigLocrit(6_000, log, { embeddedShare: 0.2, vectorIndexes: true });
+}
+
 export interface DayCutoff {
   /** Stored wall-clock midnight, `YYYY-MM-DD 00:00:00`. */
   wall: string;
