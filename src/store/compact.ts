@@ -108,8 +108,8 @@ export interface CompactionResult {
 /**
  * Row count and a digest of the keys of every table. The keys cross as ONE result row per table
  * holding a list (the Node binding costs 20-40 us per result row, well under 1 us per list
- * element: a row per key cost ~2.5 s for a 10,000-message Locrit, source and copy together) and
- * are sorted here, in code-unit order, the same way on both sides.
+ * element: on a Locrit of 3,000 messages, source and copy together, 0.77 s of CPU as rows, 0.06 s
+ * as lists) and are sorted here, in code-unit order, the same way on both sides.
  */
 async function fingerprints(store: KuzuStore): Promise<TableFingerprint[]> {
   const schema = await readSchema(store);
