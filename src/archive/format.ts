@@ -53,6 +53,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../layout/atomicFile.js';
+import { contentFileMode, databaseOwnership, makeContentFolder } from '../layout/ownership.js';
 import { ExitCode, LocritMemError } from '../errors.js';
 
 export const ARCHIVE_FORMAT = 'locrit-mem-archive';
@@ -419,8 +420,25 @@ export async function verifyArchive(location: string, reader?: ParquetReader): P
   return { folder, ok: checks.every((c) => c.ok), manifest, checks, contentsChecked: Boolean(reader) };
 }
 
-/** Writes manifest.json through a temporary name and a rename, then flushes it. */
+/**
+ * Writes manifest.json through a temporary name and a rename, then flushes it. It is as closed
+ * as the archive folder it describes (owner and group of the folder, no more access than it gives).
+ */
 export function writeManifest(folder: string, manifest: ArchiveManifest): void {
   const file = path.join(folder, MANIFEST_FILE);
-  writeFileAtomic(file, `${JSON.stringify(manifest, null, 2)}\n`, `${file}.tmp`);
+  const stat = fs.statSync(folder);
+  const like = { from: folder, uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o666 };
+  writeFileAtomic(file, `${JSON.stringify(manifest, null, 2)}\n`, `${file}.tmp`, { ...like, mode: contentFileMode(like) });
+}
+
+/**
+ * Creates `<archive root>/<locrit>` for the archives of the database at `dbPath`. The root is an
+ * ordinary folder (it may be shared); the Locrit's folder, when created here, gets the database's
+ * owner and gives others no access when the database gives none.
+ */
+export function makeLocritArchiveDir(archiveRoot: string, locrit: string, dbPath: string): string {
+  fs.mkdirSync(archiveRoot, { recursive: true });
+  const dir = locritArchiveDir(archiveRoot, locrit);
+  makeContentFolder(dir, databaseOwnership(dbPath));
+  return dir;
 }

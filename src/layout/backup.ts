@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileSizes, utcStamp } from './files.js';
+import { databaseOwnership, makeContentFolder, writeLikeDatabase, type DatabaseOwnership } from './ownership.js';
 
 export interface BackupResult {
   /** The copy of kuzu.db. */
@@ -14,10 +15,24 @@ export interface BackupResult {
   walBackup: string | null;
 }
 
-function backupFolder(dbPath: string, backupDir: string | null): string {
+/** The folder for backups; one this creates is closed to others as the database is (backups hold every message). */
+function backupFolder(dbPath: string, backupDir: string | null, owner: DatabaseOwnership): string {
   const dir = backupDir ? path.resolve(backupDir) : path.dirname(dbPath);
-  fs.mkdirSync(dir, { recursive: true });
+  makeContentFolder(dir, owner);
   return dir;
+}
+
+/** Copies a file through `<to>.partial`, gives the copy the database's owner and mode, then renames it into place. */
+function copyLikeDatabase(from: string, to: string, owner: DatabaseOwnership): void {
+  const temporary = `${to}.partial`;
+  try {
+    fs.copyFileSync(from, temporary);
+    writeLikeDatabase(temporary, owner);
+    fs.renameSync(temporary, to);
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 /** `kuzu.db.locrit-mem-<reason>_<UTC stamp>`: the name `stats` and `recover --list` recognise. */
@@ -27,22 +42,19 @@ export function backupName(reason: string, at = new Date()): string {
 
 /**
  * Copies kuzu.db (and its WAL) to a backup, through a temporary name and a rename so that a
- * half-copied backup never looks complete. `reason` is a short lowercase word such as "compact".
+ * half-copied backup never looks complete. Both copies get the database's owner and mode.
+ * `reason` is a short lowercase word such as "compact".
  */
 export function copyBackup(dbPath: string, reason: string, backupDir: string | null = null, at = new Date()): BackupResult {
-  const dir = backupFolder(dbPath, backupDir);
+  const owner = databaseOwnership(dbPath);
+  const dir = backupFolder(dbPath, backupDir, owner);
   const dbBackup = path.join(dir, backupName(reason, at));
-  const copy = (from: string, to: string): void => {
-    const temporary = `${to}.partial`;
-    fs.copyFileSync(from, temporary);
-    fs.renameSync(temporary, to);
-  };
-  copy(dbPath, dbBackup);
+  copyLikeDatabase(dbPath, dbBackup, owner);
   const wal = `${dbPath}.wal`;
   let walBackup: string | null = null;
   if (fs.existsSync(wal)) {
     walBackup = `${dbBackup}.wal`;
-    copy(wal, walBackup);
+    copyLikeDatabase(wal, walBackup, owner);
   }
   return { dbBackup, walBackup };
 }
@@ -50,22 +62,26 @@ export function copyBackup(dbPath: string, reason: string, backupDir: string | n
 /**
  * Puts `replacement` (a complete, verified, closed database file on the same file system) in
  * place of `dbPath` with one rename. The current file is first moved to a backup, its WAL with it.
- * Returns the backup of the file that was replaced.
+ * The replacement gets the owner, group and mode of the file it replaces before the rename, so
+ * the application never meets a kuzu.db it cannot open. Returns the backup of the file that was replaced.
  */
 export function swapIn(dbPath: string, replacement: string, reason: string, backupDir: string | null = null, at = new Date()): BackupResult {
-  const dir = backupFolder(dbPath, backupDir);
+  const owner = databaseOwnership(dbPath);
+  const dir = backupFolder(dbPath, backupDir, owner);
   const dbBackup = path.join(dir, backupName(reason, at));
   const wal = `${dbPath}.wal`;
   let walBackup: string | null = null;
   if (fs.existsSync(dbPath)) {
+    // A hard link is the same file, owner and mode included; a copy is given them.
     if (path.dirname(dbBackup) === path.dirname(dbPath)) fs.linkSync(dbPath, dbBackup);
-    else fs.copyFileSync(dbPath, dbBackup);
+    else copyLikeDatabase(dbPath, dbBackup, owner);
   }
   if (fs.existsSync(wal)) {
     walBackup = `${dbBackup}.wal`;
     fs.renameSync(wal, walBackup);
   }
   fs.rmSync(`${replacement}.wal`, { force: true });
+  writeLikeDatabase(replacement, owner);
   fs.renameSync(replacement, dbPath); // atomic: readers see the old file or the new one
   return { dbBackup, walBackup };
 }

@@ -2,12 +2,20 @@
  * A lock file that stops two locrit-mem runs from changing the same Locrit at once:
  * `<dir>/kuzu.db.locrit-mem.lock`, created with O_EXCL, holding our pid. A lock whose process
  * is gone (a run killed with SIGKILL) is stale and taken over.
+ *
+ * Every run that changes a Locrit takes this lock first, so it is also where a run that could
+ * not keep the database's owner, or would write through a symlink leading out of the data
+ * directory, is refused before anything changes; and where a WAL our own read-write open left
+ * (a killed run) is given back the database's owner.
  */
 import fs from 'node:fs';
 import { DatabaseUnavailableError } from '../errors.js';
+import { preflightWrite, repairWalOwnership, type DatabaseOwnership } from './ownership.js';
 
 export interface RunLock {
   file: string;
+  /** The owner, group and mode every file written for this database gets. */
+  owner: DatabaseOwnership;
   release(): void;
 }
 
@@ -25,18 +33,22 @@ function alive(pid: number): boolean {
 }
 
 export function acquireRunLock(dbPath: string, command: string): RunLock {
+  const owner = preflightWrite(dbPath, command);
   const file = runLockPath(dbPath);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = fs.openSync(file, 'wx');
       fs.writeSync(fd, JSON.stringify({ pid: process.pid, command, since: new Date().toISOString() }));
       fs.closeSync(fd);
+      repairWalOwnership(dbPath);
       let released = false;
       return {
         file,
+        owner,
         release: () => {
           if (released) return;
           released = true;
+          repairWalOwnership(dbPath);
           fs.rmSync(file, { force: true });
         },
       };

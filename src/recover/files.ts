@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { databaseOwnership, writeLikeDatabase } from '../layout/ownership.js';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -30,16 +31,19 @@ export interface KeptFiles {
 /** Keeps kuzu.db under the application's backup name (hard link, else copy) and copies its WAL beside it. */
 export function keepAsAppBackup(dbPath: string, at: Date): KeptFiles {
   const dbBackup = freeAppBackupPath(dbPath, at);
+  const owner = databaseOwnership(dbPath);
   try {
     fs.linkSync(dbPath, dbBackup);
   } catch {
     fs.copyFileSync(dbPath, `${dbBackup}.partial`);
+    writeLikeDatabase(`${dbBackup}.partial`, owner);
     fs.renameSync(`${dbBackup}.partial`, dbBackup);
   }
   let walBackup: string | null = null;
   if (fs.existsSync(`${dbPath}.wal`)) {
     walBackup = `${dbBackup}.wal`;
     fs.copyFileSync(`${dbPath}.wal`, `${walBackup}.partial`);
+    writeLikeDatabase(`${walBackup}.partial`, owner);
     fs.renameSync(`${walBackup}.partial`, walBackup);
   }
   return { dbBackup, walBackup };
@@ -48,11 +52,14 @@ export function keepAsAppBackup(dbPath: string, at: Date): KeptFiles {
 /**
  * Puts a rebuilt, verified, closed database in place of kuzu.db, whose bytes were kept
  * beforehand (keepAsAppBackup). The old WAL goes first: left beside the new file it would be
- * replayed into it (kuzu#5777); its copy is in the backup.
+ * replayed into it (kuzu#5777); its copy is in the backup. The rebuilt file gets the owner,
+ * group and mode of the one it replaces before the rename, so the application can open it.
  */
 export function installRebuilt(rebuilt: string, dbPath: string): void {
+  const owner = databaseOwnership(dbPath);
   fs.rmSync(`${dbPath}.wal`, { force: true });
   fs.rmSync(`${rebuilt}.wal`, { force: true });
+  writeLikeDatabase(rebuilt, owner);
   fs.renameSync(rebuilt, dbPath);
 }
 

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, MANIFEST_FILE, locritArchiveDir, partialFolderName, verifyArchive, writeManifest, type ArchiveManifest, type ArchiveReason,
+  ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, MANIFEST_FILE, makeLocritArchiveDir, partialFolderName, verifyArchive, writeManifest, type ArchiveManifest, type ArchiveReason,
 } from '../archive/format.js';
 import { syncDir, writeJournal, type RunJournal } from '../archive/journal.js';
 import { toolVersion } from '../version.js';
@@ -35,8 +35,7 @@ export async function writeArchive(
   p: Planned,
   task: TaskContext,
 ): Promise<{ archive: NonNullable<RetentionResult['archive']> }> {
-  const root = locritArchiveDir(payload.archiveRoot, target.name);
-  fs.mkdirSync(root, { recursive: true });
+  const root = makeLocritArchiveDir(payload.archiveRoot, target.name, target.dbPath);
   let stamp = utcStamp(new Date());
   for (let i = 1; fs.existsSync(path.join(root, stamp)) || fs.existsSync(path.join(root, partialFolderName(stamp))); i++) stamp = `${utcStamp(new Date())}-${i}`;
   const finalDir = path.join(root, stamp);

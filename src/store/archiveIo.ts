@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, LocritMemError } from '../errors.js';
+import { databaseOwnership, makeContentFolder, protectContentFile } from '../layout/ownership.js';
 import {
   chunkFileName, DEFAULT_BATCH_MESSAGES, IdDigest, sha256OfFile, verifyArchive, type ArchiveColumn, type ArchiveFileEntry, type ArchiveVerification, type ParquetReader,
 } from '../archive/format.js';
@@ -124,10 +125,13 @@ export async function exportSelection(
   options: ExportOptions = {},
 ): Promise<ExportResult> {
   const batch = Math.max(1, Math.floor(options.batchMessages ?? DEFAULT_BATCH_MESSAGES));
-  fs.mkdirSync(folder, { recursive: true });
+  // Archived messages are never more open than the database they come from (see src/layout/ownership.ts).
+  const owner = databaseOwnership(store.dbPath);
+  makeContentFolder(folder, owner);
   const files: ArchiveFileEntry[] = [];
   const entry = (name: string, table: string, chunk: number, rows: number, columns: ArchiveColumn[]): ArchiveFileEntry => {
     const file = path.join(folder, name);
+    protectContentFile(file, owner);
     return { name, table, chunk, rows, bytes: fs.statSync(file).size, sha256: sha256OfFile(file), columns };
   };
 

@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { DatabaseUnavailableError, ExitCode, LocritMemError } from '../errors.js';
 import { pruneBackups, swapIn } from '../layout/backup.js';
+import { databaseOwnership, protectContentTree } from '../layout/ownership.js';
 import { withStore, type KuzuStore } from './kuzu.js';
 import { locksOn, describeProcess } from './locks.js';
 import { cypherString } from './retention.js';
@@ -223,6 +224,8 @@ export async function compactDatabase(dbPath: string, options: CompactOptions): 
     options.progress?.('compacting: exporting');
     const source = await withStore(dbPath, { readOnly: true, ...store }, async (s) => {
       await s.execute(`EXPORT DATABASE ${cypherString(exportDir)} (format='parquet')`);
+      // Kuzu refuses an existing folder, so the export (every message) is closed afterwards.
+      protectContentTree(exportDir, databaseOwnership(dbPath));
       const embeddings = Number(await s.scalar('MATCH (m:Message) RETURN count(m.content_embedding)').catch(() => 0));
       const stripped = options.strip ? (options.progress?.('compacting: stripping embeddings'), await stripExportedMessages(s, exportDir, options.strip)) : 0;
       return { tables: await fingerprints(s), indexes: await vectorIndexes(s), embeddings, stripped };

@@ -17,7 +17,7 @@ import {
   ARCHIVE_FORMAT_VERSION,
   DEFAULT_BATCH_MESSAGES,
   listArchives,
-  locritArchiveDir,
+  makeLocritArchiveDir,
   messageFilesOf,
   partialFolderName,
   verifyArchive,
@@ -68,8 +68,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
     critical: () => 'false',
     selected: (v) => `${v}.id IN $quarantine_ids`,
   };
-  const root = locritArchiveDir(path.resolve(request.archiveRoot), request.locrit);
-  fs.mkdirSync(root, { recursive: true });
+  const root = makeLocritArchiveDir(path.resolve(request.archiveRoot), request.locrit, request.dbPath);
   // `.partial` folders are runs killed before their archive was complete: nothing was deleted for them.
   for (const stale of listArchives(path.resolve(request.archiveRoot), request.locrit).partial) fs.rmSync(stale, { recursive: true, force: true });
   let stamp = utcStamp(new Date());
