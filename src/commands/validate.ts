@@ -7,13 +7,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DatabaseUnavailableError, ExitCode, LocritMemError, toErrorReport, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
+import { ConfigError, DatabaseUnavailableError, ExitCode, LocritMemError, toErrorReport, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
 import { fileSizes } from '../layout/files.js';
 import type { LocritIdentity, LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
+import { lookupUser, permissionFacts } from '../layout/ownership.js';
+import { locritArchiveDir } from '../archive/format.js';
 import {
   checkDeepScan,
   checkFile,
+  checkPermissions,
   checkLimits,
   checkMessages,
   checkSchema,
@@ -235,6 +238,10 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     max_messages_per_conversation: values.memory.max_messages_per_conversation,
   };
   const strict = Boolean(options.strict);
+  const appUser = values.run.app_user === null ? null : lookupUser(String(values.run.app_user));
+  if (values.run.app_user !== null && !appUser) {
+    throw new ConfigError(`run.app_user '${values.run.app_user}' is not a user of this host`, 'set it to the user the Locrit application runs as (a name from /etc/passwd or a numeric uid), or remove it');
+  }
   const payload = (phase: Phase): ValidatePayload => ({
     phase,
     store: storeSettings(context),
@@ -285,7 +292,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
 
   const backupDir = values.backup.dir;
   const locrits = first
-    .map((outcome, i) => assemble(outcome, deep[i], backupDir, strict))
+    .map((outcome, i) => assemble(outcome, deep[i], backupDir, strict, { archiveRoot: resolveConfigPath(context.config, values.archive.dir), appUser }))
     .map(({ name, ...rest }): LocritValidation => ({ name, ...identify(context.config.registry, name), ...rest }));
   const exitCode = worstExitCode(locrits.map((l) => l.exitCode));
   return {
@@ -306,7 +313,12 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   };
 }
 
-function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<TaskResult> | null, backupDir: string | null, strict: boolean): Omit<LocritValidation, keyof LocritIdentity> {
+interface PermissionSettings {
+  archiveRoot: string;
+  appUser: { uid: number; gid: number; name: string } | null;
+}
+
+function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<TaskResult> | null, backupDir: string | null, strict: boolean, permissions: PermissionSettings): Omit<LocritValidation, keyof LocritIdentity> {
   const target = outcome.target;
   const sizes = fileSizes(target.dbPath, backupDir);
   const fileCollector = new FindingCollector(strict);
@@ -360,6 +372,8 @@ function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<Tas
     },
     fileCollector,
   );
+  const facts = permissionFacts(target.dbPath, locritArchiveDir(permissions.archiveRoot, target.name), permissions.appUser);
+  if (facts) checkPermissions(facts, fileCollector);
   const findings = mergeFindings(fileCollector.findings(), dbFindings, deepCollector.findings());
   const unavailable = error !== null;
   const worst: Severity | null = worstSeverity(findings);

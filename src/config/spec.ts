@@ -57,6 +57,7 @@ export const CONFIG_SPEC = {
   },
   run: {
     jobs: { type: 'int', default: 0, min: 0, doc: 'Locrits processed in parallel, each in its own process (0 = number of cores).' },
+    app_user: { type: 'string', default: null, nullable: true, doc: "The user the Locrit application runs as (name or uid): validate checks that it can open every database. null = the owner of each Locrit's folder." },
   },
 } as const satisfies Record<string, Record<string, KeySpec>>;
 

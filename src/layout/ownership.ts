@@ -214,3 +214,63 @@ export function repairWalOwnership(dbPath: string): boolean {
   applyOwnership(wal, databaseOwnership(dbPath));
   return true;
 }
+
+/** A user of this host by name or numeric uid, with its primary group, from /etc/passwd (a bare number needs no entry). */
+export function lookupUser(nameOrUid: string): { uid: number; gid: number; name: string } | null {
+  let lines: string[] = [];
+  try {
+    lines = fs.readFileSync('/etc/passwd', 'utf8').split('\n');
+  } catch {
+    // No passwd file: only numeric uids can be resolved.
+  }
+  for (const line of lines) {
+    const [name, , uid, gid] = line.split(':');
+    if (name && (name === nameOrUid || uid === nameOrUid)) return { uid: Number(uid), gid: Number(gid), name };
+  }
+  return /^\d+$/.test(nameOrUid) ? { uid: Number(nameOrUid), gid: Number(nameOrUid), name: `#${nameOrUid}` } : null;
+}
+
+/** Owner, group and permission bits of a file, or null when it is absent. */
+export function fileMode(file: string): { uid: number; gid: number; mode: number } | null {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  return stat ? { uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777 } : null;
+}
+
+/**
+ * Files under `folder` that every local user can read: readable by others, with every folder on
+ * the way (from the file system root) open to others. Relative paths, sorted.
+ */
+export function readableByOthers(folder: string): string[] {
+  const real = fs.realpathSync.native(folder);
+  for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return [];
+    if (dir === path.dirname(dir)) break;
+  }
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile() && fs.statSync(full).mode & 0o004) found.push(path.relative(real, full));
+    }
+  };
+  walk(real);
+  return found.sort();
+}
+
+/**
+ * What the `validate` permission rules look at for one Locrit: the application's user (given,
+ * or else the owner of the Locrit's folder, which the application created), kuzu.db and its
+ * WAL, and the archive files of this Locrit every local user can read. Null when the folder is gone.
+ */
+export function permissionFacts(dbPath: string, archiveDir: string, appUser: { uid: number; gid: number; name: string } | null) {
+  const folder = fileMode(path.dirname(dbPath));
+  if (!folder) return null;
+  return {
+    appUser: appUser ? { ...appUser, from: 'run.app_user' as const } : { uid: folder.uid, gid: folder.gid, name: userName(folder.uid), from: 'folder' as const },
+    db: fileMode(dbPath),
+    wal: fileMode(`${dbPath}.wal`),
+    archiveReadableByOthers: fs.existsSync(archiveDir) ? readableByOthers(archiveDir) : [],
+  };
+}

@@ -45,6 +45,8 @@ export const RULES: readonly RuleDef[] = [
   R('file.check-failed', 'file', 'error', 'the check itself failed with an error that is not known damage (e.g. the buffer pool is full): see the detail', 'raise kuzu.buffer_pool_mb if the detail says so; else rerun with --verbose and report it'),
   R('file.wal-present', 'file', 'warn', 'a WAL is present: the last writer did not stop cleanly', 'locrit-mem recover <locrit>'),
   R('file.app-backups', 'file', 'info', "the application's own backups (kuzu.db.backup_*) lie beside the database", 'locrit-mem recover --list <locrit>'),
+  R('file.app-cannot-open', 'file', 'error', "the application's user could not open kuzu.db or its WAL read-write (owner or mode; see the detail): its next open would fail and it would start the Locrit empty", "give the file the application's user and mode 600 (chown <user>: <file>; chmod 600 <file>), and run writing commands as root or as that user"),
+  R('file.archive-open-to-others', 'file', 'warn', "an archive of this Locrit can be read by every local user while the database cannot", 'chmod -R o-rwx <archive.dir>/<locrit>'),
   R('schema.core-table-missing', 'schema', 'error', 'Message, Session or PART_OF is missing or connects other tables', 'locrit-mem recover <locrit> (rebuilds with the full schema)'),
   R('schema.core-column-mismatch', 'schema', 'error', 'a column of Message or Session (or PART_OF) is missing or of another type', 'let the application migrate it, or locrit-mem recover <locrit>'),
   R('schema.table-missing', 'schema', 'warn', 'a table of the Locrit schema other than Message, Session, PART_OF is missing', 'let the application migrate it (older databases lack tables)'),
@@ -485,6 +487,51 @@ export function checkFile(input: FileInput, collector: FindingCollector): void {
     collector.setDetail('file.wal-present', `kuzu.db.wal holds ${input.walBytes ?? 0} bytes`);
   }
   for (const name of input.appBackups) collector.add('file.app-backups', name);
+}
+
+/** Owner, group and permission bits of a file. */
+export interface FileMode {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+export interface PermissionInput {
+  /** The application's user and its group: run.app_user when configured, else the owner of the Locrit's folder. */
+  appUser: { uid: number; gid: number; name: string; from: 'run.app_user' | 'folder' };
+  db: FileMode | null;
+  wal: FileMode | null;
+  /** Files and folders of this Locrit's archives that every local user can read (relative paths, sorted). */
+  archiveReadableByOthers: string[];
+}
+
+/** Whether a user (uid, primary gid) may open a file with these owner and mode bits for reading and writing. */
+export function canOpenReadWrite(file: FileMode, uid: number, gid: number): boolean {
+  if (uid === 0) return true;
+  if (file.uid === uid) return (file.mode & 0o600) === 0o600;
+  if (file.gid === gid) return (file.mode & 0o060) === 0o060;
+  return (file.mode & 0o006) === 0o006;
+}
+
+const describeMode = (file: FileMode): string => `uid ${file.uid}, gid ${file.gid}, mode ${(file.mode & 0o777).toString(8).padStart(3, '0')}`;
+
+export function checkPermissions(input: PermissionInput, collector: FindingCollector): void {
+  const { appUser } = input;
+  const blocked: string[] = [];
+  for (const [name, file] of [['kuzu.db', input.db], ['kuzu.db.wal', input.wal]] as const) {
+    if (file && !canOpenReadWrite(file, appUser.uid, appUser.gid)) {
+      collector.add('file.app-cannot-open', name);
+      blocked.push(`${name} is ${describeMode(file)}`);
+    }
+  }
+  if (blocked.length) {
+    const who = appUser.from === 'run.app_user' ? `run.app_user ${appUser.name}` : `${appUser.name}, who owns the Locrit's folder`;
+    collector.setDetail('file.app-cannot-open', `${blocked.join('; ')}: ${who} (uid ${appUser.uid}) cannot open it read-write`);
+  }
+  if (input.db && (input.db.mode & 0o004) === 0 && input.archiveReadableByOthers.length > 0) {
+    for (const file of input.archiveReadableByOthers) collector.add('file.archive-open-to-others', file);
+    collector.setDetail('file.archive-open-to-others', `${input.archiveReadableByOthers.length} archive file(s) readable by others; kuzu.db is ${(input.db.mode & 0o777).toString(8).padStart(3, '0')}`);
+  }
 }
 
 /** What --deep read of one table (see src/store/deepScan.ts). */

@@ -275,3 +275,41 @@ describe('files keep their owner and mode', { skip }, () => {
     assert.equal(stats.code, 0, stats.stderr);
   });
 });
+
+describe('validate: permission rules on real files', { skip }, () => {
+  it('flags exactly a kuzu.db the application user cannot open, and exactly archives others can read', async (t) => {
+    const { root, memory, archive, config } = setup(t);
+    const healthy = await makeLocrit(memory, { name: 'healthy', messages: 40 });
+    const locked = await makeLocrit(memory, { name: 'locked', messages: 40, seed: 2 });
+    const exposed = await makeLocrit(memory, { name: 'exposed', messages: 40, seed: 3 });
+    for (const fixture of [healthy, locked, exposed]) handToApplication(fixture.dbPath);
+    // What an earlier version left after a nightly compaction as root: kuzu.db root:root 644.
+    fs.chownSync(locked.dbPath, 0, 0);
+    fs.chmodSync(locked.dbPath, 0o644);
+    // An archive written with ordinary modes, readable by every local user.
+    const leaked = path.join(archive, 'exposed', '20261101T120000000Z');
+    fs.mkdirSync(leaked, { recursive: true });
+    fs.writeFileSync(path.join(leaked, 'manifest.json'), '{}', { mode: 0o644 });
+    fs.chmodSync(archive, 0o755);
+    fs.chmodSync(path.join(archive, 'exposed'), 0o755);
+    fs.chmodSync(leaked, 0o755);
+
+    const result = await runCli(['-c', config, 'validate', '--json'], { cwd: root });
+    const report = JSON.parse(result.stdout);
+    const byName = Object.fromEntries(report.locrits.map((l: { name: string; findings: { rule: string }[] }) => [l.name, l]));
+    const rules = (name: string): string[] => byName[name].findings.map((f: { rule: string }) => f.rule).filter((r: string) => r.startsWith('file.app-') || r.startsWith('file.archive-'));
+    assert.deepEqual(rules('healthy'), []);
+    assert.deepEqual(rules('locked'), ['file.app-cannot-open']);
+    assert.deepEqual(rules('exposed'), ['file.archive-open-to-others']);
+    const lockedFinding = byName.locked.findings.find((f: { rule: string }) => f.rule === 'file.app-cannot-open');
+    assert.deepEqual(lockedFinding.examples, ['kuzu.db']);
+    assert.equal(lockedFinding.severity, 'error');
+    assert.deepEqual(byName.exposed.findings.find((f: { rule: string }) => f.rule === 'file.archive-open-to-others').examples, ['20261101T120000000Z/manifest.json']);
+    assert.equal(result.code, 1, 'an error finding fails the run');
+
+    // Configured, run.app_user is the reference instead of the folder's owner.
+    const asAppUser = writeConfig(root, `memory:\n  base_path: memory\n  embedding_dimension: 16\nrun:\n  app_user: '${APP_UID + 5}'\n`, 'other.yaml');
+    const other = JSON.parse((await runCli(['-c', asAppUser, 'validate', 'healthy', '--json'], { cwd: root })).stdout);
+    assert.deepEqual(other.locrits[0].findings.filter((f: { rule: string }) => f.rule === 'file.app-cannot-open').map((f: { detail: string }) => /run\.app_user/.test(f.detail)), [true]);
+  });
+});
