@@ -60,3 +60,13 @@ export function locritLabel(l: { name: string; displayName?: string | null; acti
   const inactive = l.active === false ? (colors ? colors.dim(' inactive') : ' inactive') : '';
   return `${l.name}${display}${inactive}`;
 }
+
+/** `1 message`, `2 messages`, `1,500 messages`: the noun agrees with the count. */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return n === 1 ? singular : pluralForm;
+}
+
+/** A count with its noun: `1 message`, `1,500 messages`. */
+export function counted(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count(n)} ${plural(n, singular, pluralForm)}`;
+}

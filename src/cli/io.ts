@@ -4,6 +4,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Reporter } from '../commands/context.js';
+import { withLocatingOptions } from './invocation.js';
 
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -26,7 +27,7 @@ export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, f
 }
 
 /** Progress and warnings on stderr. A spinner (ora) only when stderr is a terminal and not --quiet. */
-export function stderrReporter(io: CliIO, flags: OutputFlags): Reporter {
+export function stderrReporter(io: CliIO, flags: OutputFlags, locating: string[] = []): Reporter {
   const colors = colorsFor(io.stderr, io.env, flags);
   // A terminal that reports no width (some pseudo-terminals) makes the spinner redraw without end: no spinner there.
   const interactive = Boolean(io.stderr.isTTY) && (io.stderr.columns ?? 0) > 0 && !flags.quiet && io.env.CI === undefined;
@@ -38,7 +39,7 @@ export function stderrReporter(io: CliIO, flags: OutputFlags): Reporter {
   const write = (line: string): void => {
     spinner?.stop();
     spinner = null;
-    io.stderr.write(`${line}\n`);
+    io.stderr.write(`${withLocatingOptions(line, locating)}\n`);
   };
   return {
     warn: (message) => write(`${colors.yellow('Warning:')} ${message}`),

@@ -4,6 +4,7 @@
  */
 import { ExitCode, LocritMemError } from '../errors.js';
 import { toolVersion } from '../version.js';
+import { locatingOptions, withLocatingOptions } from './invocation.js';
 import type { CliIO } from './io.js';
 
 /** An unexpected failure: a bug in this tool, not a problem with the data. */
@@ -16,7 +17,8 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     return ExitCode.ok;
   }
   const [{ CommanderError }, { buildProgram }, { CliRuntime }] = await Promise.all([import('commander'), import('./program.js'), import('./runtime.js')]);
-  const runtime = new CliRuntime(io);
+  const locating = locatingOptions(args);
+  const runtime = new CliRuntime(io, locating);
   const program = buildProgram(runtime);
   if (args.length === 0) {
     io.stderr.write(program.helpInformation());
@@ -29,25 +31,25 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
       if (error.code === 'commander.help') return ExitCode.usage;
-      const command = args.find((a) => !a.startsWith('-'));
+      const command = args.find((a) => program.commands.some((c) => c.name() === a));
       const message = error.message.replace(/^error: /, '');
-      writeError(io, message, `run \`locrit-mem ${command && program.commands.some((c) => c.name() === command) ? `${command} ` : ''}--help\``);
+      writeError(io, locating, message, `run \`locrit-mem ${command ? `${command} ` : ''}--help\``);
       return ExitCode.usage;
     }
     if (error instanceof LocritMemError) {
-      writeError(io, error.message, error.hint);
+      writeError(io, locating, error.message, error.hint);
       return error.exitCode;
     }
     const text = error instanceof Error ? error.message : String(error);
-    writeError(io, `internal error: ${text}`, 'rerun with --verbose and report this with the output');
+    writeError(io, locating, `internal error: ${text}`, 'rerun with --verbose and report this with the output');
     if (args.includes('--verbose') || args.includes('-v')) io.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
     return INTERNAL_ERROR_EXIT;
   }
 }
 
-function writeError(io: CliIO, message: string, hint?: string): void {
-  io.stderr.write(`Error: ${message}\n`);
-  if (hint) io.stderr.write(`Try: ${hint}\n`);
+function writeError(io: CliIO, locating: string[], message: string, hint?: string): void {
+  io.stderr.write(`Error: ${withLocatingOptions(message, locating)}\n`);
+  if (hint) io.stderr.write(`Try: ${withLocatingOptions(hint, locating)}\n`);
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -9,6 +9,7 @@ import type { ChalkInstance } from 'chalk';
 import type { CommandContext } from '../commands/context.js';
 import { UsageError, type ExitCode } from '../errors.js';
 import { writeFileAtomic } from '../layout/atomicFile.js';
+import { withLocatingOptions } from './invocation.js';
 import type { CliIO, OutputFlags } from './io.js';
 
 export interface GlobalFlags extends OutputFlags {
@@ -21,7 +22,16 @@ export interface GlobalFlags extends OutputFlags {
 export class CliRuntime {
   exitCode: number = 0;
 
-  constructor(readonly io: CliIO) {}
+  /** @param locating the `-d` / `-c` options of this run, carried by every command it suggests. */
+  constructor(
+    readonly io: CliIO,
+    readonly locating: string[] = [],
+  ) {}
+
+  /** Text for a person: the commands it suggests carry this run's `-d` / `-c`. */
+  paste(text: string): string {
+    return withLocatingOptions(text, this.locating);
+  }
 
   flags(command: Command): GlobalFlags {
     const all = command.optsWithGlobals() as Partial<GlobalFlags>;
@@ -40,7 +50,7 @@ export class CliRuntime {
   async context(command: Command): Promise<CommandContext> {
     const flags = this.flags(command);
     const [{ buildContext }, { stderrReporter }] = await Promise.all([import('../commands/context.js'), import('./io.js')]);
-    return buildContext(flags, stderrReporter(this.io, flags), this.io.cwd, this.io.env);
+    return buildContext(flags, stderrReporter(this.io, flags, this.locating), this.io.cwd, this.io.env);
   }
 
   /** Colours for stdout. */

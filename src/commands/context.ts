@@ -94,6 +94,34 @@ export function parseJobs(flag: string | number | undefined, configured: number)
   return jobs;
 }
 
+/** Where a run reads and writes besides the databases, every path absolute. */
+export interface DataLocations {
+  /** Archives go to `<archiveDir>/<locrit>/<UTC time>/`. */
+  archiveDir: string;
+  /** The application's conversation headers. */
+  conversationsDir: string;
+  /** Where backups go; null = beside each kuzu.db. */
+  backupDir: string | null;
+}
+
+/**
+ * A folder the configuration file names resolves against that file's folder. One it does not
+ * name follows the application's layout: `data/memory` lies beside `data/archive` and
+ * `data/conversations`, so the folder is the data directory's sibling. Two data directories
+ * thus never share archives, and the result does not depend on the working folder.
+ */
+export function dataLocations(context: Pick<CommandContext, 'config' | 'dataDir'>): DataLocations {
+  const { config, dataDir } = context;
+  const beside = (key: string, value: string, sibling: string): string =>
+    config.source !== null && config.sources[key]?.from === 'config' ? resolveConfigPath(config, value) : path.join(path.dirname(dataDir), sibling);
+  const backup = config.values.backup.dir;
+  return {
+    archiveDir: beside('archive.dir', config.values.archive.dir, 'archive'),
+    conversationsDir: beside('conversations.dir', config.values.conversations.dir, 'conversations'),
+    backupDir: backup === null ? null : resolveConfigPath(config, backup),
+  };
+}
+
 /** Options every per-Locrit task needs to open a database the same way. */
 export function storeSettings(context: CommandContext): StoreSettings {
   return { bufferPoolMb: context.config.values.kuzu.buffer_pool_mb, threads: context.config.values.kuzu.threads };

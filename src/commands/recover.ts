@@ -5,7 +5,6 @@
  * assembles the report. Kuzu work runs in worker processes, so a native crash never ends the run.
  */
 import path from 'node:path';
-import { resolveConfigPath } from '../config/load.js';
 import type { ConfigNote } from '../config/registry.js';
 import { readConversationFiles } from '../conversations/read.js';
 import { ExitCode, UsageError, worstExitCode } from '../errors.js';
@@ -17,7 +16,7 @@ import { listAll } from '../recover/list.js';
 import { repairAll } from '../recover/repair.js';
 import { SALVAGE_BATCH } from '../recover/salvage.js';
 import type { LocritRecovery, RecoveryPart, Timed } from '../recover/types.js';
-import { storeSettings, type CommandContext } from './context.js';
+import { dataLocations, storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
 export type { RecoverOptions } from '../recover/flow.js';
@@ -47,6 +46,7 @@ export async function runRecover(context: CommandContext, options: RecoverOption
   const mode: RecoverMode = options.fromBackup !== undefined ? 'from-backup' : options.fromArchive !== undefined ? 'from-archive' : options.list ? 'list' : 'diagnose';
   if (options.waitSeconds !== undefined && mode === 'list') throw new UsageError('--wait has no meaning with --list', 'drop --wait');
   const values = context.config.values;
+  const locations = dataLocations(context);
   const env: RecoverEnv = {
     options,
     dataDir: context.dataDir,
@@ -54,8 +54,8 @@ export async function runRecover(context: CommandContext, options: RecoverOption
     jobs: context.jobs,
     phase: (text) => context.reporter.phase(text),
     store: storeSettings(context),
-    backupDir: values.backup.dir === null ? null : resolveConfigPath(context.config, values.backup.dir),
-    archiveDir: resolveConfigPath(context.config, values.archive.dir),
+    backupDir: locations.backupDir,
+    archiveDir: locations.archiveDir,
     dimension: values.memory.embedding_dimension,
     batchSize: options.batchSize ?? SALVAGE_BATCH,
   };
@@ -67,7 +67,7 @@ export async function runRecover(context: CommandContext, options: RecoverOption
   else {
     const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
     if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
-    const dir = options.conversationsDir ? path.resolve(context.cwd, options.conversationsDir) : resolveConfigPath(context.config, values.conversations.dir);
+    const dir = options.conversationsDir ? path.resolve(context.cwd, options.conversationsDir) : locations.conversationsDir;
     const files = readConversationFiles(dir);
     const names = new Set(targets.map((t) => t.name));
     conversations = {

@@ -10,7 +10,7 @@ import { identify, resolveTargets, type LocritTarget } from '../layout/locrits.j
 import { evaluateLimits, worstStatus, type LimitCheck, type LimitName, type LimitSettings, type LimitStatus } from '../policy/limits.js';
 import { runEach } from '../runner/pool.js';
 import type { StoreSettings } from '../store/settings.js';
-import { storeSettings, type CommandContext } from './context.js';
+import { dataLocations, storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
 export interface StatsOptions {
@@ -144,7 +144,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     enable_embeddings: sources['memory.enable_embeddings'],
   };
   const payload: StatsPayload = { store: storeSettings(context), nowMs: context.now.getTime() };
-  const backupDir = context.config.values.backup.dir;
+  const { backupDir } = dataLocations(context);
   const outcomes = await runEach<StatsTaskResult>('stats', targets, payload, {
     jobs: context.jobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),

@@ -156,6 +156,8 @@ export interface ValidateReport {
   generatedAt: string;
   dataDir: string;
   configFile: string | null;
+  /** Where `--fix` puts quarantined messages: `<archiveDir>/<locrit>/<UTC time>/`. */
+  archiveDir: string;
   options: { strict: boolean; deep: boolean; fix: boolean; dryRun: boolean };
   settings: ValidateSettings;
   /** Where each setting's value came from: key and file, or the built-in default. */
@@ -224,7 +226,10 @@ type TaskResult = CheckResult | DeepResult | FixTaskResult | CheckDeepResult;
 export async function runValidate(context: CommandContext, options: ValidateOptions): Promise<ValidateReport> {
   // Imported here, not at the top: the worker loads this module too, and the configuration and
   // registry modules bring the YAML parser (~35 ms of CPU per process) that only the parent needs.
-  const [{ storeSettings }, { resolveConfigPath }, { identify, resolveTargets }] = await Promise.all([import('./context.js'), import('../config/load.js'), import('../layout/locrits.js')]);
+  const [{ dataLocations, storeSettings }, { identify, resolveTargets }, { findLeftovers }] = await Promise.all([
+    import('./context.js'), import('../layout/locrits.js'), import('../retention/leftovers.js'),
+  ]);
+  const locations = dataLocations(context);
   const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
   if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
   const values = context.config.values;
@@ -248,7 +253,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     settings,
     strict,
     dryRun: Boolean(options.dryRun),
-    archiveRoot: resolveConfigPath(context.config, values.archive.dir),
+    archiveRoot: locations.archiveDir,
     batchMessages: values.archive.batch_messages,
     tool: toolInfo(),
     nowMs: context.now.getTime(),
@@ -290,9 +295,10 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   }
   context.reporter.done();
 
-  const backupDir = values.backup.dir;
+  const leftoversOf = (target: LocritTarget): FileLeftover[] =>
+    findLeftovers(target.dbPath, target.name, locations.archiveDir).map((l) => ({ name: path.basename(l.path), bytes: l.bytes }));
   const locrits = first
-    .map((outcome, i) => assemble(outcome, deep[i], backupDir, strict, { archiveRoot: resolveConfigPath(context.config, values.archive.dir), appUser }))
+    .map((outcome, i) => assemble(outcome, deep[i], locations.backupDir, strict, { archiveRoot: locations.archiveDir, appUser }, leftoversOf(outcome.target)))
     .map(({ name, ...rest }): LocritValidation => ({ name, ...identify(context.config.registry, name), ...rest }));
   const exitCode = worstExitCode(locrits.map((l) => l.exitCode));
   return {
@@ -302,6 +308,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     generatedAt: context.now.toISOString(),
     dataDir: context.dataDir,
     configFile: context.config.source,
+    archiveDir: locations.archiveDir,
     options: { strict, deep: Boolean(options.deep), fix: Boolean(options.fix), dryRun: Boolean(options.dryRun) },
     settings,
     settingSources: Object.fromEntries(Object.entries(SETTING_KEYS).map(([name, key]) => [name, context.config.sources[key]])) as Record<keyof ValidateSettings, ValueSource>,
@@ -318,7 +325,12 @@ interface PermissionSettings {
   appUser: { uid: number; gid: number; name: string } | null;
 }
 
-function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<TaskResult> | null, backupDir: string | null, strict: boolean, permissions: PermissionSettings): Omit<LocritValidation, keyof LocritIdentity> {
+/** What an interrupted run left beside a database, by file name. */
+type FileLeftover = { name: string; bytes: number };
+
+function assemble(
+  outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<TaskResult> | null, backupDir: string | null, strict: boolean, permissions: PermissionSettings, leftovers: FileLeftover[],
+): Omit<LocritValidation, keyof LocritIdentity> {
   const target = outcome.target;
   const sizes = fileSizes(target.dbPath, backupDir);
   const fileCollector = new FindingCollector(strict);
@@ -368,7 +380,9 @@ function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<Tas
       walPresent: sizes.walBytes !== null && holder === null,
       walBytes: sizes.walBytes,
       appBackups: sizes.backups.filter((b) => b.madeBy === 'application').map((b) => path.basename(b.path)),
-      unavailable: error && !deepCollector.has('storage.unreadable') ? { reason: error.reason, message: error.message, pid: error.holder?.pid ?? null } : null,
+      leftovers,
+      // A Locrit the operator's Ctrl-C kept from being checked has no finding: it was not looked at.
+      unavailable: error && error.kind !== 'InterruptedError' && !deepCollector.has('storage.unreadable') ? { reason: error.reason, message: error.message, pid: error.holder?.pid ?? null } : null,
     },
     fileCollector,
   );
@@ -378,7 +392,7 @@ function assemble(outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<Tas
   const unavailable = error !== null;
   const worst: Severity | null = worstSeverity(findings);
   const status: ValidateStatus = unavailable ? 'unavailable' : worst === 'error' ? 'error' : worst === 'warn' ? 'warn' : 'ok';
-  const exitCode: Code = unavailable ? (error!.exitCode >= ExitCode.unavailable ? ExitCode.unavailable : error!.exitCode) : failsRun(findings, strict) ? ExitCode.findings : ExitCode.ok;
+  const exitCode: Code = unavailable ? (error!.exitCode >= ExitCode.unavailable && error!.exitCode !== ExitCode.interrupted ? ExitCode.unavailable : error!.exitCode) : failsRun(findings, strict) ? ExitCode.findings : ExitCode.ok;
   return {
     name: target.name,
     path: target.dbPath,
@@ -534,7 +548,7 @@ async function fixTask(target: LocritTarget, payload: ValidatePayload, task: Tas
     if (emptyFixPlan(plan!)) return { before, after: before, fix };
     const holder = before.snapshot?.holder;
     if (holder) {
-      fix.skipped = `pid ${holder.pid} holds the database (the Locrit application, usually): --fix needs it to itself; stop the application or pass --wait <seconds>; nothing was changed`;
+      fix.skipped = `pid ${holder.pid} holds the database (the Locrit application, usually): --fix needs it to itself; stop the application, then run it again; nothing was changed`;
       return { before, after: before, fix };
     }
     if (fs.existsSync(`${target.dbPath}.wal`)) {

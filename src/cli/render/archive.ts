@@ -1,4 +1,5 @@
 /** The summary table of `archive` and `emergency-cleanup`, with the per-rule plan under it. */
+import path from 'node:path';
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritRetention, RetentionReport } from '../../commands/archive.js';
@@ -66,6 +67,7 @@ export function retentionTable(report: RetentionReport, colors: ChalkInstance, v
       .map((name) => `${shown[name]} ${count(report.settings[name])} (${describeSource(report.settingSources[name])})`);
     lines.push(colors.dim(`limits: ${limits.join(', ')}`));
   }
+  if (dry && report.options.archive) lines.push(`Archives go to ${path.join(report.archiveDir, '<locrit>', '<UTC time>')}${path.sep}`);
   if (dry && !asking) lines.push(colors.dim('Dry run: nothing was changed. Run without --dry-run to do it.'));
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,8 @@ import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritValidation, ValidateReport } from '../../commands/validate.js';
 import type { Severity } from '../../policy/integrity.js';
-import { count, locritLabel, status, TABLE_STYLE } from '../format.js';
+import path from 'node:path';
+import { count, locritLabel, plural, status, TABLE_STYLE } from '../format.js';
 
 /** Ids listed per fix category on the terminal unless --verbose (JSON always lists all). */
 const LISTED_IDS = 50;
@@ -40,14 +41,14 @@ export function validateTable(report: ValidateReport, colors: ChalkInstance, ver
     } else if (!l.error) {
       out.push(`  ${colors.green('✓')} no findings`);
     }
-    if (l.fix) out.push(...fixLines(l, colors, verbose));
+    if (l.fix) out.push(...fixLines(l, colors, verbose, report.archiveDir));
     out.push('');
   }
   if (report.locrits.length > 0) out.push(summaryTable(report, colors));
   return `${out.join('\n')}\n`;
 }
 
-function fixLines(l: LocritValidation, colors: ChalkInstance, verbose: boolean): string[] {
+function fixLines(l: LocritValidation, colors: ChalkInstance, verbose: boolean, archiveDir: string): string[] {
   const fix = l.fix!;
   const out: string[] = [];
   const list = (ids: string[]): string[] => {
@@ -62,7 +63,7 @@ function fixLines(l: LocritValidation, colors: ChalkInstance, verbose: boolean):
   }
   out.push(`  ${title}:`);
   if (plan.quarantine.length) {
-    out.push(`  - quarantine ${count(plan.quarantine.length)} invalid messages into an archive, then remove them:`);
+    out.push(`  - quarantine ${count(plan.quarantine.length)} invalid ${plural(plan.quarantine.length, 'message')} into an archive under ${path.join(archiveDir, l.name)}, then remove them:`);
     out.push(...list(plan.quarantine.map((q) => `${q.id}  (${q.rules.join(', ')})`)));
   }
   if (plan.sessionFromGraph.length) {

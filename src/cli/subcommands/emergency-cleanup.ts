@@ -80,7 +80,7 @@ Reference (every option, the JSON fields): docs/emergency-cleanup.md in the locr
         }
       }
       const report = await runEmergencyCleanup(context, { ...base, dryRun: options.dryRun });
-      runtime.print(flags.json ? runtime.json(report) : retentionTable(report, colors, flags.verbose));
+      runtime.print(flags.json ? runtime.json(report) : runtime.paste(retentionTable(report, colors, flags.verbose)));
       runtime.finish(report.exitCode);
     });
 }
