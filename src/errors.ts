@@ -12,6 +12,8 @@ export const ExitCode = {
   usage: 2,
   /** A database could not be used: in use, damaged, not a Kuzu file, unsupported version. */
   unavailable: 3,
+  /** Interrupted by the operator (Ctrl-C, SIGINT): 128 + 2, as shells report it. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -38,6 +40,13 @@ export class LocritMemError extends Error {
 export class UsageError extends LocritMemError {
   constructor(message: string, hint?: string) {
     super(message, ExitCode.usage, hint);
+  }
+}
+
+/** The operator interrupted the run (Ctrl-C at a prompt, or SIGINT while it worked). */
+export class InterruptedError extends LocritMemError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.interrupted, hint);
   }
 }
 

@@ -4,7 +4,9 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Reporter } from '../commands/context.js';
+import type { RunEvent } from '../runner/pool.js';
 import { withLocatingOptions } from './invocation.js';
+import { elapsed, LiveDisplay } from './progress.js';
 
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -26,20 +28,21 @@ export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, f
   return new Chalk({ level });
 }
 
-/** Progress and warnings on stderr. A spinner (ora) only when stderr is a terminal and not --quiet. */
-export function stderrReporter(io: CliIO, flags: OutputFlags, locating: string[] = []): Reporter {
+/**
+ * Progress and warnings on stderr. On a terminal (not --quiet, not under CI) a live display:
+ * one line per Locrit being worked on, and each finished Locrit's result as soon as it is known
+ * (see progress.ts). Off a terminal nothing moves; --verbose adds one timestamped line per
+ * finished Locrit, for logs.
+ */
+export function stderrReporter(io: CliIO, flags: OutputFlags, locating: string[] = []): Reporter & { runEvent(event: RunEvent): void; notice(line: string): void } {
   const colors = colorsFor(io.stderr, io.env, flags);
-  // A terminal that reports no width (some pseudo-terminals) makes the spinner redraw without end: no spinner there.
+  // A terminal that reports no width (some pseudo-terminals) cannot be redrawn in place: no live display there.
   const interactive = Boolean(io.stderr.isTTY) && (io.stderr.columns ?? 0) > 0 && !flags.quiet && io.env.CI === undefined;
-  let spinner: { text: string; stop(): void } | null = null;
-  let starting: Promise<void> | null = null;
-  // Whether a spinner is wanted now: ora loads asynchronously, and a done() that comes before it
-  // has loaded must not leave a spinner running (it would spin over a prompt or the results).
-  let wanted = false;
+  const live = interactive ? new LiveDisplay(io.stderr, colors) : null;
   const write = (line: string): void => {
-    spinner?.stop();
-    spinner = null;
-    io.stderr.write(`${withLocatingOptions(line, locating)}\n`);
+    const text = withLocatingOptions(line, locating);
+    if (live) live.permanent(text);
+    else io.stderr.write(`${text}\n`);
   };
   return {
     warn: (message) => write(`${colors.yellow('Warning:')} ${message}`),
@@ -50,21 +53,17 @@ export function stderrReporter(io: CliIO, flags: OutputFlags, locating: string[]
       if (flags.verbose) write(colors.dim(message));
     },
     phase: (text) => {
-      if (!interactive) return;
-      wanted = true;
-      if (spinner) {
-        spinner.text = text;
-        return;
-      }
-      starting ??= import('ora').then(({ default: ora }) => {
-        starting = null;
-        if (wanted) spinner = ora({ text, stream: io.stderr as NodeJS.WriteStream, discardStdin: false }).start();
-      });
+      if (live && !live.following) live.phase(text);
     },
-    done: () => {
-      wanted = false;
-      spinner?.stop();
-      spinner = null;
+    done: () => live?.stop(),
+    /** A line that must show even under --quiet, above the live lines. */
+    notice: (line) => write(line),
+    runEvent: (event) => {
+      if (live) return live.event(event);
+      if (!flags.verbose || flags.quiet || event.kind !== 'end') return;
+      const { outcome } = event;
+      const result = outcome.ok ? `done in ${elapsed(outcome.durationMs)}` : `${outcome.error.message}`;
+      io.stderr.write(`${new Date().toISOString()} Locrit ${event.index + 1}/${event.total} ${outcome.target.name}: ${withLocatingOptions(result, locating)}\n`);
     },
   };
 }

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
-import type { CommandContext } from '../commands/context.js';
-import { UsageError, type ExitCode } from '../errors.js';
+import type { CommandContext, Reporter } from '../commands/context.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../layout/atomicFile.js';
 import { withLocatingOptions } from './invocation.js';
 import type { CliIO, OutputFlags } from './io.js';
@@ -21,6 +21,10 @@ export interface GlobalFlags extends OutputFlags {
 
 export class CliRuntime {
   exitCode: number = 0;
+  /** Ctrl-C came while Locrits were being worked on. */
+  private interrupted = false;
+  /** One reporter per run (stats --watch builds a context per refresh). */
+  private reporter: Reporter | null = null;
 
   /** @param locating the `-d` / `-c` options of this run, carried by every command it suggests. */
   constructor(
@@ -49,8 +53,22 @@ export class CliRuntime {
   /** Loads the configuration and builds what a command needs. Loaded lazily: --help and --version never pay for YAML or chalk. */
   async context(command: Command): Promise<CommandContext> {
     const flags = this.flags(command);
-    const [{ buildContext }, { stderrReporter }] = await Promise.all([import('../commands/context.js'), import('./io.js')]);
-    return buildContext(flags, stderrReporter(this.io, flags, this.locating), this.io.cwd, this.io.env);
+    const [{ buildContext }, { stderrReporter }, { onInterrupt, onRunEvent }] = await Promise.all([import('../commands/context.js'), import('./io.js'), import('../runner/pool.js')]);
+    if (this.reporter === null) {
+      const reporter = stderrReporter(this.io, flags, this.locating);
+      this.reporter = reporter;
+      onRunEvent((event) => reporter.runEvent(event));
+      onInterrupt((count) => {
+        this.interrupted = true;
+        reporter.notice(
+          count === 1
+            ? 'Interrupted: finishing the Locrits in progress and starting no other (Ctrl-C again to stop them now)'
+            : 'Interrupted again: stopping the Locrits in progress (the next run finishes or rolls back what they left half-done)',
+        );
+      });
+    }
+    const reporter = this.reporter;
+    return buildContext(flags, reporter, this.io.cwd, this.io.env);
   }
 
   /** Colours for stdout. */
@@ -67,8 +85,9 @@ export class CliRuntime {
     return `${JSON.stringify(value, null, 2)}\n`;
   }
 
+  /** Records the exit code; after a Ctrl-C the report has been printed, and the run exits 130. */
   finish(code: ExitCode): void {
-    this.exitCode = code;
+    this.exitCode = this.interrupted ? ExitCode.interrupted : code;
   }
 
   /**

@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { DatabaseUnavailableError, toErrorReport, type ErrorReport } from '../errors.js';
+import { DatabaseUnavailableError, InterruptedError, toErrorReport, type ErrorReport } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { RUN_SCRATCH_ENV, runScratchForWorkers } from '../layout/scratch.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
@@ -25,37 +25,103 @@ export interface RunOptions {
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 const STDERR_TAIL = 4000;
 
+/**
+ * Ctrl-C (SIGINT) while Locrits are being worked on: the first one lets the Locrits in progress
+ * finish and starts no other, the second stops those too (every task is safe to kill: the next
+ * run finishes or rolls back what was half-done). Either way every Locrit gets an outcome, so
+ * the command still prints what was done and what was not, and exits 130. Workers run in their
+ * own process group, so that the terminal's Ctrl-C reaches this process only and the choice is
+ * made here. The state lasts for the process: a later pass of the same run starts nothing.
+ */
+let interrupts = 0;
+const interruptListeners: Array<(count: number) => void> = [];
+
+/** Called on each Ctrl-C during a run with the count so far (1: finishing the Locrits in progress; 2: stopping them). */
+export function onInterrupt(listener: (count: number) => void): void {
+  interruptListeners.push(listener);
+}
+
+export function wasInterrupted(): boolean {
+  return interrupts > 0;
+}
+
+/** What a run over many Locrits is doing, for a progress display. `index` counts from 0 in `total`. */
+export type RunEvent =
+  | { kind: 'start'; index: number; total: number; target: LocritTarget }
+  | { kind: 'phase'; index: number; total: number; target: LocritTarget; phase: string }
+  | { kind: 'end'; index: number; total: number; outcome: TaskOutcome<unknown> }
+  | { kind: 'finish'; total: number };
+
+const runListeners: Array<(event: RunEvent) => void> = [];
+
+/** Follows every run of this process: each Locrit as it starts, its phases, and its outcome as soon as it is known. */
+export function onRunEvent(listener: (event: RunEvent) => void): void {
+  runListeners.push(listener);
+}
+
+function emit(event: RunEvent): void {
+  for (const listener of runListeners) listener(event);
+}
+
 export async function runEach<T>(task: TaskName, targets: LocritTarget[], payload: unknown, options: RunOptions): Promise<TaskOutcome<T>[]> {
   const outcomes: TaskOutcome<T>[] = new Array(targets.length);
   let next = 0;
   const jobs = Math.max(1, Math.min(options.jobs, targets.length));
+  const busy = new Set<Worker>();
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts >= 2) for (const worker of busy) worker.interrupt();
+    for (const listener of interruptListeners) listener(interrupts);
+  };
+  process.on('SIGINT', onSigint);
 
   const runLane = async (): Promise<void> => {
     let worker: Worker | null = null;
     try {
-      while (next < targets.length) {
+      while (next < targets.length && interrupts === 0) {
         const index = next++;
+        const total = targets.length;
         worker ??= new Worker();
-        const outcome = await worker.run<T>(index, task, targets[index], payload, options.onProgress);
+        busy.add(worker);
+        emit({ kind: 'start', index, total, target: targets[index] });
+        const onProgress = (target: LocritTarget, phase: string): void => {
+          emit({ kind: 'phase', index, total, target, phase });
+          options.onProgress?.(target, phase);
+        };
+        const outcome = await worker.run<T>(index, task, targets[index], payload, onProgress);
+        busy.delete(worker);
         if (!worker.alive) worker = null;
         outcomes[index] = outcome;
+        emit({ kind: 'end', index, total, outcome: outcome as TaskOutcome<unknown> });
         options.onOutcome?.(outcome as TaskOutcome<unknown>);
       }
     } finally {
       worker?.stop();
     }
   };
-  await Promise.all(Array.from({ length: jobs }, runLane));
+  try {
+    await Promise.all(Array.from({ length: jobs }, runLane));
+  } finally {
+    process.off('SIGINT', onSigint);
+    emit({ kind: 'finish', total: targets.length });
+  }
+  for (let index = 0; index < targets.length; index++) {
+    if (outcomes[index]) continue;
+    const error = new InterruptedError('not started: the run was interrupted', 'run the same command again to do it');
+    outcomes[index] = { target: targets[index], ok: false, error: toErrorReport(error), durationMs: 0 };
+  }
   return outcomes;
 }
 
 class Worker {
   private readonly child: ChildProcess;
   private stderr = '';
+  /** Stopped by a second Ctrl-C, not by a crash. */
+  private interrupted = false;
   alive = true;
 
   constructor() {
-    this.child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: workerEnv() });
+    this.child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: workerEnv(), detached: true });
     this.child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_TAIL);
     });
@@ -78,6 +144,13 @@ class Worker {
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         cleanup();
         this.alive = false;
+        if (this.interrupted) {
+          const error = new InterruptedError(
+            `stopped while in progress: the run was interrupted`,
+            'run the same command again: it finishes or rolls back what was left half-done',
+          );
+          return resolve({ target, ok: false, error: toErrorReport(error), durationMs: elapsed() });
+        }
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
         const detail = this.stderr.trim().split('\n').pop();
         const error = new DatabaseUnavailableError(
@@ -96,6 +169,11 @@ class Worker {
       const request: WorkerRequest = { type: 'run', id, task, target, payload };
       this.child.send(request);
     });
+  }
+
+  interrupt(): void {
+    this.interrupted = true;
+    if (this.alive) this.child.kill('SIGKILL');
   }
 
   stop(): void {

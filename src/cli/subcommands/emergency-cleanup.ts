@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { counted } from '../format.js';
 import type { CliRuntime } from '../runtime.js';
 import { confirm, nonNegative, wholeNumber } from './retentionFlags.js';
 
@@ -69,15 +70,15 @@ Reference (every option, the JSON fields): docs/emergency-cleanup.md in the locr
       if (!options.dryRun && !options.yes) {
         // On a terminal: show the exact plan, then ask.
         const planned = await runEmergencyCleanup(context, { ...base, dryRun: true });
-        runtime.io.stderr.write(retentionTable(planned, colors, flags.verbose, true));
+        runtime.io.stderr.write(runtime.paste(retentionTable(planned, colors, flags.verbose, true)));
         if (planned.total.selected === 0 && planned.total.planned === 0) {
           runtime.print(flags.json ? runtime.json(planned) : '');
           runtime.finish(planned.exitCode);
           return;
         }
-        if (!(await confirm(`Archive${noArchive ? ' (NO: --no-archive)' : ''} and delete ${planned.total.selected} messages from ${planned.total.planned} Locrit(s)?`))) {
-          throw new UsageError('cancelled: nothing was changed', 'pass --yes to run without asking');
-        }
+        const what = `${counted(planned.total.selected, 'message')} from ${counted(planned.total.planned, 'Locrit')}`;
+        // A deliberate "no" needs no advice; Ctrl-C is a cancel too (exit 130, from confirm()).
+        if (!(await confirm(`${noArchive ? 'Delete for good (--no-archive)' : 'Archive and delete'} ${what}?`))) throw new UsageError('cancelled: nothing was changed');
       }
       const report = await runEmergencyCleanup(context, { ...base, dryRun: options.dryRun });
       runtime.print(flags.json ? runtime.json(report) : runtime.paste(retentionTable(report, colors, flags.verbose)));

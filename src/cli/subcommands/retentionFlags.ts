@@ -1,6 +1,6 @@
 /** Flag parsing shared by `archive` and `emergency-cleanup`: thresholds that override the configuration. */
 import readline from 'node:readline/promises';
-import { UsageError } from '../../errors.js';
+import { InterruptedError, UsageError } from '../../errors.js';
 import { DECIMAL } from '../runtime.js';
 
 /** A whole number >= 0, or a usage error naming the flag. */
@@ -22,11 +22,21 @@ export function nonNegative(flag: string, value: string | undefined, max?: numbe
 }
 
 /** Asks a yes/no question on the terminal (stderr), default no. */
+/**
+ * Asks a yes/no question on the terminal. Only `y` or `yes` is a yes; Ctrl-D is a no; Ctrl-C
+ * cancels the whole run (exit 130).
+ */
 export async function confirm(question: string): Promise<boolean> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(`${question} [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
+    return await new Promise<boolean>((resolve, reject) => {
+      rl.once('SIGINT', () => {
+        process.stderr.write('\n');
+        reject(new InterruptedError('cancelled: nothing was changed'));
+      });
+      rl.once('close', () => resolve(false));
+      rl.question(`${question} [y/N] `).then((answer) => resolve(/^y(es)?$/i.test(answer.trim())), () => resolve(false));
+    });
   } finally {
     rl.close();
   }

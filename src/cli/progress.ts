@@ -1,0 +1,118 @@
+/**
+ * Progress on stderr. On a terminal: one live line per Locrit being worked on (`Locrit 2/4`,
+ * its phase, elapsed time), redrawn in place, and a finished Locrit's one-line result printed
+ * above them as soon as it is known. Lines are cut to the terminal's width, never wrapped (a
+ * wrapped line could not be redrawn in place). Off a terminal: nothing, or with --verbose one
+ * timestamped line per finished Locrit, for logs.
+ */
+import type { ChalkInstance } from 'chalk';
+import type { RunEvent } from '../runner/pool.js';
+
+interface LiveLine {
+  label: string;
+  phase: string;
+  started: number;
+}
+
+/** `7s`, `1m05s`, `1h02m`. */
+export function elapsed(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Cuts `text` to `width` visible characters (`…` at the end when cut). */
+export function fit(text: string, width: number): string {
+  const chars = [...text];
+  if (width <= 0 || chars.length <= width) return text;
+  return `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
+}
+
+const ERASE_BELOW = '\x1b[J';
+const up = (n: number): string => (n > 0 ? `\x1b[${n}A\r` : '\r');
+
+export class LiveDisplay {
+  private readonly jobs = new Map<number, LiveLine>();
+  /** A phase outside a run over Locrits (reported by the command itself). */
+  private single: LiveLine | null = null;
+  private drawn = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream & { columns?: number },
+    private readonly colors: ChalkInstance,
+  ) {}
+
+  /** Whether a run over Locrits is being shown (the command's own phase lines are then redundant). */
+  get following(): boolean {
+    return this.jobs.size > 0;
+  }
+
+  event(event: RunEvent): void {
+    const label = (index: number, total: number): string => (total > 1 ? `Locrit ${index + 1}/${total} ` : '');
+    if (event.kind === 'start') {
+      this.single = null;
+      this.jobs.set(event.index, { label: `${label(event.index, event.total)}${event.target.name}`, phase: 'starting', started: Date.now() });
+    } else if (event.kind === 'phase') {
+      const line = this.jobs.get(event.index);
+      if (line) line.phase = event.phase;
+    } else if (event.kind === 'end') {
+      const line = this.jobs.get(event.index);
+      this.jobs.delete(event.index);
+      const took = elapsed(line ? Date.now() - line.started : event.outcome.durationMs);
+      const name = `${label(event.index, event.total)}${event.outcome.target.name}`;
+      this.permanent(
+        event.outcome.ok
+          ? `${this.colors.green('✓')} ${name}: done in ${took}`
+          : `${event.outcome.error.kind === 'InterruptedError' ? this.colors.yellow('!') : this.colors.red('✗')} ${name}: ${event.outcome.error.message}`,
+      );
+      return;
+    } else {
+      this.jobs.clear();
+    }
+    this.draw();
+  }
+
+  /** A phase the command reports outside a run over Locrits. */
+  phase(text: string): void {
+    if (this.single) this.single.phase = text;
+    else this.single = { label: '', phase: text, started: Date.now() };
+    this.draw();
+  }
+
+  /** Prints a line above the live lines (a warning, a finished Locrit). */
+  permanent(line: string): void {
+    this.stream.write(`${up(this.drawn)}${ERASE_BELOW}${line}\n`);
+    this.drawn = 0;
+    this.draw();
+  }
+
+  /** Removes the live lines (before results, a prompt or an error). */
+  stop(): void {
+    this.jobs.clear();
+    this.single = null;
+    this.draw();
+  }
+
+  private draw(): void {
+    const width = (this.stream.columns ?? 80) - 1;
+    const lines = [...this.jobs.entries()].sort(([a], [b]) => a - b).map(([, line]) => line);
+    if (this.single && lines.length === 0) lines.push(this.single);
+    const now = Date.now();
+    const text = lines.map((line) => {
+      const time = ` ${elapsed(now - line.started)}`;
+      const body = fit(`${line.label ? `${line.label}: ` : ''}${line.phase}`, width - time.length - 2);
+      return `${this.colors.cyan('…')} ${body}${this.colors.dim(time)}`;
+    });
+    this.stream.write(`${up(this.drawn)}${ERASE_BELOW}${text.map((t) => `${t}\n`).join('')}`);
+    this.drawn = text.length;
+    if (text.length > 0 && this.timer === null) {
+      this.timer = setInterval(() => this.draw(), 1000);
+      this.timer.unref();
+    } else if (text.length === 0 && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
