@@ -3,6 +3,7 @@
  * `Error: ...` / `Try: ...` pair on stderr. No other module sets the exit code.
  */
 import { ExitCode, LocritMemError } from '../errors.js';
+import { REPORT_VERSION, toolInfo } from '../commands/report.js';
 import { toolVersion } from '../version.js';
 import { locatingOptions, withLocatingOptions } from './invocation.js';
 import type { CliIO } from './io.js';
@@ -28,23 +29,45 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     await program.parseAsync(args, { from: 'user' });
     return runtime.exitCode;
   } catch (error) {
+    const command = args.find((a) => program.commands.some((c) => c.name() === a)) ?? null;
+    // With --json, a failed run still prints a JSON document on stdout, so that `jq` in CI gets one.
+    const failed = (kind: string, message: string, hint: string | undefined, exitCode: number): number => {
+      writeError(io, locating, message, hint);
+      if (wantsJson(args) && !runtime.printedResult) io.stdout.write(jsonError(command, kind, message, hint, exitCode));
+      return exitCode;
+    };
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
       if (error.code === 'commander.help') return ExitCode.usage;
-      const command = args.find((a) => program.commands.some((c) => c.name() === a));
       const message = error.message.replace(/^error: /, '');
-      writeError(io, locating, message, `run \`locrit-mem ${command ? `${command} ` : ''}--help\``);
-      return ExitCode.usage;
+      return failed('UsageError', message, `run \`locrit-mem ${command ? `${command} ` : ''}--help\``, ExitCode.usage);
     }
-    if (error instanceof LocritMemError) {
-      writeError(io, locating, error.message, error.hint);
-      return error.exitCode;
-    }
+    if (error instanceof LocritMemError) return failed(error.name, error.message, error.hint, error.exitCode);
     const text = error instanceof Error ? error.message : String(error);
-    writeError(io, locating, `internal error: ${text}`, 'rerun with --verbose and report this with the output');
+    const code = failed('InternalError', `internal error: ${text}`, 'rerun with --verbose and report this with the output', INTERNAL_ERROR_EXIT);
     if (args.includes('--verbose') || args.includes('-v')) io.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
-    return INTERNAL_ERROR_EXIT;
+    return code;
   }
+}
+
+/** `--json`, or `--format json` (stats), before a `--` that ends the options. */
+function wantsJson(args: string[]): boolean {
+  const end = args.includes('--') ? args.indexOf('--') : args.length;
+  const options = args.slice(0, end);
+  return options.includes('--json') || options.includes('--format=json') || options.some((a, i) => a === '--format' && options[i + 1] === 'json');
+}
+
+/** The JSON document of a run that failed before it had a report: the same envelope, with `error`. */
+function jsonError(command: string | null, kind: string, message: string, hint: string | undefined, exitCode: number): string {
+  const document = {
+    version: REPORT_VERSION,
+    command,
+    tool: toolInfo(),
+    generatedAt: new Date().toISOString(),
+    error: { kind, message, hint: hint ?? null, exitCode },
+    exitCode,
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
 }
 
 function writeError(io: CliIO, locating: string[], message: string, hint?: string): void {

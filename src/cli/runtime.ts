@@ -77,7 +77,11 @@ export class CliRuntime {
     return colorsFor(this.io.stdout, this.io.env, this.flags(command));
   }
 
+  /** Whether the result has been written (a failure after it must not add a second document). */
+  printedResult = false;
+
   print(text: string): void {
+    if (text !== '') this.printedResult = true;
     this.io.stdout.write(text);
   }
 
