@@ -21,7 +21,7 @@ export function buildProgram(runtime: CliRuntime): Command {
     .option('--no-color', 'no colours (also when NO_COLOR is set or stdout is not a terminal)')
     .option('-q, --quiet', 'only results, warnings and errors')
     .option('-v, --verbose', 'more detail')
-    .option('-j, --jobs <n>', 'Locrits processed in parallel, each in its own process (default: run.jobs, else one per core)')
+    .option('-j, --jobs <n>', 'Locrits processed in parallel, each in its own process; 0 = one per core (default: run.jobs, else one per core)')
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({

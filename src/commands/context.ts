@@ -90,7 +90,9 @@ export function configNotes(config: LoadedConfig, dataDir: string): ConfigNote[]
 export function parseJobs(flag: string | number | undefined, configured: number): number {
   if (flag === undefined) return configured > 0 ? configured : defaultJobs();
   const jobs = Number(flag);
-  if (!/^\s*\d+\s*$/.test(String(flag)) || !Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`--jobs must be a whole number from 1 to 256, got '${flag}'`, 'omit --jobs to use one job per core');
+  if (!/^\s*\d+\s*$/.test(String(flag)) || !Number.isInteger(jobs) || jobs < 0 || jobs > 256) throw new UsageError(`--jobs must be a whole number from 0 (one per core) to 256, got '${flag}'`, 'omit --jobs, or pass -j 0, to use one job per core');
+  // 0 means one per core, as run.jobs: 0 does.
+  if (jobs === 0) return defaultJobs();
   return jobs;
 }
 

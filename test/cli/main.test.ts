@@ -20,7 +20,7 @@ describe('command line', () => {
       [['statz'], /^Error: unknown command 'statz'\n\(Did you mean stats\?\)\nTry: run `locrit-mem --help`\n$/],
       [['stats', '--format', 'xml'], /^Error: --format must be one of table, json, prometheus, got 'xml'\nTry: /],
       [['stats', '--watch', '-1'], /^Error: --watch must be a positive number up to 86400, got '-1'\nTry: /],
-      [['--jobs', 'many', 'stats'], /^Error: --jobs must be a whole number from 1 to 256, got 'many'\nTry: /],
+      [['--jobs', 'many', 'stats'], /^Error: --jobs must be a whole number from 0 \(one per core\) to 256, got 'many'\nTry: /],
       [['--config', '/nonexistent/x.yaml', 'stats'], /^Error: config file \/nonexistent\/x\.yaml \(from --config\) does not exist\nTry: /],
     ];
     const dir = tempDir(t);

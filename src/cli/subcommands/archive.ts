@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import type { CliRuntime } from '../runtime.js';
-import { nonNegative, wholeNumber } from './retentionFlags.js';
+import { durationDays, eitherFlag, wholeNumber } from './retentionFlags.js';
 
 interface ArchiveFlags {
   dryRun?: boolean;
   compact?: boolean;
   stripEmbeddings?: boolean;
   days?: string;
+  olderThan?: string;
   keep?: string;
   maxPerConversation?: string;
   includeCritical?: boolean;
@@ -21,7 +22,8 @@ export function registerArchive(program: Command, runtime: CliRuntime): void {
     .option('-n, --dry-run', 'print the exact plan per Locrit and rule; change nothing')
     .option('--compact', 'afterwards, rebuild the file to give the space back (keeps the old file as a backup)')
     .option('--strip-embeddings', 'set low-priority embeddings to NULL (system and short messages; all when enable_embeddings is false); done while rebuilding the file, so it compacts')
-    .option('--days <n>', 'archive messages older than <n> days (default: memory.archive_after_days; 0 = no age rule)')
+    .option('--days <n>', 'archive messages older than <n> days, or a duration: 30d, 2w, 720h (default: memory.archive_after_days; 0 = no age rule)')
+    .option('--older-than <duration>', 'the same as --days, journalctl style: 30d, 2w, 720h')
     .option('--keep <n>', 'never touch the <n> most recent messages of a Locrit (default: retention.keep_count)')
     .option('--max-per-conversation <n>', 'sessions keep their <n> most recent messages (default: memory.max_messages_per_conversation; 0 = no cap)')
     .option('--include-critical', 'archive critical messages too (default: spared, retention.protect_critical)')
@@ -45,7 +47,7 @@ Reference (every option, the JSON fields): docs/archive.md in the locrit-mem rep
     .action(async (locrits: string[], options: ArchiveFlags, command: Command) => {
       const flags = runtime.flags(command);
       const overrides = {
-        archiveAfterDays: nonNegative('--days', options.days),
+        archiveAfterDays: durationDays(...eitherFlag(['--days', options.days], ['--older-than', options.olderThan])),
         keepCount: wholeNumber('--keep', options.keep),
         maxMessagesPerConversation: wholeNumber('--max-per-conversation', options.maxPerConversation),
         protectCritical: options.includeCritical ? false : undefined,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { counted } from '../format.js';
 import type { CliRuntime } from '../runtime.js';
-import { confirm, nonNegative, wholeNumber } from './retentionFlags.js';
+import { confirm, eitherFlag, nonNegative, sizeMib, wholeNumber } from './retentionFlags.js';
 
 interface EmergencyFlags {
   dryRun?: boolean;
@@ -12,6 +12,7 @@ interface EmergencyFlags {
   yes?: boolean;
   maxMessages?: string;
   maxSizeMb?: string;
+  maxSize?: string;
   fraction?: string;
   includeCritical?: boolean;
 }
@@ -27,7 +28,8 @@ export function registerEmergencyCleanup(program: Command, runtime: CliRuntime):
     .option('--no-archive', 'delete without archiving first: the messages are gone for good (needs --yes)')
     .option('--strip-embeddings', 'also set low-priority embeddings to NULL (system and short messages; all when enable_embeddings is false), while rebuilding the file')
     .option('--max-messages <n>', 'message limit per Locrit (default: memory.max_messages_per_locrit)')
-    .option('--max-size-mb <n>', 'file size limit in MiB (default: memory.max_db_size_mb)')
+    .option('--max-size-mb <n>', 'file size limit in MiB, or a size: 100M, 2G (default: memory.max_db_size_mb)')
+    .option('--max-size <size>', 'the same as --max-size-mb, with a unit: 100M, 2G, 512K')
     .option('--fraction <f>', 'share of the oldest messages removed over the message limit (default: retention.emergency_fraction, 0.5)')
     .option('--include-critical', 'remove critical messages too (default: spared, retention.protect_critical)')
     .addHelpText(
@@ -50,7 +52,7 @@ Reference (every option, the JSON fields): docs/emergency-cleanup.md in the locr
       const flags = runtime.flags(command);
       const overrides = {
         maxMessagesPerLocrit: wholeNumber('--max-messages', options.maxMessages),
-        maxDbSizeMb: nonNegative('--max-size-mb', options.maxSizeMb),
+        maxDbSizeMb: sizeMib(...eitherFlag(['--max-size-mb', options.maxSizeMb], ['--max-size', options.maxSize])),
         emergencyFraction: nonNegative('--fraction', options.fraction, 1),
         protectCritical: options.includeCritical ? false : undefined,
       };
