@@ -1,5 +1,7 @@
 /** Human formatting of sizes, counts, ages and statuses for the tables. */
+import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
+export { counted, plural } from './words.js';
 
 export function bytes(value: number | null | undefined): string {
   if (value === null || value === undefined) return '-';
@@ -61,12 +63,44 @@ export function locritLabel(l: { name: string; displayName?: string | null; acti
   return `${l.name}${display}${inactive}`;
 }
 
-/** `1 message`, `2 messages`, `1,500 messages`: the noun agrees with the count. */
-export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
-  return n === 1 ? singular : pluralForm;
+/** How wide a table may be: the terminal's width, or null (off a terminal, or --wide): no limit. */
+export interface TableWidth {
+  width: number | null;
 }
 
-/** A count with its noun: `1 message`, `1,500 messages`. */
-export function counted(n: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${count(n)} ${plural(n, singular, pluralForm)}`;
+const visibleLength = (text: string): number => [...text.replace(/\x1b\[[0-9;]*m/g, '')].length;
+
+/**
+ * A table that fits `width` columns: the columns of `dropOrder` go first, in that order, until
+ * it fits; if it still does not, the `shrink` column is cut (`…`). A table never wraps: a wrapped
+ * row falls apart into fragments. The note says which columns were left out, and how to see them.
+ */
+export function fittedTable(
+  head: string[],
+  rows: string[][],
+  options: TableWidth & { dropOrder?: number[]; shrink?: number },
+  colors: ChalkInstance,
+): string {
+  const render = (columns: number[], colWidths?: (number | null)[]): string => {
+    const table = new Table({ head: columns.map((i) => colors.bold(head[i])), ...TABLE_STYLE, ...(colWidths ? { colWidths, wordWrap: false } : {}) });
+    for (const row of rows) table.push(columns.map((i) => row[i] ?? ''));
+    return table.toString();
+  };
+  const widthOf = (text: string): number => Math.max(0, ...text.split('\n').map(visibleLength));
+  let kept = head.map((_, i) => i);
+  let text = render(kept);
+  if (options.width === null || widthOf(text) <= options.width) return text;
+  const hidden: string[] = [];
+  for (const drop of options.dropOrder ?? []) {
+    if (widthOf(text) <= options.width) break;
+    kept = kept.filter((i) => i !== drop);
+    hidden.push(head[drop]);
+    text = render(kept);
+  }
+  const excess = widthOf(text) - options.width;
+  if (excess > 0 && options.shrink !== undefined && kept.includes(options.shrink)) {
+    const natural = Math.max(visibleLength(head[options.shrink]), ...rows.map((row) => visibleLength(row[options.shrink!] ?? ''))) + 2;
+    text = render(kept, kept.map((i) => (i === options.shrink ? Math.max(8, natural - excess) : null)));
+  }
+  return hidden.length > 0 ? `${text}\n${colors.dim(`(not shown, to fit: ${hidden.join(', ')}; --wide shows all)`)}` : text;
 }

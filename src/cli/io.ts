@@ -18,6 +18,8 @@ export interface CliIO {
 export interface OutputFlags {
   color: boolean;
   quiet: boolean;
+  /** Tables with every column, however wide. */
+  wide?: boolean;
   verbose: boolean;
 }
 

@@ -10,6 +10,7 @@ import type { CommandContext, Reporter } from '../commands/context.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../layout/atomicFile.js';
 import { withLocatingOptions } from './invocation.js';
+import type { TableWidth } from './format.js';
 import type { CliIO, OutputFlags } from './io.js';
 
 export interface GlobalFlags extends OutputFlags {
@@ -46,6 +47,7 @@ export class CliRuntime {
       jobs: all.jobs,
       color: all.color !== false,
       quiet: Boolean(all.quiet),
+      wide: Boolean(all.wide),
       verbose: Boolean(all.verbose),
     };
   }
@@ -69,6 +71,11 @@ export class CliRuntime {
     }
     const reporter = this.reporter;
     return buildContext(flags, reporter, this.io.cwd, this.io.env);
+  }
+
+  /** How wide tables may be on stdout: the terminal's width, no limit off a terminal or with --wide. */
+  tableWidth(command: Command, stream: CliIO['stdout'] = this.io.stdout): TableWidth {
+    return { width: this.flags(command).wide || !stream.isTTY || !stream.columns ? null : stream.columns };
   }
 
   /** Colours for stdout. */

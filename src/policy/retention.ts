@@ -205,6 +205,8 @@ export interface CompactionFacts {
   messagesLeaving: number;
   /** An interrupted run was finished by deleting what it had archived. */
   finishedInterrupted: boolean;
+  /** Earlier runs deleted messages and did not compact afterwards: the file still holds their pages. */
+  compactionOwed?: boolean;
   /** Whether any rule applies to the Locrit (emergency-cleanup compacts a Locrit over a limit even when nothing is selected). */
   anyRuleApplies: boolean;
 }
@@ -213,5 +215,5 @@ export interface CompactionFacts {
 export function willCompact(f: CompactionFacts): boolean {
   if (f.embeddingsToStrip > 0) return true;
   if (!f.compact) return false;
-  return f.messagesLeaving > 0 || f.finishedInterrupted || (f.command === 'emergency-cleanup' && f.anyRuleApplies);
+  return f.messagesLeaving > 0 || f.finishedInterrupted || Boolean(f.compactionOwed) || (f.command === 'emergency-cleanup' && f.anyRuleApplies);
 }

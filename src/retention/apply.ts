@@ -8,6 +8,7 @@ import { checkFreeSpaceForCompaction } from '../store/compact.js';
 import type { KuzuStore } from '../store/kuzu.js';
 import { deleteArchivedIds, deleteSelection, largestSessionAfter, messageCount } from '../store/retention.js';
 import { killPoint } from './killPoints.js';
+import { readCompactionOwed } from './owed.js';
 import { limitOutcomes, planOn, type Planned } from './plan.js';
 import type { InterruptedRun, RetentionJob, RetentionResult } from './types.js';
 import { writeArchive } from './writeArchive.js';
@@ -25,6 +26,7 @@ export async function applyRetention(store: KuzuStore, target: LocritTarget, pay
   const compacts = willCompact({
     command: payload.command, compact: payload.compact, embeddingsToStrip: stripCount, messagesLeaving: p.union.messages,
     finishedInterrupted: interrupted?.action === 'finished', anyRuleApplies: p.rules.some((r) => r.applies),
+    compactionOwed: readCompactionOwed(target.dbPath) !== null,
   });
   if (compacts) checkFreeSpaceForCompaction(target.dbPath); // refuse before changing anything
 

@@ -17,6 +17,7 @@ import type { KuzuStore } from '../store/kuzu.js';
 import { buildSelection, countRules, countSpared, countStrip, eachSelectedId, largestSessionAfter, measure, messageCount, stripTarget, type Selection } from '../store/retention.js';
 import { readSchema, type DatabaseSchema } from '../store/schema.js';
 import { embeddingDimension } from '../schema/locrit.js';
+import { readCompactionOwed } from './owed.js';
 import { sizeOf } from './files.js';
 import type { InterruptedRun, LimitOutcome, RetentionJob, RetentionResult, RuleReport } from './types.js';
 
@@ -114,9 +115,10 @@ export function planReport(p: Planned, target: LocritTarget, payload: RetentionJ
   const stripped = p.strip?.count ?? 0;
   const afterMessages = p.before.messages - p.union.messages;
   const somethingToDo = p.union.messages > 0 || stripped > 0;
+  const owed = readCompactionOwed(target.dbPath);
   const compactWould = willCompact({
     command: payload.command, compact: payload.compact, embeddingsToStrip: stripped, messagesLeaving: p.union.messages,
-    finishedInterrupted: false, anyRuleApplies: p.rules.some((r) => r.applies),
+    finishedInterrupted: false, anyRuleApplies: p.rules.some((r) => r.applies), compactionOwed: owed !== null,
   });
   const p2 = { ...p };
   const limits = limitOutcomes(p2, payload.settings, afterMessages, p.largestAfter);
@@ -137,12 +139,13 @@ export function planReport(p: Planned, target: LocritTarget, payload: RetentionJ
     spared: p.spared,
     oldestAffected: p.union.oldest,
     newestAffected: p.union.newest,
-    expectedBytesBack: p.union.dataBytes + embeddingBytes(stripped, p.dimension),
+    expectedBytesBack: p.union.dataBytes + embeddingBytes(stripped, p.dimension) + (compactWould ? (owed?.bytes ?? 0) : 0),
     archive: null,
     limits,
     embeddings: payload.strip ? { stripped, bytesFreed: embeddingBytes(stripped, p.dimension), dimension: p.dimension } : null,
     compaction: null,
     compactionPlanned: compactWould ? { neededBytes: compactionNeedsBytes(p.before.dbBytes), freeBytes: freeBytes(path.dirname(target.dbPath)) } : null,
+    compactionOwed: owed,
     interrupted,
   };
 }

@@ -21,6 +21,7 @@
  * update an indexed embedding column in place), so it always compacts.
  */
 import fs from 'node:fs';
+import { clearCompactionOwed, oweCompaction, readCompactionOwed } from './owed.js';
 import { listArchives } from '../archive/format.js';
 import { readJournal } from '../archive/journal.js';
 import type { LocritTarget } from '../layout/locrits.js';
@@ -79,7 +80,8 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
     const pending =
       readJournal(target.dbPath) !== null ||
       listArchives(payload.archiveRoot, target.name).partial.length > 0 ||
-      Object.values(compactionPaths(target.dbPath)).some((p) => fs.existsSync(p));
+      Object.values(compactionPaths(target.dbPath)).some((p) => fs.existsSync(p)) ||
+      (payload.compact && readCompactionOwed(target.dbPath) !== null);
     let planned: Planned | null = null;
     if (!pending) {
       task.progress('planning (read-only)');
@@ -108,10 +110,14 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
       }
       return applyRetention(store, target, payload, interrupted, task, planned);
     }));
+    // Deleted pages stay in the file until a rebuild: note it before compacting, so that a run
+    // stopped before or during the compaction leaves a later --compact run something to do.
+    const owed = result.deleted > 0 ? oweCompaction(target.dbPath, result.expectedBytesBack) : readCompactionOwed(target.dbPath);
+    result.compactionOwed = owed;
     // Stripping embeddings is done by the rebuild, so it compacts even without --compact.
     const compactNow = willCompact({
       command: payload.command, compact: payload.compact, embeddingsToStrip: result.embeddings?.stripped ?? 0, messagesLeaving: result.deleted,
-      finishedInterrupted: result.interrupted?.action === 'finished', anyRuleApplies: result.rules.some((r) => r.applies),
+      finishedInterrupted: result.interrupted?.action === 'finished', anyRuleApplies: result.rules.some((r) => r.applies), compactionOwed: owed !== null,
     });
     if (compactNow) {
       task.progress('compacting');
@@ -124,7 +130,8 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
         strip: payload.strip && (result.embeddings?.stripped ?? 0) > 0 ? stripInRebuild(payload.settings) : undefined,
       });
       const { tables, ...rest } = compaction;
-      result = { ...result, status: 'done', compaction: { ...rest, tables: tables.length } };
+      clearCompactionOwed(target.dbPath);
+      result = { ...result, status: 'done', compaction: { ...rest, tables: tables.length }, compactionOwed: null };
       if (result.embeddings) {
         result.embeddings = { ...result.embeddings, stripped: compaction.embeddingsStripped, bytesFreed: embeddingBytes(compaction.embeddingsStripped, result.embeddings.dimension) };
       }

@@ -1,4 +1,5 @@
 /** The shapes of one Locrit's retention run (the per-Locrit part of the `archive` and `emergency-cleanup` JSON). */
+import type { CompactionOwed } from './owed.js';
 import type { ArchiveRule } from '../archive/format.js';
 import type { RetentionCommand, RetentionSettings } from '../policy/retention.js';
 import type { CompactionResult } from '../store/compact.js';
@@ -64,6 +65,8 @@ export interface RetentionResult {
   compaction: (Omit<CompactionResult, 'tables' | 'vectorIndexes'> & { tables: number; vectorIndexes: CompactionResult['vectorIndexes'] }) | null;
   /** In a dry run: whether a compaction would run, and the free disk it needs. */
   compactionPlanned: { neededBytes: number; freeBytes: number } | null;
+  /** Messages deleted by earlier runs that did not compact (or were stopped before it): what a compaction still owes. */
+  compactionOwed?: CompactionOwed | null;
   interrupted: InterruptedRun | null;
 }
 

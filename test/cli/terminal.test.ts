@@ -74,5 +74,15 @@ describe('on a terminal', () => {
     const live = out.split(/\n|\x1b\[J/).map((line) => line.replace(/\x1b\[[0-9;]*[A-Za-z]|\r/g, '')).filter((line) => line.startsWith('… '));
     assert.ok(live.length > 0);
     for (const line of live) assert.ok([...line].length < 60, `too wide: ${line}`);
+    // The table fits the terminal: columns are left out (and said so), rows never wrap.
+    const table = out.split('\n').filter((line) => /^[┌│└]/.test(line));
+    assert.ok(table.length >= 5, out);
+    for (const line of table) assert.ok([...line].length <= 60, `too wide: ${line}`);
+    assert.match(out, /│ carol +│ \w+ +│/);
+    assert.match(out, /\(not shown, to fit: Emb\. stored, .*; --wide shows all\)/);
+    const wide = session(t, ['-d', memory, '--wide', 'stats'], { cwd: root, columns: 60 });
+    assert.equal(await wide.exited, 0);
+    assert.ok(wide.output().includes('Emb. stored'));
+    assert.doesNotMatch(wide.output(), /not shown, to fit/);
   });
 });

@@ -124,7 +124,7 @@ describe('emergency-cleanup', () => {
     const no = await onTerminal(['-c', config, 'emergency-cleanup', '--no-compact'], 'n', data);
     assert.equal(no.code, 2, no.output);
     assert.match(no.output, /bob emergency-count: \d+ messages/);
-    assert.match(no.output, /Archive and delete \d+ messages from 1 Locrit\(s\)\? \[y\/N\]/);
+    assert.match(no.output, /Archive and delete \d+ messages from 1 Locrit\? \[y\/N\]/);
     assert.match(no.output, /Error: cancelled: nothing was changed/);
     assert.deepEqual(snapshotFolder(data), before);
     const yes = await onTerminal(['-c', config, 'emergency-cleanup', '--no-compact'], 'y', data);

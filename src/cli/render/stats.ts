@@ -1,14 +1,14 @@
-import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritStats, StatsReport } from '../../commands/stats.js';
 import { describeSource } from '../../config/sources.js';
-import { age, bytes, count, locritLabel, percent, status, TABLE_STYLE } from '../format.js';
+import { age, bytes, count, fittedTable, locritLabel, percent, status, type TableWidth } from '../format.js';
 
-export function statsTable(report: StatsReport, colors: ChalkInstance, verbose = false): string {
-  const table = new Table({
-    head: ['Locrit', 'Status', 'DB file', 'WAL', 'Backups', 'Messages', 'Embedded', 'Emb. stored', 'Sessions (largest)', 'Oldest', 'In use'].map((h) => colors.bold(h)),
-    ...TABLE_STYLE,
-  });
+/** Columns of the stats table, and the order they are left out in to fit a narrow terminal. */
+const STATS_HEAD = ['Locrit', 'Status', 'DB file', 'WAL', 'Backups', 'Messages', 'Embedded', 'Emb. stored', 'Sessions (largest)', 'Oldest', 'In use'];
+const STATS_DROP_ORDER = [7, 6, 4, 9, 8, 3];
+
+export function statsTable(report: StatsReport, colors: ChalkInstance, verbose = false, fit: TableWidth = { width: null }): string {
+  const table: string[][] = [];
   for (const l of report.locrits) {
     const db = l.database;
     table.push([
@@ -41,7 +41,7 @@ export function statsTable(report: StatsReport, colors: ChalkInstance, verbose =
       '',
     ]);
   }
-  const lines = [table.toString()];
+  const lines = [fittedTable(STATS_HEAD, table, { ...fit, dropOrder: STATS_DROP_ORDER, shrink: 0 }, colors)];
   lines.push(...notes(report.locrits, colors));
   if (verbose) lines.push(...configuration(report), ...details(report.locrits));
   return `${lines.join('\n')}\n`;

@@ -58,7 +58,7 @@ Reference (every option, the JSON fields): docs/archive.md in the locrit-mem rep
       const report = await runArchive(context, {
         locrits, dryRun: options.dryRun, compact: options.compact, stripEmbeddings: options.stripEmbeddings, archive: true, overrides,
       });
-      runtime.print(flags.json ? runtime.json(report) : runtime.paste(retentionTable(report, (await runtime.colors(command)), flags.verbose)));
+      runtime.print(flags.json ? runtime.json(report) : runtime.paste(retentionTable(report, (await runtime.colors(command)), flags.verbose, false, { ...runtime.tableWidth(command), quiet: flags.quiet })));
       runtime.finish(report.exitCode);
     });
 }

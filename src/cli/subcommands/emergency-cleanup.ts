@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { counted } from '../format.js';
+import { counted } from '../words.js';
 import type { CliRuntime } from '../runtime.js';
 import { confirm, eitherFlag, nonNegative, sizeMib, wholeNumber } from './retentionFlags.js';
 
@@ -72,7 +72,7 @@ Reference (every option, the JSON fields): docs/emergency-cleanup.md in the locr
       if (!options.dryRun && !options.yes) {
         // On a terminal: show the exact plan, then ask.
         const planned = await runEmergencyCleanup(context, { ...base, dryRun: true });
-        runtime.io.stderr.write(runtime.paste(retentionTable(planned, colors, flags.verbose, true)));
+        runtime.io.stderr.write(runtime.paste(retentionTable(planned, colors, flags.verbose, true, { ...runtime.tableWidth(command, runtime.io.stderr), quiet: flags.quiet })));
         if (planned.total.selected === 0 && planned.total.planned === 0) {
           runtime.print(flags.json ? runtime.json(planned) : '');
           runtime.finish(planned.exitCode);
@@ -83,7 +83,7 @@ Reference (every option, the JSON fields): docs/emergency-cleanup.md in the locr
         if (!(await confirm(`${noArchive ? 'Delete for good (--no-archive)' : 'Archive and delete'} ${what}?`))) throw new UsageError('cancelled: nothing was changed');
       }
       const report = await runEmergencyCleanup(context, { ...base, dryRun: options.dryRun });
-      runtime.print(flags.json ? runtime.json(report) : runtime.paste(retentionTable(report, colors, flags.verbose)));
+      runtime.print(flags.json ? runtime.json(report) : runtime.paste(retentionTable(report, colors, flags.verbose, false, { ...runtime.tableWidth(command), quiet: flags.quiet })));
       runtime.finish(report.exitCode);
     });
 }
