@@ -4,7 +4,6 @@
  * processes, and assembles the report. `archive` applies the age and conversation-size rules;
  * `emergency-cleanup` (src/commands/emergency-cleanup.ts) the emergency rules, and compacts by default.
  */
-import { resolveConfigPath } from '../config/load.js';
 import type { ConfigNote } from '../config/registry.js';
 import { flagSource, type ValueSource } from '../config/sources.js';
 import { ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
@@ -12,7 +11,7 @@ import { identify, resolveTargets, type LocritIdentity } from '../layout/locrits
 import type { RetentionCommand, RetentionSettings } from '../policy/retention.js';
 import type { LimitOutcome, RetentionJob, RetentionResult } from '../retention/types.js';
 import { runEach } from '../runner/pool.js';
-import { storeSettings, type CommandContext } from './context.js';
+import { dataLocations, storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
 
@@ -129,7 +128,7 @@ const LIMIT_SETTINGS: Record<LimitOutcome['name'], keyof RetentionSettings> = {
 };
 
 export function archiveRoot(context: CommandContext): string {
-  return resolveConfigPath(context.config, context.config.values.archive.dir);
+  return dataLocations(context).archiveDir;
 }
 
 export async function runArchive(context: CommandContext, options: RetentionOptions): Promise<RetentionReport> {
@@ -140,7 +139,7 @@ export async function runRetention(context: CommandContext, command: RetentionCo
   const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
   if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
   const settings = retentionSettings(context, options.overrides);
-  const backupDir = context.config.values.backup.dir;
+  const { backupDir } = dataLocations(context);
   const payload: RetentionJob = {
     command,
     settings,
@@ -151,7 +150,7 @@ export async function runRetention(context: CommandContext, command: RetentionCo
     archive: options.archive !== false,
     archiveRoot: archiveRoot(context),
     batchMessages: context.config.values.archive.batch_messages,
-    backupDir: backupDir === null ? null : resolveConfigPath(context.config, backupDir),
+    backupDir,
     backupKeep: context.config.values.backup.keep,
     store: storeSettings(context),
   };

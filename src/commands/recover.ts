@@ -9,6 +9,7 @@ import type { ConfigNote } from '../config/registry.js';
 import { readConversationFiles } from '../conversations/read.js';
 import { ExitCode, UsageError, worstExitCode } from '../errors.js';
 import { identify, resolveTargets, type LocritIdentity } from '../layout/locrits.js';
+import { findLeftovers } from '../retention/leftovers.js';
 import type { RecoverEnv, RecoverOptions } from '../recover/flow.js';
 import { restoreFromArchive } from '../recover/fromArchive.js';
 import { restoreFromBackup } from '../recover/fromBackup.js';
@@ -81,7 +82,10 @@ export async function runRecover(context: CommandContext, options: RecoverOption
     parts = await repairAll(env, targets, files);
   }
   context.reporter.done();
-  const locrits = parts.map((part) => assemble(part, identify(context.config.registry, part.target.name)));
+  // What interrupted runs left, for the diagnosis (a listing or a restore does not look for it).
+  const locrits = parts
+    .map((part) => assemble(part, identify(context.config.registry, part.target.name)))
+    .map((l) => (mode === 'diagnose' ? { ...l, leftovers: findLeftovers(l.path, l.name, env.archiveDir) } : l));
   return {
     version: REPORT_VERSION,
     command: 'recover',

@@ -8,6 +8,7 @@ import type { ConfigNote } from '../config/registry.js';
 import type { ValueSource } from '../config/sources.js';
 import { identify, resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { evaluateLimits, worstStatus, type LimitCheck, type LimitName, type LimitSettings, type LimitStatus } from '../policy/limits.js';
+import { findLeftovers, type Leftover } from '../retention/leftovers.js';
 import { runEach } from '../runner/pool.js';
 import type { StoreSettings } from '../store/settings.js';
 import { dataLocations, storeSettings, type CommandContext } from './context.js';
@@ -77,6 +78,8 @@ export interface LocritStats {
    * read. The live file is never opened by stats: a held Locrit is read like any other.
    */
   snapshotAt: string | null;
+  /** Files an interrupted run left (compaction copies, journals, partial archives, stale locks), with the command that clears them. */
+  leftovers: Leftover[];
   error: ErrorReport | null;
   durationMs: number;
 }
@@ -144,7 +147,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     enable_embeddings: sources['memory.enable_embeddings'],
   };
   const payload: StatsPayload = { store: storeSettings(context), nowMs: context.now.getTime() };
-  const { backupDir } = dataLocations(context);
+  const { backupDir, archiveDir } = dataLocations(context);
   const outcomes = await runEach<StatsTaskResult>('stats', targets, payload, {
     jobs: context.jobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
@@ -153,11 +156,12 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
 
   const locrits = outcomes.map((outcome): LocritStats => {
     const identity = identify(context.config.registry, outcome.target.name);
+    const leftovers = findLeftovers(outcome.target.dbPath, outcome.target.name, archiveDir);
     if (!outcome.ok) {
       const files = fileFigures(outcome.target, backupDir, outcome.error.holder);
       return {
         name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: 'unavailable', files, database: null,
-        limits: [], inUse: outcome.error.holder, snapshotAt: null, error: outcome.error, durationMs: outcome.durationMs,
+        limits: [], inUse: outcome.error.holder, snapshotAt: null, leftovers, error: outcome.error, durationMs: outcome.durationMs,
       };
     }
     const { database, snapshot } = outcome.value;
@@ -169,7 +173,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     );
     return {
       name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: worstStatus(limits.map((l) => l.status)), files, database,
-      limits, inUse: snapshot.holder, snapshotAt: snapshot.takenAt, error: null, durationMs: outcome.durationMs,
+      limits, inUse: snapshot.holder, snapshotAt: snapshot.takenAt, leftovers, error: null, durationMs: outcome.durationMs,
     };
   });
 

@@ -44,6 +44,7 @@ export const RULES: readonly RuleDef[] = [
   R('file.damaged', 'file', 'error', 'Kuzu cannot open or read the file (it raised an error or crashed)', 'locrit-mem recover <locrit>'),
   R('file.check-failed', 'file', 'error', 'the check itself failed with an error that is not known damage (e.g. the buffer pool is full): see the detail', 'raise kuzu.buffer_pool_mb if the detail says so; else rerun with --verbose and report it'),
   R('file.wal-present', 'file', 'warn', 'a WAL is present: the last writer did not stop cleanly', 'locrit-mem recover <locrit>'),
+  R('file.leftovers', 'file', 'warn', 'an interrupted run left files behind (a compaction copy, a journal, a partial archive, a stale lock)', 'locrit-mem archive <locrit> (finishes or rolls back the interrupted run and clears them)'),
   R('file.app-backups', 'file', 'info', "the application's own backups (kuzu.db.backup_*) lie beside the database", 'locrit-mem recover --list <locrit>'),
   R('file.app-cannot-open', 'file', 'error', "the application's user could not open kuzu.db or its WAL read-write (owner or mode; see the detail): its next open would fail and it would start the Locrit empty", "give the file the application's user and mode 600 (chown <user>: <file>; chmod 600 <file>), and run writing commands as root or as that user"),
   R('file.archive-open-to-others', 'file', 'warn', "an archive of this Locrit can be read by every local user while the database cannot", 'chmod -R o-rwx <archive.dir>/<locrit>'),
@@ -452,6 +453,8 @@ export interface FileInput {
   walBytes: number | null;
   /** File names of the application's own backups beside the database. */
   appBackups: string[];
+  /** What an interrupted run left: file or folder names and their sizes. */
+  leftovers?: { name: string; bytes: number }[];
   /** Why the database could not be used, when it could not (a stable reason from src/errors.ts). */
   unavailable: { reason: string | null; message: string; pid: number | null } | null;
 }
@@ -487,6 +490,9 @@ export function checkFile(input: FileInput, collector: FindingCollector): void {
     collector.setDetail('file.wal-present', `kuzu.db.wal holds ${input.walBytes ?? 0} bytes`);
   }
   for (const name of input.appBackups) collector.add('file.app-backups', name);
+  const leftovers = input.leftovers ?? [];
+  for (const leftover of leftovers) collector.add('file.leftovers', leftover.name);
+  if (leftovers.length > 0) collector.setDetail('file.leftovers', `${leftovers.reduce((sum, l) => sum + l.bytes, 0)} bytes in ${leftovers.map((l) => `${l.name} (${l.bytes} bytes)`).join(', ')}`);
 }
 
 /** Owner, group and permission bits of a file. */

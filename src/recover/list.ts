@@ -41,11 +41,21 @@ export async function listAll(env: RecoverEnv, targets: LocritTarget[]): Promise
         }
       }),
       ...archives.partial.map((folder): ListedArchive => ({
-        folder, complete: false, createdAt: null, reason: null, rules: [], messages: null, bytes: 0, oldest: null, newest: null,
-        error: 'incomplete: an interrupted archive run (the next archive run removes it)',
+        folder, complete: false, createdAt: null, reason: null, rules: [], messages: null, bytes: folderBytes(folder), oldest: null, newest: null,
+        error: `incomplete: an interrupted archive run (\`locrit-mem archive ${target.name}\` removes it)`,
       })),
     ];
     results.push({ target, part, durationMs: elapsed(started) });
   }
   return results;
+}
+
+/** What a partial archive folder really takes on disk (its files are there even though the archive is not complete). */
+function folderBytes(folder: string): number {
+  let sum = 0;
+  for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+    const full = path.join(folder, entry.name);
+    sum += entry.isDirectory() ? folderBytes(full) : (fs.statSync(full, { throwIfNoEntry: false })?.size ?? 0);
+  }
+  return sum;
 }

@@ -1,4 +1,5 @@
 /** The shapes of the `recover` report (the JSON contract, documented in the README). */
+import type { Leftover } from '../retention/leftovers.js';
 import type { ArchiveCheck } from '../archive/format.js';
 import type { ErrorReport, ExitCode, LockHolder } from '../errors.js';
 import type { RestoredTable } from '../store/restoreIo.js';
@@ -152,6 +153,8 @@ export interface LocritRecovery {
   /** Its memory service in locrits.instances (`kuzu_graph` is Kuzu), or null when unknown. */
   memoryService: string | null;
   path: string;
+  /** Files an interrupted run left (compaction copies, journals, partial archives, stale locks), with the command that clears them. */
+  leftovers?: Leftover[];
   problem: RecoverProblem;
   /** Every problem found, in words. */
   problems: string[];

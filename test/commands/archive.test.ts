@@ -221,7 +221,7 @@ describe('archive', () => {
     const { data, config } = setup(t);
     fs.mkdirSync(path.join(data, 'memory'));
     for (const [args, message] of [
-      [['archive', '--days', '-3'], /--days must be a number from 0 up, got '-3'/],
+      [['archive', '--days', '-3'], /--days must be a duration such as 30 \(days\), 30d, 2w or 720h, got '-3'/],
       [['archive', '--keep', 'ten'], /--keep must be a whole number >= 0, got 'ten'/],
       [['archive', '--bogus'], /unknown option '--bogus'/],
       [['emergency-cleanup', '--fraction', '2', '--yes'], /--fraction must be a number from 0 to 1, got '2'/],

@@ -3,6 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import type { RecoverReport } from '../../commands/recover.js';
 import type { LocritRecovery, RecoverOutcome } from '../../recover/types.js';
 import { bytes, count, locritLabel, TABLE_STYLE } from '../format.js';
+import { leftoversLine } from './leftovers.js';
 
 const PROBLEM_TEXT: Record<LocritRecovery['problem'], string> = {
   none: 'nothing wrong',
@@ -72,9 +73,11 @@ export function recoverTable(report: RecoverReport, colors: ChalkInstance, verbo
 }
 
 function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verbose: boolean): string[] {
-  if (l.problem === 'none' && l.action === 'none' && !verbose) return [];
+  const leftovers = l.leftovers ?? [];
+  if (l.problem === 'none' && l.action === 'none' && leftovers.length === 0 && !verbose) return [];
   const out: string[] = ['', colors.bold(locritLabel(l)) + colors.dim(` (${l.path})`)];
   for (const problem of l.problems) out.push(`  ${colors.yellow('!')} ${problem}`);
+  if (leftovers.length > 0) out.push(`  ${colors.yellow('!')} ${leftoversLine(leftovers)}`);
   if (l.holder) {
     out.push(`  held by pid ${l.holder.pid}: ${l.holder.command ?? '(command unknown)'}`);
     out.push(`    memory ${bytes(l.holder.rssBytes)}, CPU ${l.holder.cpuPercent ?? '-'}%${l.waitedSeconds !== null ? `, waited ${l.waitedSeconds}s` : ''}`);

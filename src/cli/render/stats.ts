@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { LocritStats, StatsReport } from '../../commands/stats.js';
 import { describeSource } from '../../config/sources.js';
+import { leftoversLine } from './leftovers.js';
 import { age, bytes, count, fittedTable, locritLabel, percent, status, type TableWidth } from '../format.js';
 
 /** Columns of the stats table, and the order they are left out in to fit a narrow terminal. */
@@ -51,6 +52,7 @@ export function statsTable(report: StatsReport, colors: ChalkInstance, verbose =
 function notes(locrits: LocritStats[], colors: ChalkInstance): string[] {
   const out: string[] = [];
   for (const l of locrits) {
+    if (l.leftovers.length > 0) out.push(`${colors.yellow('!')} ${l.name}: ${leftoversLine(l.leftovers)}`);
     if (l.error) {
       out.push(`${colors.red('✗')} ${l.name}: ${l.error.message}${l.error.hint ? `\n    Try: ${l.error.hint}` : ''}`);
       continue;
