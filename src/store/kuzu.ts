@@ -157,7 +157,8 @@ function inUseError(dbPath: string, holder: LockHolder): DatabaseUnavailableErro
   return new DatabaseUnavailableError(
     `${dbPath} is in use by ${who}`,
     'in-use',
-    'stop the Locrit application (or that process) first, or run `locrit-mem recover --wait <seconds>`',
+    // Only recover can wait for the holder to let go; other commands are simply run again.
+    'stop the Locrit application (or that process) first, then run the command again',
     holder,
   );
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { durationDays, sizeMib } from '../../src/cli/subcommands/retentionFlags.js';
+import { counted } from '../../src/cli/words.js';
 import { parseJobs } from '../../src/commands/context.js';
 import { defaultJobs } from '../../src/runner/pool.js';
 import { makeLocrit, runCli, tempDir } from '../helpers.js';
@@ -49,5 +50,18 @@ describe('units on durations and sizes', () => {
     const both = await runCli(['-d', memory, 'archive', '--dry-run', '--days', '3', '--older-than', '3d'], { cwd: root });
     assert.equal(both.code, 2);
     assert.match(both.stderr, /^Error: --days and --older-than mean the same: pass one of them\n/);
+  });
+
+  it('words agree with their numbers, numbers have thousands separators, help lists have no gaps', async () => {
+    assert.equal(counted(1, 'error'), '1 error');
+    assert.equal(counted(0, 'error'), '0 errors');
+    assert.equal(counted(1500, 'message'), '1,500 messages');
+    for (const command of ['stats', 'archive', 'emergency-cleanup', 'validate', 'recover']) {
+      const help = await runCli([command, '--help']);
+      assert.equal(help.code, 0);
+      const numbers = [...help.stdout.matchAll(/^ {2}(\d+)\. /gm)].map((m) => Number(m[1]));
+      assert.deepEqual(numbers, numbers.map((_, i) => i + 1), `${command} --help numbers its list without gaps`);
+      assert.doesNotMatch(help.stdout, /\(s\)/, `${command} --help`);
+    }
   });
 });

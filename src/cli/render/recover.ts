@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { RecoverReport } from '../../commands/recover.js';
 import type { LocritRecovery, RecoverOutcome } from '../../recover/types.js';
-import { bytes, count, locritLabel, TABLE_STYLE } from '../format.js';
+import { bytes, count, counted, locritLabel, plural, TABLE_STYLE } from '../format.js';
 import { leftoversLine } from './leftovers.js';
 
 const PROBLEM_TEXT: Record<LocritRecovery['problem'], string> = {
@@ -63,7 +63,7 @@ export function recoverTable(report: RecoverReport, colors: ChalkInstance, verbo
   lines.push(table.toString());
   for (const l of report.locrits) lines.push(...details(l, colors, report.dryRun, verbose));
   if (report.conversations?.unreadable.length) {
-    lines.push('', colors.yellow(`${report.conversations.unreadable.length} conversation file(s) in ${report.conversations.dir} could not be read:`));
+    lines.push('', colors.yellow(`${counted(report.conversations.unreadable.length, 'conversation file')} in ${report.conversations.dir} could not be read:`));
     for (const bad of report.conversations.unreadable) lines.push(`  ${bad.file}: ${bad.error}`);
   }
   if (report.mode === 'diagnose' && report.locrits.length && report.locrits.every((l) => l.problem === 'none' && l.exitCode === 0)) {
@@ -95,17 +95,17 @@ function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verb
     const s = l.salvage;
     const t = new Table({ head: ['Table', 'Expected', 'Recovered', 'Lost', 'Notes'].map((h) => colors.bold(h)), ...TABLE_STYLE });
     for (const row of s.tables) {
-      const notes = [...(row.partialRows ? [`${row.partialRows} row(s) kept with ${row.nulledColumns.join(', ')} unreadable (set to NULL)`] : []), ...(row.lostIdCount ? [`${row.lostIdCount} unreadable row(s)${row.lostIds.length ? `: ${row.lostIds.slice(0, 3).join(', ')}${row.lostIdCount > 3 ? ', …' : ''}` : ''}`] : []), ...row.notes];
+      const notes = [...(row.partialRows ? [`${counted(row.partialRows, 'row')} kept with ${row.nulledColumns.join(', ')} unreadable (set to NULL)`] : []), ...(row.lostIdCount ? [`${count(row.lostIdCount)} unreadable ${plural(row.lostIdCount, 'row')}${row.lostIds.length ? `: ${row.lostIds.slice(0, 3).join(', ')}${row.lostIdCount > 3 ? ', …' : ''}` : ''}`] : []), ...row.notes];
       t.push([row.table, row.expected === null ? '?' : count(row.expected), count(row.recovered), row.lost === null ? '?' : row.lost ? colors.red(count(row.lost)) : '0', notes.join('; ').slice(0, 110)]);
     }
     if (s.opened) out.push(t.toString().split('\n').map((line) => `  ${line}`).join('\n'));
     const partial = s.tables.reduce((sum, t) => sum + t.partialRows, 0);
-    out.push(`  total: ${s.totals.expected === null ? 'unknown number of' : count(s.totals.expected)} row(s) expected, ${count(s.totals.recovered)} recovered${partial ? ` (${count(partial)} with unreadable columns set to NULL)` : ''}, ${s.totals.lost === null ? 'unknown' : count(s.totals.lost)} lost.`);
+    out.push(`  total: ${s.totals.expected === null ? 'unknown number of' : count(s.totals.expected)} ${plural(s.totals.expected ?? 2, 'row')} expected, ${count(s.totals.recovered)} recovered${partial ? ` (${count(partial)} with unreadable columns set to NULL)` : ''}, ${s.totals.lost === null ? 'unknown' : count(s.totals.lost)} lost.`);
     out.push('  Kuzu keeps no page checksums: recovered rows may still hold damaged values; compare with a backup when one exists.');
   }
   if (l.archiveRestore?.messages) {
     const a = l.archiveRestore;
-    out.push(`  archive ${a.archive}: ${a.messages!.created} message(s) restored, ${a.messages!.alreadyPresent} already present`);
+    out.push(`  archive ${a.archive}: ${counted(a.messages!.created, 'message')} restored, ${count(a.messages!.alreadyPresent)} already present`);
   }
   if (l.conversations?.unsaved.length) {
     const t = new Table({ head: ['Conversation', 'Session', 'Recorded', 'Stored', 'Archived', 'Missing', 'Last activity'].map((h) => colors.bold(h)), ...TABLE_STYLE });

@@ -3,7 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import type { LocritValidation, ValidateReport } from '../../commands/validate.js';
 import type { Severity } from '../../policy/integrity.js';
 import path from 'node:path';
-import { count, locritLabel, plural, status, TABLE_STYLE } from '../format.js';
+import { count, counted, locritLabel, plural, status, TABLE_STYLE } from '../format.js';
 
 /** Ids listed per fix category on the terminal unless --verbose (JSON always lists all). */
 const LISTED_IDS = 50;
@@ -17,9 +17,9 @@ export function validateTable(report: ValidateReport, colors: ChalkInstance, ver
   const out: string[] = [];
   for (const l of report.locrits) {
     const head = `${colors.bold(locritLabel(l))} ${colors.dim(l.path)}: ${status(colors, l.status)}`;
-    const figures = l.checked ? `, ${count(l.checked.messages)} messages checked` : '';
-    const deep = l.deep ? `, deep: ${count(l.deep.reduce((n, s) => n + s.rowsRead, 0))} rows read in ${l.deep.length} tables` : '';
-    out.push(`${head} (${l.counts.error} errors, ${l.counts.warn} warnings, ${l.counts.info} info${figures}${deep})`);
+    const figures = l.checked ? `, ${counted(l.checked.messages, 'message')} checked` : '';
+    const deep = l.deep ? `, deep: ${counted(l.deep.reduce((n, s) => n + s.rowsRead, 0), 'row')} read in ${counted(l.deep.length, 'table')}` : '';
+    out.push(`${head} (${counted(l.counts.error, 'error')}, ${counted(l.counts.warn, 'warning')}, ${count(l.counts.info)} info${figures}${deep})`);
     if (l.error) out.push(`  ${colors.red('✗')} ${l.error.message}${l.error.hint ? `\n    Try: ${l.error.hint}` : ''}`);
     if (l.findings.length > 0) {
       const table = new Table({ head: ['Severity', 'Rule', 'Count', 'Examples'].map((h) => colors.bold(h)), ...TABLE_STYLE });
@@ -87,10 +87,10 @@ function fixLines(l: LocritValidation, colors: ChalkInstance, verbose: boolean, 
 function summaryTable(report: ValidateReport, colors: ChalkInstance): string {
   const table = new Table({ head: ['Locrit', 'Status', 'Errors', 'Warnings', 'Info', 'Messages', 'Time'].map((h) => colors.bold(h)), ...TABLE_STYLE });
   for (const l of report.locrits) {
-    table.push([locritLabel(l, colors), status(colors, l.status), String(l.counts.error), String(l.counts.warn), String(l.counts.info), count(l.checked?.messages), `${(l.durationMs / 1000).toFixed(1)}s`]);
+    table.push([locritLabel(l, colors), status(colors, l.status), count(l.counts.error), count(l.counts.warn), count(l.counts.info), count(l.checked?.messages), `${(l.durationMs / 1000).toFixed(1)}s`]);
   }
   const s = report.summary;
-  const parts = [`${s.ok} ok`, `${s.warn} with warnings`, `${s.error} with errors`, `${s.unavailable} unavailable`];
+  const parts = [`${count(s.ok)} ok`, `${count(s.warn)} with warnings`, `${count(s.error)} with errors`, `${count(s.unavailable)} unavailable`];
   const mode = [report.options.strict && '--strict', report.options.deep && '--deep', report.options.fix && (report.options.dryRun ? '--fix --dry-run' : '--fix')].filter(Boolean).join(' ');
-  return `${table.toString()}\n${s.locrits} Locrit${s.locrits === 1 ? '' : 's'}: ${parts.join(', ')}${mode ? ` (${mode})` : ''}; exit ${report.exitCode}`;
+  return `${table.toString()}\n${counted(s.locrits, 'Locrit')}: ${parts.join(', ')}${mode ? ` (${mode})` : ''}; exit ${report.exitCode}`;
 }

@@ -32,8 +32,8 @@ Cases, in the order they are checked:
   2. unclean stop (WAL present)    back up db + WAL, replay the WAL, verify every table's rows
   3. cannot be opened or read      keep it as kuzu.db.backup_<stamp>, salvage table by table in
                                    child processes, rebuild with the Locrit schema, swap in
-  7. unsaved conversations         conversation files that count more messages than Kuzu holds
-  8. nothing wrong                 say so, exit 0
+  4. unsaved conversations         conversation files that count more messages than Kuzu holds
+  5. nothing wrong                 say so, exit 0
 Every repair ends with a verification (opens, row counts, schema).
 Exit codes: 0 nothing wrong or repaired; 1 findings (rows lost in a salvage, unsaved
 conversations, or repairs planned by --dry-run); 2 bad usage; 3 a database stays unusable.
