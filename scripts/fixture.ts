@@ -35,6 +35,8 @@ const program = new Command('fixture')
       dataDir: options.dataDir, name: options.name, messages: options.messages, days: options.days, embeddedShare: options.embedded,
       dimension: options.dim, sessions: options.sessions, users: options.users, criticalShare: options.critical, seed: options.seed,
       vectorIndexes: options.vectorIndexes,
+      // Progress on stderr, so that stdout stays the one-line summary.
+      progress: (step) => process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1)}s ${step}\n`),
     });
     process.stdout.write(`${summary.dbPath}: ${summary.messageIds.length} messages (${summary.embeddedMessageIds.length} with embeddings, dimension ${summary.dimension}), ${Object.keys(summary.sessionSizes).length} sessions, in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
     switch (options.damage) {

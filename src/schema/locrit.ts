@@ -96,6 +96,16 @@ export function vectorIndexName(folder: string, index: VectorIndexDef): string {
   return `${folder}_${index.suffix}`;
 }
 
+/**
+ * Whether Kuzu 0.11 can create a vector index of this name. It builds internal tables named after
+ * the index with a statement its own parser reads, so a name holding `-` (which the application
+ * allows in folder names: "my-bot") or a space fails with a parser error. The application then
+ * runs without that index; so do the fixture generator and a rebuild.
+ */
+export function vectorIndexNameUsable(name: string): boolean {
+  return /^[\p{L}\p{N}_]+$/u.test(name);
+}
+
 export function vectorIndexDdl(folder: string, index: VectorIndexDef): string {
   return `CALL CREATE_VECTOR_INDEX('${index.table}', '${vectorIndexName(folder, index)}', '${index.column}', metric := 'cosine')`;
 }

@@ -6,7 +6,7 @@
  * process on a damaged file, so the callers run it in a child process.
  */
 import path from 'node:path';
-import { columnType, embeddingDimension, NODE_TABLES, REL_TABLES, schemaDdl, VECTOR_INDEXES, vectorIndexDdl, vectorIndexName } from '../schema/locrit.js';
+import { columnType, embeddingDimension, NODE_TABLES, REL_TABLES, schemaDdl, VECTOR_INDEXES, vectorIndexDdl, vectorIndexName, vectorIndexNameUsable } from '../schema/locrit.js';
 import type { KuzuStore, Params } from './kuzu.js';
 import { readSchema, type DatabaseSchema } from './schema.js';
 
@@ -177,7 +177,7 @@ export async function buildFromSalvage(store: KuzuStore, folder: string, dimensi
   const vectorIndexes: string[] = [];
   for (const index of VECTOR_INDEXES) {
     const stored = Number(await store.scalar(`MATCH (n:${q(index.table)}) RETURN count(n.${q(index.column)})`));
-    if (stored === 0) continue;
+    if (stored === 0 || !vectorIndexNameUsable(vectorIndexName(folder, index))) continue;
     await store.execute(vectorIndexDdl(folder, index));
     vectorIndexes.push(vectorIndexName(folder, index));
   }
