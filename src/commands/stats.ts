@@ -18,6 +18,19 @@ export interface StatsOptions {
   locrits: string[];
   /** Make any Locrit over a limit exit 1. */
   check?: boolean;
+  /** List every session of each Locrit (`--sessions`). */
+  sessions?: boolean;
+}
+
+/** One session, with its standing against max_messages_per_conversation. */
+export interface SessionStats {
+  id: string;
+  userId: string | null;
+  messages: number;
+  firstMessageAt: string | null;
+  lastMessageAt: string | null;
+  /** ok, warn (80 % of the cap or more: the conversation manager's cleanup threshold) or over; ok when there is no cap. */
+  cap: LimitStatus;
 }
 
 export interface FileFigures {
@@ -54,6 +67,8 @@ export interface DatabaseFigures {
   newestMessageAgeSeconds: number | null;
   /** The conversation manager's estimate: messages x 1 KiB (seed 000). */
   conversationMemoryEstimateBytes: number;
+  /** With --sessions: every session, largest first; absent otherwise. */
+  sessionList?: SessionStats[];
 }
 
 export interface LocritStats {
@@ -127,6 +142,8 @@ export interface StatsReport {
 export interface StatsPayload {
   store: StoreSettings;
   nowMs: number;
+  /** List every session, and the cap each is measured against (max_messages_per_conversation; 0 = none). */
+  sessions?: { cap: number };
 }
 
 export async function runStats(context: CommandContext, options: StatsOptions): Promise<StatsReport> {
@@ -146,7 +163,9 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     max_messages_per_conversation: sources['memory.max_messages_per_conversation'],
     enable_embeddings: sources['memory.enable_embeddings'],
   };
-  const payload: StatsPayload = { store: storeSettings(context), nowMs: context.now.getTime() };
+  const payload: StatsPayload = {
+    store: storeSettings(context), nowMs: context.now.getTime(), ...(options.sessions ? { sessions: { cap: memory.max_messages_per_conversation } } : {}),
+  };
   const { backupDir, archiveDir } = dataLocations(context);
   const outcomes = await runEach<StatsTaskResult>('stats', targets, payload, {
     jobs: context.jobs,

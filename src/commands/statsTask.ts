@@ -6,11 +6,12 @@
 import type { LocritTarget } from '../layout/locrits.js';
 import { ageSeconds, wallClockToInstant } from '../policy/time.js';
 import type { TaskContext } from '../runner/tasks.js';
-import { readFigures } from '../store/figures.js';
+import { readFigures, readSessions, type SessionFigures } from '../store/figures.js';
 import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';
 import { withSnapshot, type Snapshot } from '../store/snapshot.js';
-import type { DatabaseFigures, StatsPayload, StatsTaskResult } from './stats.js';
+import { statusAgainst } from '../policy/limits.js';
+import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from './stats.js';
 
 /** Bytes one embedding value takes (FLOAT). */
 const FLOAT_BYTES = 4;
@@ -79,6 +80,12 @@ async function figuresOf(dbPath: string, payload: StatsPayload, storageVersion: 
       oldestMessageAgeSeconds: oldest ? ageSeconds(oldest, now) : null,
       newestMessageAgeSeconds: newest ? ageSeconds(newest, now) : null,
       conversationMemoryEstimateBytes: figures.messages * CONVERSATION_BYTES_PER_MESSAGE,
+      ...(payload.sessions ? { sessionList: (await readSessions(store)).map((s) => sessionStats(s, payload.sessions!.cap)) } : {}),
     };
   });
+}
+
+function sessionStats(s: SessionFigures, cap: number): SessionStats {
+  const at = (value: Date | null): string | null => (value ? wallClockToInstant(value).toISOString() : null);
+  return { id: s.id, userId: s.userId, messages: s.messages, firstMessageAt: at(s.first), lastMessageAt: at(s.last), cap: statusAgainst(s.messages, cap) };
 }

@@ -102,3 +102,24 @@ export async function readFigures(store: KuzuStore, schema?: DatabaseSchema): Pr
     newestMessage,
   };
 }
+
+/** One session of a Locrit: who, how many messages, the first and the last (stored wall-clock values). */
+export interface SessionFigures {
+  id: string;
+  userId: string | null;
+  messages: number;
+  first: Date | null;
+  last: Date | null;
+}
+
+/** Every session with its message count and time range, largest first (one statement). Empty when the database has no PART_OF. */
+export async function readSessions(store: KuzuStore): Promise<SessionFigures[]> {
+  const schema = await readFigureSchema(store);
+  if (!schema.tables.PART_OF || !schema.tables.Session) return [];
+  const info = await store.query<Record<string, unknown>>("CALL table_info('Session') RETURN *");
+  const user = info.some((row) => String(row.name) === 'user_id') ? 's.user_id' : 'NULL';
+  const rows = await store.query<{ id: string; user: string | null; n: number; lo: Date | null; hi: Date | null }>(
+    `MATCH (s:Session) OPTIONAL MATCH (m:Message)-[:PART_OF]->(s) RETURN s.id AS id, ${user} AS user, count(m) AS n, min(m.timestamp) AS lo, max(m.timestamp) AS hi ORDER BY n DESC, id`,
+  );
+  return rows.map((r) => ({ id: r.id, userId: r.user ?? null, messages: Number(r.n), first: r.lo ?? null, last: r.hi ?? null }));
+}

@@ -2,7 +2,7 @@ import type { ChalkInstance } from 'chalk';
 import type { LocritStats, StatsReport } from '../../commands/stats.js';
 import { describeSource } from '../../config/sources.js';
 import { leftoversLine } from './leftovers.js';
-import { age, bytes, count, fittedTable, locritLabel, percent, status, type TableWidth } from '../format.js';
+import { age, bytes, count, counted, fittedTable, locritLabel, percent, status, type TableWidth } from '../format.js';
 
 /** Columns of the stats table, and the order they are left out in to fit a narrow terminal. */
 const STATS_HEAD = ['Locrit', 'Status', 'DB file', 'WAL', 'Backups', 'Messages', 'Embedded', 'Emb. stored', 'Sessions (largest)', 'Oldest', 'In use'];
@@ -44,6 +44,7 @@ export function statsTable(report: StatsReport, colors: ChalkInstance, verbose =
   }
   const lines = [fittedTable(STATS_HEAD, table, { ...fit, dropOrder: STATS_DROP_ORDER, shrink: 0 }, colors)];
   lines.push(...notes(report.locrits, colors));
+  for (const l of report.locrits) if (l.database?.sessionList) lines.push(...sessionLines(l, report.limits.max_messages_per_conversation, colors, fit));
   if (verbose) lines.push(...configuration(report), ...details(report.locrits));
   return `${lines.join('\n')}\n`;
 }
@@ -157,4 +158,17 @@ export function statsPrometheus(report: StatsReport): string {
 
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** `--sessions`: one row per session, largest first, with its standing against the conversation cap. */
+function sessionLines(l: LocritStats, cap: number, colors: ChalkInstance, fit: TableWidth): string[] {
+  const sessions = l.database!.sessionList!;
+  const when = (iso: string | null): string => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
+  const standing = (s: (typeof sessions)[number]): string =>
+    cap <= 0 ? '-' : s.cap === 'over' ? colors.red(`over (${count(s.messages - cap)} above)`) : s.cap === 'warn' ? colors.yellow(`near (${percent(s.messages, cap)})`) : 'ok';
+  const rows = sessions.map((s) => [s.id, s.userId ?? '-', count(s.messages), when(s.firstMessageAt), when(s.lastMessageAt), standing(s)]);
+  const over = sessions.filter((s) => s.cap === 'over').length;
+  const near = sessions.filter((s) => s.cap === 'warn').length;
+  const head = `${colors.bold(l.name)}: ${counted(sessions.length, 'session')}${cap > 0 ? `, ${count(over)} over max_messages_per_conversation ${count(cap)}, ${count(near)} near it` : ''}`;
+  return ['', head, fittedTable(['Session', 'User', 'Messages', 'First message (UTC)', 'Last message (UTC)', 'Cap'], rows, { ...fit, dropOrder: [1, 3], shrink: 0 }, colors)];
 }

@@ -10,6 +10,7 @@ export function registerStats(program: Command, runtime: CliRuntime): void {
     .description('how big and how full each Locrit memory is, against the configured limits')
     .argument('[locrits...]', 'Locrit folder names, display names, or paths to kuzu.db (default: all)')
     .option('--check', 'exit 1 when any Locrit is over a limit (for CI and cron alerts)')
+    .option('--sessions', 'also list every session: user, messages, first and last message, against max_messages_per_conversation')
     .option('--format <format>', `output format: ${FORMATS.join(', ')} (default: table; --json = json)`)
     .option('--watch <seconds>', 'refresh every <seconds> on a terminal until interrupted')
     .option('-o, --output <file>', 'write the result to <file> atomically instead of stdout (e.g. a textfile-collector .prom)')
@@ -20,11 +21,12 @@ Examples:
   locrit-mem stats                          every Locrit under memory.base_path
   locrit-mem stats "Bob Technique" --json   one Locrit, as JSON
   locrit-mem stats --check -q               CI: exit 1 when a limit is exceeded
+  locrit-mem stats bob --sessions           bob's conversations, largest first, and which are near the cap
   locrit-mem stats --format prometheus -o /var/lib/node_exporter/textfile/locrit.prom
 
 Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repository.`,
     )
-    .action(async (locrits: string[], options: { check?: boolean; format?: string; watch?: string; output?: string }, command: Command) => {
+    .action(async (locrits: string[], options: { check?: boolean; sessions?: boolean; format?: string; watch?: string; output?: string }, command: Command) => {
       const flags = runtime.flags(command);
       const format = oneOf('--format', options.format, FORMATS) ?? (flags.json ? 'json' : 'table');
       const watchSeconds = positiveNumber('--watch', options.watch, MAX_WATCH_SECONDS);
@@ -32,7 +34,7 @@ Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repos
       const { runStats } = await import('../../commands/stats.js');
       const once = async (): Promise<void> => {
         const context = await runtime.context(command);
-        const report = await runStats(context, { locrits, check: options.check });
+        const report = await runStats(context, { locrits, check: options.check, sessions: options.sessions });
         // Renderers (cli-table3, chalk) load only for the formats that need them, after the workers have done their part.
         const render = format === 'json' ? null : await import('../render/stats.js');
         const text = render === null ? runtime.json(report) : format === 'prometheus' ? render.statsPrometheus(report) : runtime.paste(render.statsTable(report, await runtime.colors(command), flags.verbose, runtime.tableWidth(command)));
