@@ -4,9 +4,11 @@
  * processes, and assembles the report. `archive` applies the age and conversation-size rules;
  * `emergency-cleanup` (src/commands/emergency-cleanup.ts) the emergency rules, and compacts by default.
  */
+import fs from 'node:fs';
 import type { ConfigNote } from '../config/registry.js';
 import { flagSource, type ValueSource } from '../config/sources.js';
 import { ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
+import { fileSizes } from '../layout/files.js';
 import { identify, resolveTargets, type LocritIdentity } from '../layout/locrits.js';
 import type { RetentionCommand, RetentionSettings } from '../policy/retention.js';
 import type { LimitOutcome, RetentionJob, RetentionResult } from '../retention/types.js';
@@ -35,6 +37,8 @@ export interface LocritRetention extends Partial<Omit<RetentionResult, 'status'>
   inUse: LockHolder | null;
   error: ErrorReport | null;
   durationMs: number;
+  /** Disk this Locrit takes beside its folder: kuzu.db, its WAL and every backup (the application's and ours), before and after the run. */
+  disk?: { before: number; after: number };
 }
 
 export interface RetentionTotals {
@@ -54,6 +58,11 @@ export interface RetentionTotals {
   dbBytesBefore: number;
   dbBytesAfter: number;
   limitsUnmet: number;
+  /** kuzu.db, WALs and backups of every Locrit, before and after the run: what a run really added or gave back (backups included). */
+  diskBefore: number;
+  diskAfter: number;
+  /** Bytes of the archives this run wrote. */
+  archiveBytes: number;
 }
 
 export interface RetentionReport {
@@ -154,6 +163,11 @@ export async function runRetention(context: CommandContext, command: RetentionCo
     backupKeep: context.config.values.backup.keep,
     store: storeSettings(context),
   };
+  const diskOf = (dbPath: string): number => {
+    const sizes = fileSizes(dbPath, backupDir);
+    return (sizes.dbBytes ?? 0) + (sizes.walBytes ?? 0) + sizes.backups.reduce((sum, b) => sum + b.bytes + (fs.statSync(`${b.path}.wal`, { throwIfNoEntry: false })?.size ?? 0), 0);
+  };
+  const diskBefore = new Map(targets.map((t) => [t.dbPath, diskOf(t.dbPath)]));
   const outcomes = await runEach<RetentionResult>('retention', targets, payload, {
     jobs: context.jobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
@@ -161,7 +175,8 @@ export async function runRetention(context: CommandContext, command: RetentionCo
   context.reporter.done();
   const settingSources = retentionSettingSources(context, options.overrides);
   const locrits = outcomes.map((outcome): LocritRetention => {
-    const base = { name: outcome.target.name, ...identify(context.config.registry, outcome.target.name), path: outcome.target.dbPath, durationMs: outcome.durationMs };
+    const disk = { before: diskBefore.get(outcome.target.dbPath) ?? 0, after: diskOf(outcome.target.dbPath) };
+    const base = { name: outcome.target.name, ...identify(context.config.registry, outcome.target.name), path: outcome.target.dbPath, durationMs: outcome.durationMs, disk };
     if (!outcome.ok) return { ...base, status: 'unavailable', inUse: outcome.error.holder, error: outcome.error };
     const limits = outcome.value.limits.map((limit) => ({ ...limit, source: settingSources[LIMIT_SETTINGS[limit.name]] }));
     return { ...base, ...outcome.value, limits, inUse: null, error: null };
@@ -190,9 +205,12 @@ export async function runRetention(context: CommandContext, command: RetentionCo
 function totals(locrits: LocritRetention[]): RetentionTotals {
   const t: RetentionTotals = {
     locrits: locrits.length, done: 0, planned: 0, nothingToDo: 0, unavailable: 0, messagesBefore: 0, messagesAfter: 0, selected: 0, archived: 0,
-    deleted: 0, spared: 0, embeddingsStripped: 0, expectedBytesBack: 0, dbBytesBefore: 0, dbBytesAfter: 0, limitsUnmet: 0,
+    deleted: 0, spared: 0, embeddingsStripped: 0, expectedBytesBack: 0, dbBytesBefore: 0, dbBytesAfter: 0, limitsUnmet: 0, diskBefore: 0, diskAfter: 0, archiveBytes: 0,
   };
   for (const l of locrits) {
+    t.diskBefore += l.disk?.before ?? 0;
+    t.diskAfter += l.disk?.after ?? 0;
+    t.archiveBytes += l.archive?.bytes ?? 0;
     if (l.status === 'done') t.done++;
     if (l.status === 'planned') t.planned++;
     if (l.status === 'nothing-to-do') t.nothingToDo++;

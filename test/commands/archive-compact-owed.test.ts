@@ -47,6 +47,11 @@ describe('archive --compact with nothing left to archive', () => {
     assert.ok(compacted.compaction?.swapped, 'compacted with nothing new to archive');
     assert.ok(fs.statSync(fixture.dbPath).size < before);
     assert.equal(compacted.compactionOwed, null);
+    // The disk it takes after the run counts the backup the compaction kept.
+    assert.equal(compacted.disk.after, fs.statSync(fixture.dbPath).size + fs.statSync(compacted.compaction.backup).size);
+    assert.equal(compacted.disk.before, before);
+    const total = JSON.parse(rerun.stdout).total;
+    assert.equal(total.diskAfter, compacted.disk.after);
     assert.ok(!fs.existsSync(compactionOwedPath(fixture.dbPath)));
     assert.deepEqual(await idsOf(fixture.dbPath), remaining, 'the compaction kept every message');
     const archived = (await archivesOf(path.join(root, 'archive'), 'carol')).flatMap((a) => a.ids);

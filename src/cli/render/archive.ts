@@ -73,6 +73,10 @@ export function retentionTable(report: RetentionReport, colors: ChalkInstance, v
     lines.push(`  ${growing.map((l) => l.name).join(', ')}: the file will not shrink (Kuzu reuses freed pages, it never gives them back); ${report.command === 'archive' ? 'add --compact' : 'drop --no-compact'} to rebuild it`);
   }
   if (!dry && !view.quiet && report.locrits.some((l) => l.archive)) lines.push(`Archives in ${report.archiveDir}${path.sep}`);
+  if (!dry && !view.quiet && t.diskBefore !== undefined && (t.diskBefore !== t.diskAfter || t.archiveBytes > 0)) {
+    const archives = t.archiveBytes > 0 ? `; archives written: ${bytes(t.archiveBytes)}` : '';
+    lines.push(`Disk (kuzu.db, WAL and backups, the ones this run made included): ${bytes(t.diskBefore)} → ${bytes(t.diskAfter)}${archives}`);
+  }
   if (verbose) {
     // The limits this run measured against, with where each came from (flags override the configuration).
     const shown = { maxMessagesPerLocrit: 'max_messages_per_locrit', maxDbSizeMb: 'max_db_size_mb', maxMessagesPerConversation: 'max_messages_per_conversation' } as const;
