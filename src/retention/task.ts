@@ -75,7 +75,7 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
     task.progress('planning (dry run)');
     return withArchivePool(payload, (settings) => withStore(target.dbPath, { readOnly: true, ...settings }, (store) => planDryRun(store, target, payload, task)));
   }
-  task.progress('waiting for the run lock');
+  task.progress('taking the run lock');
   return withRunLock(target.dbPath, payload.command, async () => {
     const pending =
       readJournal(target.dbPath) !== null ||
@@ -99,7 +99,11 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
       // Refuse a rebuild the disk cannot hold before the read-write open, which may rewrite pages.
       if (preview.result.compactionPlanned) checkFreeSpaceForCompaction(target.dbPath);
     }
+    // Each step says what it does: without these, the label of the lock (taken in microseconds)
+    // stayed on screen through the cleanup and the read-write open, seconds on a big file.
+    if (pending) task.progress('cleaning up after an interrupted run');
     const leftovers = removeCompactionLeftovers(target.dbPath);
+    task.progress('opening the database read-write');
     // A retry with the full pool (see withArchivePool) starts with resume(): it finishes or rolls back what the first try left.
     let result = await withArchivePool(payload, (settings) => withStore(target.dbPath, { readOnly: false, ...settings }, async (store) => {
       const interrupted = await resumeInterrupted(store, target, payload, leftovers, task);
