@@ -42,13 +42,17 @@ export async function writeArchive(
   const partial = path.join(root, partialFolderName(stamp));
   const runId = crypto.randomUUID();
 
-  task.progress('archiving: writing Parquet files');
+  const planned = p.union.messages.toLocaleString('en-US');
+  let done = 0;
+  task.progress(`archiving: 0/${planned} messages written`);
   let exported: Awaited<ReturnType<typeof exportSelection>>;
   try {
     exported = await exportSelection(store, p.schema, p.selection, partial, {
       batchMessages: payload.batchMessages,
-      onFile: (name) => task.progress(`archiving: wrote ${name}`),
-      onChunk: (chunk, chunks) => {
+      onFile: (name) => task.progress(`archiving: ${done.toLocaleString('en-US')}/${planned} messages written (${name})`),
+      onChunk: (chunk, chunks, messagesDone) => {
+        done = messagesDone;
+        task.progress(`archiving: ${done.toLocaleString('en-US')}/${planned} messages written (chunk ${chunk}/${chunks})`);
         if (chunk === 1 && chunks > 1) killPoint('exporting');
       },
     });

@@ -97,7 +97,8 @@ export interface ExportOptions {
   /** Called after each file is written (progress). */
   onFile?: (name: string) => void;
   /** Called after each chunk's files are written (progress and the SIGKILL test hook). */
-  onChunk?: (chunk: number, chunks: number) => void;
+  /** After each chunk: its number, how many there are, and the messages written so far. */
+  onChunk?: (chunk: number, chunks: number, messagesDone: number) => void;
 }
 
 /**
@@ -195,7 +196,7 @@ export async function exportSelection(
       relationships[rel.name] += rows;
       options.onFile?.(relName);
     }
-    options.onChunk?.(chunk, chunks);
+    options.onChunk?.(chunk, chunks, chunkSizes.slice(0, chunk).reduce((sum, n) => sum + n, 0));
   }
 
   for (const { rel, match } of rels) {
