@@ -145,8 +145,8 @@ describe('files keep their owner and mode', { skip }, () => {
     assert.equal(await applicationOpens(fixture.dbPath, t), after.length);
   });
 
-  it('emergency-cleanup: the cut and the compaction keep owner and mode', async (t) => {
-    const { root, memory, archive, config } = setup(t, '');
+  it('emergency-cleanup: the cut and the compaction keep owner and mode; backups copied to backup.dir too', async (t) => {
+    const { root, memory, archive, config } = setup(t, 'backup:\n  dir: backups\n');
     const fixture = await makeLocrit(memory, { name: 'eve', messages: 200 });
     handToApplication(fixture.dbPath);
     const before = await idsOf(fixture.dbPath);
@@ -162,6 +162,34 @@ describe('files keep their owner and mode', { skip }, () => {
     assert.deepEqual(sorted([...after, ...written.ids]), before);
     assertDatabaseFilesKept(fixture.dbPath);
     assertClosedToOthers(path.join(archive, 'eve'));
+    assert.ok(fs.existsSync(eve.compaction.backup) && path.dirname(eve.compaction.backup) === path.join(root, 'backups'), eve.compaction.backup);
+    assert.equal(assertClosedToOthers(path.join(root, 'backups')), 1, 'the copy of kuzu.db, in a folder closed to others');
+    assert.deepEqual(await idsOf(eve.compaction.backup), after, 'the backup holds the database as compaction found it (after the cut)');
+    assert.equal(await applicationOpens(fixture.dbPath, t), after.length);
+  });
+
+  it('a run killed in the middle of an in-place change leaves a WAL as root: validate says so, the next run gives it back', async (t) => {
+    const { root, memory, archive, config } = setup(t);
+    const fixture = await makeLocrit(memory, { name: 'cut' });
+    handToApplication(fixture.dbPath);
+    const before = await idsOf(fixture.dbPath);
+    const args = ['-c', config, 'archive', '--json', '--days', daysFlag(20), '--keep', '50'];
+
+    const killed = await runCli(args, { cwd: root, env: { LOCRIT_MEM_TEST_KILL_AT: 'deleted' } });
+    assert.notEqual(killed.code, 0);
+    const wal = `${fixture.dbPath}.wal`;
+    assert.ok(fs.existsSync(wal), 'the deletion is committed in a WAL the killed run did not checkpoint');
+    assert.equal(ownerAndMode(wal), '0:0 644', 'Kuzu made it as the writing process');
+    const checked = JSON.parse((await runCli(['-c', config, 'validate', 'cut', '--json'], { cwd: root })).stdout);
+    const finding = checked.locrits[0].findings.find((f: { rule: string }) => f.rule === 'file.app-cannot-open');
+    assert.deepEqual(finding?.examples, ['kuzu.db.wal']);
+
+    const rerun = await runCli(args, { cwd: root });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const after = await idsOf(fixture.dbPath);
+    const [written] = await archivesOf(archive, 'cut');
+    assert.deepEqual(sorted([...after, ...written.ids]), before, 'finished, not archived twice');
+    assertDatabaseFilesKept(fixture.dbPath);
     assert.equal(await applicationOpens(fixture.dbPath, t), after.length);
   });
 
