@@ -145,7 +145,7 @@ export async function runArchive(context: CommandContext, options: RetentionOpti
 }
 
 export async function runRetention(context: CommandContext, command: RetentionCommand, options: RetentionOptions): Promise<RetentionReport> {
-  const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
+  const targets = resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry);
   if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
   const settings = retentionSettings(context, options.overrides);
   const { backupDir } = dataLocations(context);

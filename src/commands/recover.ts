@@ -64,9 +64,9 @@ export async function runRecover(context: CommandContext, options: RecoverOption
   let conversations: RecoverReport['conversations'] = null;
   if (mode === 'from-backup') parts = [await restoreFromBackup(env)];
   else if (mode === 'from-archive') parts = [await restoreFromArchive(env)];
-  else if (mode === 'list') parts = await listAll(env, resolveTargets(options.locrits, context.dataDir, context.cwd));
+  else if (mode === 'list') parts = await listAll(env, resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry));
   else {
-    const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
+    const targets = resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry);
     if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
     const dir = options.conversationsDir ? path.resolve(context.cwd, options.conversationsDir) : locations.conversationsDir;
     const files = readConversationFiles(dir);

@@ -147,7 +147,7 @@ export interface StatsPayload {
 }
 
 export async function runStats(context: CommandContext, options: StatsOptions): Promise<StatsReport> {
-  const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
+  const targets = resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry);
   if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
   const memory = context.config.values.memory;
   const settings: LimitSettings = {

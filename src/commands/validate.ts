@@ -230,7 +230,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     import('./context.js'), import('../layout/locrits.js'), import('../retention/leftovers.js'),
   ]);
   const locations = dataLocations(context);
-  const targets = resolveTargets(options.locrits, context.dataDir, context.cwd);
+  const targets = resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry);
   if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
   const values = context.config.values;
   const settings: ValidateSettings = {

@@ -76,12 +76,12 @@ export function listLocrits(dataDir: string): LocritTarget[] {
  * Turns command-line arguments into Locrit targets. An argument is a folder name, a display
  * name, or a path to a kuzu.db file or its folder. No argument means every Locrit in the data directory.
  */
-export function resolveTargets(args: string[], dataDir: string, cwd = process.cwd()): LocritTarget[] {
+export function resolveTargets(args: string[], dataDir: string, cwd = process.cwd(), registry: LocritRegistry | null = null): LocritTarget[] {
   if (args.length === 0) return listLocrits(dataDir);
   const targets: LocritTarget[] = [];
   const seen = new Set<string>();
   for (const arg of args) {
-    const target = resolveOne(arg, dataDir, cwd);
+    const target = resolveOne(arg, dataDir, cwd, registry);
     if (!seen.has(target.dbPath)) {
       seen.add(target.dbPath);
       targets.push(target);
@@ -90,7 +90,10 @@ export function resolveTargets(args: string[], dataDir: string, cwd = process.cw
   return targets;
 }
 
-function resolveOne(arg: string, dataDir: string, cwd: string): LocritTarget {
+function resolveOne(arg: string, dataDir: string, cwd: string, registry: LocritRegistry | null): LocritTarget {
+  // A registered display name wins over path syntax: the application allows "R2/D2".
+  const registered = registry?.instances.find((entry) => entry.displayName === arg) ?? null;
+  if (registered && hasDatabase(path.join(dataDir, folderName(arg)))) return refuseEscape(targetFromDir(path.join(dataDir, folderName(arg))), dataDir);
   const looksLikePath = arg.includes('/') || arg.endsWith('.db') || arg === '.' || arg === '..';
   const asPath = path.resolve(cwd, arg);
   if (looksLikePath) {
@@ -114,6 +117,17 @@ function resolveOne(arg: string, dataDir: string, cwd: string): LocritTarget {
   } catch {
     // The data directory itself is missing: say so rather than listing nothing.
     listLocrits(dataDir);
+  }
+  const entry = registered ?? registry?.instances.find((e) => folderName(e.displayName) === folderName(arg)) ?? null;
+  if (entry) {
+    throw new UsageError(
+      `Locrit '${entry.displayName}' is in locrits.instances (memory service ${entry.memoryService ?? 'not named'}) but has no database in ${path.join(dataDir, folderName(entry.displayName))}`,
+      (entry.memoryService === KUZU_MEMORY_SERVICE
+        ? 'it has stored nothing in Kuzu yet; '
+        : entry.memoryService !== null
+          ? `${entry.memoryService} keeps nothing in ${DB_FILE}; `
+          : '') + 'run without arguments for the Locrits that have a database',
+    );
   }
   throw new UsageError(
     `unknown Locrit '${arg}' in ${dataDir}` + (known.length ? `; known: ${known.join(', ')}` : '; it holds no Locrit'),

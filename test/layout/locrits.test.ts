@@ -125,6 +125,21 @@ describe('Locrit registry against the disk', () => {
     assert.deepEqual(identify(null, 'bob_technique'), { displayName: null, active: null, memoryService: null });
   });
 
+  it('resolves a registered display name even with a slash, and says when a registered Locrit has no database', (t) => {
+    const data = tempDir(t);
+    const r2 = fakeLocrit(data, 'r2_d2');
+    const registry = registryOf(['    R2/D2:', '      active: true', '    Marie Recherche:', '      active: false', '    Pixie Assistant:', '      memory_service: plaintext_file', ''].join('\n'));
+    assert.deepEqual(resolveTargets(['R2/D2'], data, data, registry).map((l) => l.dbPath), [r2]);
+    assert.throws(() => resolveTargets(['R2/D2'], data, data), /does not exist/, 'without the registry it is a path');
+    assert.throws(() => resolveTargets(['marie recherche'], data, data, registry), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.message, `Locrit 'Marie Recherche' is in locrits.instances (memory service kuzu_graph) but has no database in ${path.join(data, 'marie_recherche')}`);
+      assert.match(error.hint ?? '', /^it has stored nothing in Kuzu yet; run without arguments/);
+      return true;
+    });
+    assert.throws(() => resolveTargets(['Pixie Assistant'], data, data, registry), /memory service plaintext_file\) but has no database/);
+  });
+
   it('makes no finding about a Locrit whose memory service nothing names', (t) => {
     const data = tempDir(t);
     fakeLocrit(data, 'legacy');
