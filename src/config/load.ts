@@ -4,7 +4,8 @@ import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node, type Pai
 import { ConfigError } from '../errors.js';
 import { APPLICATION_MEMORY_KEYS, CONFIG_SPEC, defaultValues, type ConfigValues, type KeySpec } from './spec.js';
 import { nearest } from './nearest.js';
-import { configNote, parseRegistry, type ConfigNote, type LocritRegistry } from './registry.js';
+import { parseRegistry } from './parseRegistry.js';
+import { configNote, type ConfigNote, type LocritRegistry } from './registry.js';
 import { defaultSource, type ValueSource } from './sources.js';
 
 /** The application's own `memory:` keys that locrit-mem reads, as written (null: not in the file). */
