@@ -85,4 +85,21 @@ describe('on a terminal', () => {
     assert.ok(wide.output().includes('Emb. stored'));
     assert.doesNotMatch(wide.output(), /not shown, to fit/);
   });
+
+  it('recover --list fits a narrow terminal: file names under their folders, columns left out and named', async (t) => {
+    const root = tempDir(t);
+    const memory = path.join(root, 'memory');
+    await makeLocrit(memory, { name: 'carol', messages: 200, sessions: 2 });
+    writeConfig(root, 'memory:\n  base_path: memory\narchive:\n  dir: archive\n');
+    const archived = session(t, ['archive', '--compact', '--days', '1', '--keep', '50'], { cwd: root });
+    assert.equal(await archived.exited, 0, archived.output());
+    const list = session(t, ['recover', 'carol', '--list'], { cwd: root, columns: 70 });
+    assert.equal(await list.exited, 0, list.output());
+    const out = list.output();
+    const table = out.split('\n').map((line) => line.replace(/\x1b\[[0-9;]*[A-Za-z]|\r/g, '')).filter((line) => /^[┌│└]/.test(line));
+    assert.ok(table.length >= 4, out);
+    for (const line of table) assert.ok([...line].length <= 70, `too wide: ${line}`);
+    assert.match(out, /│ kuzu\.db\.locrit-mem-compact_\d{8}T\d{9}Z +│/);
+    assert.ok(out.includes(`  in ${path.join(root, 'archive', 'carol')}/`), out);
+  });
 });

@@ -1,8 +1,9 @@
+import path from 'node:path';
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { RecoverReport } from '../../commands/recover.js';
 import type { LocritRecovery, RecoverOutcome } from '../../recover/types.js';
-import { bytes, count, counted, locritLabel, plural, TABLE_STYLE } from '../format.js';
+import { bytes, count, counted, fittedTable, locritLabel, plural, TABLE_STYLE, type TableWidth } from '../format.js';
 import { leftoversLine } from './leftovers.js';
 
 const PROBLEM_TEXT: Record<LocritRecovery['problem'], string> = {
@@ -54,13 +55,12 @@ function outcome(colors: ChalkInstance, value: RecoverOutcome, l: LocritRecovery
   }
 }
 
-export function recoverTable(report: RecoverReport, colors: ChalkInstance, verbose = false): string {
-  if (report.mode === 'list') return listTable(report, colors);
+export function recoverTable(report: RecoverReport, colors: ChalkInstance, verbose = false, fit: TableWidth = { width: null }): string {
+  if (report.mode === 'list') return listTable(report, colors, fit);
   const lines: string[] = [];
   if (report.dryRun) lines.push(colors.bold('Dry run: nothing will be changed.'));
-  const table = new Table({ head: ['Locrit', 'Problem found', 'Action', 'Result'].map((h) => colors.bold(h)), ...TABLE_STYLE });
-  for (const l of report.locrits) table.push([locritLabel(l, colors), PROBLEM_TEXT[l.problem], ACTION_TEXT[l.action], outcome(colors, l.outcome, l)]);
-  lines.push(table.toString());
+  const table = report.locrits.map((l) => [locritLabel(l, colors), PROBLEM_TEXT[l.problem], ACTION_TEXT[l.action], outcome(colors, l.outcome, l)]);
+  lines.push(fittedTable(['Locrit', 'Problem found', 'Action', 'Result'], table, { ...fit, dropOrder: [2], shrink: 3 }, colors));
   for (const l of report.locrits) lines.push(...details(l, colors, report.dryRun, verbose));
   if (report.conversations?.unreadable.length) {
     lines.push('', colors.yellow(`${counted(report.conversations.unreadable.length, 'conversation file')} in ${report.conversations.dir} could not be read:`));
@@ -124,18 +124,25 @@ function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verb
   return out;
 }
 
-function listTable(report: RecoverReport, colors: ChalkInstance): string {
+function listTable(report: RecoverReport, colors: ChalkInstance, fit: TableWidth): string {
   const lines: string[] = [];
   for (const l of report.locrits) {
     lines.push(colors.bold(locritLabel(l)) + colors.dim(` (${l.path})`));
-    const t = new Table({ head: ['Kind', 'Made', 'Size', 'Messages', 'Path'].map((h) => colors.bold(h)), ...TABLE_STYLE });
+    // On a narrow terminal the paths are shown by name, under the folders named here: a path cut short is of no use.
+    const short = fit.width !== null;
+    const shown = (p: string): string => (short ? path.basename(p) : p);
+    if (short) {
+      const folders = [...new Set([...(l.backups ?? []).map((b) => path.dirname(b.path)), ...(l.archives ?? []).map((a) => path.dirname(a.folder))])];
+      for (const folder of folders) lines.push(colors.dim(`  in ${folder}${path.sep}`));
+    }
+    const t: string[][] = [];
     for (const b of l.backups ?? []) {
       t.push([
         b.madeBy === 'application' ? 'backup (application)' : 'backup (locrit-mem)',
         b.createdAt ?? '-',
         `${bytes(b.bytes)}${b.walBytes !== null ? ` + WAL ${bytes(b.walBytes)}` : ''}`,
         b.readable ? count(b.messages) : colors.red('unreadable'),
-        b.path,
+        shown(b.path),
       ]);
     }
     for (const a of l.archives ?? []) {
@@ -144,11 +151,11 @@ function listTable(report: RecoverReport, colors: ChalkInstance): string {
         a.createdAt ?? '-',
         bytes(a.bytes),
         a.messages === null ? '-' : count(a.messages),
-        a.folder,
+        shown(a.folder),
       ]);
     }
     if ((l.backups?.length ?? 0) + (l.archives?.length ?? 0) === 0) lines.push('  no backup and no archive');
-    else lines.push(t.toString());
+    else lines.push(fittedTable(['Kind', 'Made', 'Size', 'Messages', 'Path'], t, { ...fit, dropOrder: [1, 3], shrink: 0 }, colors));
     lines.push('');
   }
   return `${lines.join('\n')}`;

@@ -3,7 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import type { LocritValidation, ValidateReport } from '../../commands/validate.js';
 import type { Severity } from '../../policy/integrity.js';
 import path from 'node:path';
-import { count, counted, locritLabel, plural, status, TABLE_STYLE } from '../format.js';
+import { count, counted, fittedTable, locritLabel, plural, status, TABLE_STYLE, type TableWidth } from '../format.js';
 
 /** Ids listed per fix category on the terminal unless --verbose (JSON always lists all). */
 const LISTED_IDS = 50;
@@ -12,7 +12,7 @@ function severity(colors: ChalkInstance, value: Severity): string {
   return value === 'error' ? colors.red(value) : value === 'warn' ? colors.yellow(value) : colors.cyan(value);
 }
 
-export function validateTable(report: ValidateReport, colors: ChalkInstance, verbose = false): string {
+export function validateTable(report: ValidateReport, colors: ChalkInstance, verbose = false, fit: TableWidth = { width: null }): string {
   const rules = new Map(report.rules.map((r) => [r.id, r]));
   const out: string[] = [];
   for (const l of report.locrits) {
@@ -22,7 +22,7 @@ export function validateTable(report: ValidateReport, colors: ChalkInstance, ver
     out.push(`${head} (${counted(l.counts.error, 'error')}, ${counted(l.counts.warn, 'warning')}, ${count(l.counts.info)} info${figures}${deep})`);
     if (l.error) out.push(`  ${colors.red('✗')} ${l.error.message}${l.error.hint ? `\n    Try: ${l.error.hint}` : ''}`);
     if (l.findings.length > 0) {
-      const table = new Table({ head: ['Severity', 'Rule', 'Count', 'Examples'].map((h) => colors.bold(h)), ...TABLE_STYLE });
+      const table: string[][] = [];
       const next = new Map<string, string[]>();
       for (const f of l.findings) {
         const more = f.count > f.examples.length && f.examples.length > 0 ? [`… ${count(f.count - f.examples.length)} more`] : [];
@@ -32,7 +32,7 @@ export function validateTable(report: ValidateReport, colors: ChalkInstance, ver
         const command = (rules.get(f.rule)?.next ?? '').replace(/<locrit>/g, l.name);
         if (f.severity !== 'info' || verbose) next.set(command, [...(next.get(command) ?? []), f.rule]);
       }
-      out.push(table.toString());
+      out.push(fittedTable(['Severity', 'Rule', 'Count', 'Examples'], table, { ...fit, shrink: 3 }, colors));
       if (next.size) {
         out.push('  Next:');
         for (const [command, ids] of next) out.push(`  - ${command}  ${colors.dim(`[${ids.join(', ')}]`)}`);

@@ -71,7 +71,7 @@ Reference (every option, the JSON fields): docs/recover.md in the locrit-mem rep
         conversationsDir: flags.conversationsDir,
         batchSize,
       });
-      runtime.print(global.json ? runtime.json(report) : runtime.paste(recoverTable(report, (await runtime.colors(command)), global.verbose)));
+      runtime.print(global.json ? runtime.json(report) : runtime.paste(recoverTable(report, (await runtime.colors(command)), global.verbose, runtime.tableWidth(command))));
       runtime.finish(report.exitCode);
     });
 }

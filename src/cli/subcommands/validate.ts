@@ -59,7 +59,7 @@ Reference (every option, the JSON fields): docs/validate.md in the locrit-mem re
       if (flags.json) runtime.print(runtime.json(report));
       else {
         const { validateTable } = await import('../render/validate.js');
-        runtime.print(runtime.paste(validateTable(report, (await runtime.colors(command)), flags.verbose)));
+        runtime.print(runtime.paste(validateTable(report, (await runtime.colors(command)), flags.verbose, runtime.tableWidth(command))));
       }
       runtime.finish(report.exitCode);
     });
