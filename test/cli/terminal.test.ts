@@ -13,6 +13,7 @@ function session(t: { after(fn: () => void): void }, ...args: Parameters<typeof 
   return run;
 }
 
+// A loaded machine can take long to start the first run (the waits are generous, never fixed sleeps).
 describe('on a terminal', () => {
   it('Ctrl-C at the emergency-cleanup prompt cancels (exit 130) and changes nothing; a deliberate "n" gets no advice', async (t) => {
     const root = tempDir(t);
@@ -21,14 +22,14 @@ describe('on a terminal', () => {
     const before = snapshotFolder(root);
 
     const interrupted = session(t, ['emergency-cleanup'], { cwd: root });
-    await interrupted.waitFor(PROMPT);
+    await interrupted.waitFor(PROMPT, 150_000);
     interrupted.interrupt();
     assert.equal(await interrupted.exited, 130, interrupted.output());
     assert.match(interrupted.output(), /Archive and delete [\d,]+ messages from 1 Locrit\? \[y\/N\] .*\nError: cancelled: nothing was changed\n/s);
     assert.doesNotMatch(interrupted.output(), /internal error|Try:/);
 
     const declined = session(t, ['emergency-cleanup'], { cwd: root });
-    await declined.waitFor(PROMPT);
+    await declined.waitFor(PROMPT, 150_000);
     declined.type('n\r');
     assert.equal(await declined.exited, 2, declined.output());
     assert.match(declined.output(), /Error: cancelled: nothing was changed\n/);
@@ -44,7 +45,7 @@ describe('on a terminal', () => {
     writeConfig(root, 'memory:\n  base_path: memory\narchive:\n  dir: archive\n');
     const run = session(t, ['-j', '1', 'archive', '--days', '1', '--keep', '50', '--max-per-conversation', '0'], { cwd: root });
     // A finished Locrit shows at once, above the live lines.
-    await run.waitFor(/✓ Locrit 1\/4 alice: done in \d+s\n/);
+    await run.waitFor(/✓ Locrit 1\/4 alice: done in \d+s\n/, 150_000);
     run.interrupt();
     assert.equal(await run.exited, 130, run.output());
     const out = run.output();
