@@ -67,7 +67,8 @@ export type UnavailableReason =
   | 'busy' // another locrit-mem run is working on it, or the file kept changing while it was copied for reading
   | 'no-space' // no room to copy the database for reading
   | 'wrong-user' // this user could not give rewritten files the database's owner
-  | 'symlink-outside'; // the Locrit folder or kuzu.db is a symlink leading outside the data directory
+  | 'symlink-outside' // the Locrit folder or kuzu.db is a symlink leading outside the data directory
+  | 'replaced'; // kuzu.db was moved aside or replaced during a run (the application reset the Locrit)
 
 export interface LockHolder {
   pid: number;

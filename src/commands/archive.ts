@@ -27,6 +27,8 @@ export interface RetentionOptions {
   archive?: boolean;
   /** Threshold overrides from flags. */
   overrides?: Partial<RetentionSettings>;
+  /** When a process holds a database, wait up to this many seconds for it to let go (--wait). */
+  waitSeconds?: number;
 }
 
 export interface LocritRetention extends Partial<Omit<RetentionResult, 'status'>>, LocritIdentity {
@@ -162,6 +164,7 @@ export async function runRetention(context: CommandContext, command: RetentionCo
     backupDir,
     backupKeep: context.config.values.backup.keep,
     store: storeSettings(context),
+    waitSeconds: options.waitSeconds,
   };
   const diskOf = (dbPath: string): number => {
     const sizes = fileSizes(dbPath, backupDir);

@@ -19,7 +19,11 @@ import { writeArchive } from './writeArchive.js';
  * exactly the planned ids (same id digest), so a database changed in between stops the run
  * before anything is deleted. Otherwise (no earlier look, or the count moved) the plan is made here.
  */
-export async function applyRetention(store: KuzuStore, target: LocritTarget, payload: RetentionJob, interrupted: InterruptedRun | null, task: TaskContext, planned: Planned | null = null): Promise<RetentionResult> {
+export async function applyRetention(
+  store: KuzuStore, target: LocritTarget, payload: RetentionJob, interrupted: InterruptedRun | null, task: TaskContext, planned: Planned | null = null,
+  /** Throws when kuzu.db is no longer the file this run opened (see src/layout/sameDatabase.ts). */
+  checkSameDatabase: (step: string) => void = () => undefined,
+): Promise<RetentionResult> {
   task.progress('planning');
   const p = planned && (await messageCount(store)) === planned.before.messages ? planned : await planOn(store, target, payload);
   const stripCount = p.strip?.count ?? 0;
@@ -37,12 +41,18 @@ export async function applyRetention(store: KuzuStore, target: LocritTarget, pay
       const written = await writeArchive(store, target, payload, p, task);
       archive = written.archive;
       task.progress('deleting the archived messages');
-      deleted = await deleteArchivedIds(store, messageFilesOf(written.archive.path), p.union.messages, () => killPoint('deleting'));
+      deleted = await deleteArchivedIds(store, messageFilesOf(written.archive.path), p.union.messages, () => {
+        killPoint('deleting');
+        checkSameDatabase('committing the delete');
+      });
       killPoint('deleted');
       removeJournal(target.dbPath);
     } else {
       task.progress('deleting (no archive)');
-      deleted = await deleteSelection(store, p.selection, p.union.messages, () => killPoint('deleting'));
+      deleted = await deleteSelection(store, p.selection, p.union.messages, () => {
+        killPoint('deleting');
+        checkSameDatabase('committing the delete');
+      });
     }
   }
 

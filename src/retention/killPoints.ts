@@ -6,8 +6,15 @@
  * renamed), committed (archive complete, journal written, nothing deleted), deleting (inside the
  * delete transaction, before COMMIT), deleted (committed, journal still there), compacting
  * (verified copy built, not swapped in). Never set it outside tests.
+ *
+ * LOCRIT_MEM_TEST_PAUSE_AT=<phase>@<folder> instead makes the worker create
+ * `<folder>/<locrit>.<phase>` at that phase and wait until the file is removed, so that a test
+ * can change the files under a run at an exact moment (the application resetting the Locrit).
  */
+import fs from 'node:fs';
+
 export const KILL_AT_ENV = 'LOCRIT_MEM_TEST_KILL_AT';
+export const PAUSE_AT_ENV = 'LOCRIT_MEM_TEST_PAUSE_AT';
 
 let currentLocrit = '';
 
@@ -17,10 +24,22 @@ export function killPointsFor(locrit: string): void {
 }
 
 export function killPoint(phase: string): void {
+  pausePoint(phase);
   const spec = process.env[KILL_AT_ENV];
   if (!spec) return;
   for (const item of spec.split(',')) {
     const [who, what] = item.includes(':') ? item.split(':') : ['', item];
     if (what === phase && (who === '' || who === currentLocrit)) process.kill(process.pid, 'SIGKILL');
   }
+}
+
+function pausePoint(phase: string): void {
+  const spec = process.env[PAUSE_AT_ENV];
+  if (!spec) return;
+  const [what, folder] = spec.split('@');
+  if (what !== phase || !folder) return;
+  const marker = `${folder}/${currentLocrit}.${phase}`;
+  fs.writeFileSync(marker, String(process.pid));
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (fs.existsSync(marker)) Atomics.wait(sleeper, 0, 0, 20);
 }

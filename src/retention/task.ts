@@ -26,11 +26,15 @@ import { listArchives } from '../archive/format.js';
 import { readJournal } from '../archive/journal.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { withRunLock } from '../layout/runLock.js';
+import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
+import { DatabaseUnavailableError } from '../errors.js';
 import { embeddingBytes, willCompact, type RetentionSettings } from '../policy/retention.js';
 import type { TaskContext } from '../runner/tasks.js';
 import { checkFreeSpaceForCompaction, compactDatabase, compactionPaths, removeCompactionLeftovers, type StripInRebuild } from '../store/compact.js';
 import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';
+import { waitForRelease } from '../store/locks.js';
+import { withSnapshot } from '../store/snapshot.js';
 import { messageCount } from '../store/retention.js';
 import type { StoreSettings } from '../store/settings.js';
 import { applyRetention } from './apply.js';
@@ -71,12 +75,14 @@ async function withArchivePool<T>(payload: RetentionJob, work: (settings: StoreS
 export async function retentionTask(target: LocritTarget, payload: RetentionJob, task: TaskContext): Promise<RetentionResult> {
   killPointsFor(target.name);
   checkHeader(target.dbPath);
-  if (payload.dryRun) {
-    task.progress('planning (dry run)');
-    return withArchivePool(payload, (settings) => withStore(target.dbPath, { readOnly: true, ...settings }, (store) => planDryRun(store, target, payload, task)));
-  }
+  if (payload.dryRun) return (await planOnSnapshot(target, payload, task)).result;
   task.progress('taking the run lock');
   return withRunLock(target.dbPath, payload.command, async () => {
+    await waitUntilFree(target, payload, task);
+    // From here on, kuzu.db must stay the file it is now: the application resets a Locrit whose
+    // open fails on our lock by moving kuzu.db aside. Every destructive step checks first.
+    const identity = noteDatabaseIdentity(target.dbPath);
+    const checkSameDatabase = (step: string): void => assertSameDatabase(identity, step, target.name);
     const pending =
       readJournal(target.dbPath) !== null ||
       listArchives(payload.archiveRoot, target.name).partial.length > 0 ||
@@ -84,16 +90,10 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
       (payload.compact && readCompactionOwed(target.dbPath) !== null);
     let planned: Planned | null = null;
     if (!pending) {
-      task.progress('planning (read-only)');
-      // A read-write open rewrites the file even when nothing changes: look first, read-only,
-      // so that a Locrit with nothing to do is left byte for byte as it was. The plan is then
-      // carried into the read-write open (see applyRetention) rather than made twice.
-      const preview = await withArchivePool(payload, (settings) =>
-        withStore(target.dbPath, { readOnly: true, ...settings }, async (store) => {
-          const p = await planOn(store, target, payload);
-          return { p, result: planReport(p, target, payload, task) };
-        }),
-      );
+      // A read-write open rewrites the file even when nothing changes: look first, on a private
+      // copy, so that a Locrit with nothing to do is left byte for byte as it was and never locked.
+      // The plan is then carried into the read-write open (see applyRetention) rather than made twice.
+      const preview = await planOnSnapshot(target, payload, task);
       if (preview.result.status === 'nothing-to-do') return { ...preview.result, after: { ...preview.result.after, dbBytes: preview.result.before.dbBytes } };
       planned = preview.p;
       // Refuse a rebuild the disk cannot hold before the read-write open, which may rewrite pages.
@@ -112,7 +112,7 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
         const messages = await messageCount(store);
         return emptyResult('done', { messages, dbBytes: sizeOf(target.dbPath), walPresent: false, largestSession: 0 }, interrupted, messages);
       }
-      return applyRetention(store, target, payload, interrupted, task, planned);
+      return applyRetention(store, target, payload, interrupted, task, planned, checkSameDatabase);
     }));
     // Deleted pages stay in the file until a rebuild: note it before compacting, so that a run
     // stopped before or during the compaction leaves a later --compact run something to do.
@@ -130,7 +130,10 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
         backupDir: payload.backupDir,
         keep: payload.backupKeep,
         progress: (phase) => task.progress(phase),
-        beforeSwap: () => killPoint('compacting'),
+        beforeSwap: () => {
+          killPoint('compacting');
+          checkSameDatabase('swapping the compacted file in');
+        },
         strip: payload.strip && (result.embeddings?.stripped ?? 0) > 0 ? stripInRebuild(payload.settings) : undefined,
       });
       const { tables, ...rest } = compaction;
@@ -148,6 +151,34 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
     }
     return result;
   });
+}
+
+/** The plan (a dry run, or the look before a real run) from a private copy: the live file is not opened. */
+async function planOnSnapshot(target: LocritTarget, payload: RetentionJob, task: TaskContext): Promise<{ p: Planned; result: RetentionResult }> {
+  task.progress(payload.dryRun ? 'copying (dry run)' : 'copying');
+  return withSnapshot(target.dbPath, async (snapshot) => {
+    task.progress(payload.dryRun ? 'planning (dry run)' : 'planning (read-only)');
+    return withArchivePool(payload, (settings) =>
+      withStore(snapshot.dbPath, { readOnly: true, ...settings }, async (store) => {
+        const p = await planOn(store, target, payload);
+        return { p, result: planReport(p, target, payload, task) };
+      }),
+    );
+  });
+}
+
+/** Waits (--wait) for a process holding the database to let go; refuses, naming it, if it does not. */
+async function waitUntilFree(target: LocritTarget, payload: RetentionJob, task: TaskContext): Promise<void> {
+  if (payload.waitSeconds !== undefined) task.progress(`waiting up to ${payload.waitSeconds}s for the database to be free`);
+  const { holder, waited } = await waitForRelease(target.dbPath, payload.waitSeconds);
+  if (!holder) return;
+  const who = `pid ${holder.pid}${holder.command ? ` (${holder.command.slice(0, 80)})` : ''}`;
+  throw new DatabaseUnavailableError(
+    `${target.dbPath} is in use by ${who}${waited !== null ? `, still after waiting ${waited}s` : ''}; nothing was changed`,
+    'in-use',
+    payload.waitSeconds === undefined ? 'stop the Locrit application first (or run in its maintenance window), or pass --wait <seconds>' : 'stop the Locrit application first, or wait longer',
+    holder,
+  );
 }
 
 /** Low-priority embeddings, over the exported Message columns: all embeddings when enable_embeddings is false, else system and short messages. */

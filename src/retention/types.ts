@@ -85,4 +85,6 @@ export interface RetentionJob {
   backupDir: string | null;
   backupKeep: number;
   store: StoreSettings;
+  /** When a process holds the database, wait up to this many seconds for it to let go (--wait); undefined: refuse at once. */
+  waitSeconds?: number;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliRuntime } from '../runtime.js';
+import { positiveNumber } from '../runtime.js';
 import { durationDays, eitherFlag, wholeNumber } from './retentionFlags.js';
 
 interface ArchiveFlags {
@@ -12,6 +13,7 @@ interface ArchiveFlags {
   maxPerConversation?: string;
   includeCritical?: boolean;
   yes?: boolean;
+  wait?: string;
 }
 
 export function registerArchive(program: Command, runtime: CliRuntime): void {
@@ -28,6 +30,7 @@ export function registerArchive(program: Command, runtime: CliRuntime): void {
     .option('--max-per-conversation <n>', 'sessions keep their <n> most recent messages (default: memory.max_messages_per_conversation; 0 = no cap)')
     .option('--include-critical', 'archive critical messages too (default: spared, retention.protect_critical)')
     .option('-y, --yes', 'accepted for symmetry with emergency-cleanup; archive never asks')
+    .option('--wait <seconds>', 'when a process (the Locrit application) holds a database, wait up to <seconds> for it to let go before refusing')
     .addHelpText(
       'after',
       `
@@ -52,11 +55,12 @@ Reference (every option, the JSON fields): docs/archive.md in the locrit-mem rep
         maxMessagesPerConversation: wholeNumber('--max-per-conversation', options.maxPerConversation),
         protectCritical: options.includeCritical ? false : undefined,
       };
+      const waitSeconds = positiveNumber('--wait', options.wait);
       const context = await runtime.context(command);
       const { runArchive } = await import('../../commands/archive.js');
       const { retentionTable } = await import('../render/archive.js');
       const report = await runArchive(context, {
-        locrits, dryRun: options.dryRun, compact: options.compact, stripEmbeddings: options.stripEmbeddings, archive: true, overrides,
+        locrits, dryRun: options.dryRun, compact: options.compact, stripEmbeddings: options.stripEmbeddings, archive: true, overrides, waitSeconds,
       });
       runtime.print(flags.json ? runtime.json(report) : runtime.paste(retentionTable(report, (await runtime.colors(command)), flags.verbose, false, { ...runtime.tableWidth(command), quiet: flags.quiet })));
       runtime.finish(report.exitCode);

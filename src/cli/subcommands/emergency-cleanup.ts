@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { counted } from '../words.js';
-import type { CliRuntime } from '../runtime.js';
+import { positiveNumber, type CliRuntime } from '../runtime.js';
 import { confirm, eitherFlag, nonNegative, sizeMib, wholeNumber } from './retentionFlags.js';
 
 interface EmergencyFlags {
@@ -15,6 +15,7 @@ interface EmergencyFlags {
   maxSize?: string;
   fraction?: string;
   includeCritical?: boolean;
+  wait?: string;
 }
 
 export function registerEmergencyCleanup(program: Command, runtime: CliRuntime): void {
@@ -32,6 +33,7 @@ export function registerEmergencyCleanup(program: Command, runtime: CliRuntime):
     .option('--max-size <size>', 'the same as --max-size-mb, with a unit: 100M, 2G, 512K')
     .option('--fraction <f>', 'share of the oldest messages removed over the message limit (default: retention.emergency_fraction, 0.5)')
     .option('--include-critical', 'remove critical messages too (default: spared, retention.protect_critical)')
+    .option('--wait <seconds>', 'when a process (the Locrit application) holds a database, wait up to <seconds> for it to let go before refusing')
     .addHelpText(
       'after',
       `
@@ -56,6 +58,7 @@ Reference (every option, the JSON fields): docs/emergency-cleanup.md in the locr
         emergencyFraction: nonNegative('--fraction', options.fraction, 1),
         protectCritical: options.includeCritical ? false : undefined,
       };
+      const waitSeconds = positiveNumber('--wait', options.wait);
       const noArchive = options.archive === false;
       if (noArchive && !options.yes && !options.dryRun) {
         throw new UsageError('--no-archive deletes messages for good and needs --yes', 'add --yes, or drop --no-archive to archive them first');
@@ -68,7 +71,7 @@ Reference (every option, the JSON fields): docs/emergency-cleanup.md in the locr
       const { runEmergencyCleanup } = await import('../../commands/emergency-cleanup.js');
       const { retentionTable } = await import('../render/archive.js');
       const colors = await runtime.colors(command);
-      const base = { locrits, compact: options.compact !== false, stripEmbeddings: options.stripEmbeddings, archive: !noArchive, overrides };
+      const base = { locrits, compact: options.compact !== false, stripEmbeddings: options.stripEmbeddings, archive: !noArchive, overrides, waitSeconds };
       if (!options.dryRun && !options.yes) {
         // On a terminal: show the exact plan, then ask.
         const planned = await runEmergencyCleanup(context, { ...base, dryRun: true });
