@@ -13,6 +13,8 @@ import type { LocritIdentity, LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
 import { lookupUser, permissionFacts } from '../layout/ownership.js';
 import { locritArchiveDir } from '../archive/format.js';
+import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
+import { waitUntilFree } from '../store/locks.js';
 import {
   checkDeepScan,
   checkFile,
@@ -65,6 +67,8 @@ export interface ValidateOptions {
   fix?: boolean;
   /** With fix: list what would be done, change nothing. */
   dryRun?: boolean;
+  /** With fix: when a process holds a database, wait up to this many seconds for it to let go. */
+  waitSeconds?: number;
 }
 
 /** The configuration the rules use (from the config file; see config.example.yaml). */
@@ -183,6 +187,7 @@ interface ValidatePayload {
   settings: ValidateSettings;
   strict: boolean;
   dryRun: boolean;
+  waitSeconds?: number;
   archiveRoot: string;
   /** Messages per quarantine archive chunk (archive.batch_messages). */
   batchMessages: number;
@@ -253,6 +258,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     settings,
     strict,
     dryRun: Boolean(options.dryRun),
+    waitSeconds: options.waitSeconds,
     archiveRoot: locations.archiveDir,
     batchMessages: values.archive.batch_messages,
     tool: toolInfo(),
@@ -539,6 +545,12 @@ async function fixTask(target: LocritTarget, payload: ValidatePayload, task: Tas
   // The run lock stops two locrit-mem runs from changing this Locrit at once; a dry run changes nothing.
   const lock = payload.dryRun ? null : acquireRunLock(target.dbPath, 'validate --fix');
   try {
+    if (!payload.dryRun) await waitUntilFree(target.dbPath, payload.waitSeconds, task.progress);
+    // From here on kuzu.db must stay the file it is now (the application resets a Locrit whose open fails on our lock).
+    const identity = payload.dryRun ? null : noteDatabaseIdentity(target.dbPath);
+    const checkSameDatabase = (step: string): void => {
+      if (identity) assertSameDatabase(identity, step, target.name);
+    };
     task.progress('checking');
     // A dry run plans on a private copy; a real fix plans on the file it is about to change, which it must have to itself.
     const { result: before, plan } = payload.dryRun
@@ -577,11 +589,16 @@ async function fixTask(target: LocritTarget, payload: ValidatePayload, task: Tas
       let deleted = 0;
       if (quarantineIds.length > 0) {
         // Archive first, read back and checked; only then delete exactly the archived ids.
-        const archive = await quarantineMessages(store, schema, { archiveRoot: payload.archiveRoot, locrit: target.name, dbPath: target.dbPath, ids: quarantineIds, rules, tool: payload.tool, batchMessages: payload.batchMessages });
+        const archive = await quarantineMessages(store, schema, {
+          archiveRoot: payload.archiveRoot, locrit: target.name, dbPath: target.dbPath, ids: quarantineIds, rules, tool: payload.tool, batchMessages: payload.batchMessages,
+          beforeCommit: () => checkSameDatabase('committing the delete of the quarantined messages'),
+        });
         fix.archive = { folder: archive.folder, messages: archive.manifest.counts.messages, idDigest: archive.manifest.idDigest.value };
         deleted = archive.deleted;
       }
+      checkSameDatabase('correcting session ids');
       const sessionIdsCorrected = await setSessionFromGraph(store, plan!.sessionFromGraph.map((s) => s.id));
+      checkSameDatabase('setting invalid embeddings to NULL');
       const embeddingsNulled = await nullEmbeddings(store, schema, plan!.embeddingToNull);
       fix.applied = { quarantined: quarantineIds.length, deleted, sessionIdsCorrected, embeddingsNulled };
     });
@@ -592,4 +609,5 @@ async function fixTask(target: LocritTarget, payload: ValidatePayload, task: Tas
     lock?.release();
   }
 }
+
 

@@ -14,8 +14,9 @@ import { APP_BACKUP_PATTERN } from './files.js';
 
 export interface DatabaseIdentity {
   dbPath: string;
-  dev: bigint;
-  ino: bigint;
+  /** Null when there was no kuzu.db (a restore into a missing database). */
+  dev: bigint | null;
+  ino: bigint | null;
   /** The application's kuzu.db.backup_* beside the database when the run started. */
   appBackups: string[];
 }
@@ -30,8 +31,8 @@ function appBackupsBeside(dbPath: string): string[] {
 
 /** Notes which file kuzu.db is now, and which application backups lie beside it. */
 export function noteDatabaseIdentity(dbPath: string): DatabaseIdentity {
-  const stat = fs.statSync(dbPath, { bigint: true });
-  return { dbPath, dev: stat.dev, ino: stat.ino, appBackups: appBackupsBeside(dbPath) };
+  const stat = fs.statSync(dbPath, { bigint: true, throwIfNoEntry: false });
+  return { dbPath, dev: stat?.dev ?? null, ino: stat?.ino ?? null, appBackups: appBackupsBeside(dbPath) };
 }
 
 /** What changed since the identity was noted, or null when kuzu.db is still the same file and no application backup appeared. */
@@ -39,8 +40,9 @@ export function databaseChange(identity: DatabaseIdentity): string | null {
   const stat = fs.statSync(identity.dbPath, { bigint: true, throwIfNoEntry: false });
   const newBackups = appBackupsBeside(identity.dbPath).filter((name) => !identity.appBackups.includes(name));
   const changes: string[] = [];
-  if (!stat) changes.push('kuzu.db is gone');
-  else if (stat.dev !== identity.dev || stat.ino !== identity.ino) changes.push('kuzu.db is another file than the one this run opened');
+  if (!stat && identity.ino !== null) changes.push('kuzu.db is gone');
+  else if (stat && identity.ino === null) changes.push('a new kuzu.db appeared');
+  else if (stat && (stat.dev !== identity.dev || stat.ino !== identity.ino)) changes.push('kuzu.db is another file than the one this run opened');
   if (newBackups.length) changes.push(`the application moved a database aside (${newBackups.join(', ')})`);
   return changes.length ? changes.join('; ') : null;
 }

@@ -9,6 +9,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { swapIn } from '../layout/backup.js';
 import { DB_FILE, resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
+import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
 import { checkHeader } from '../store/header.js';
 import type { Inspection } from '../store/inspect.js';
 import type { TableCounts } from '../store/salvage.js';
@@ -65,6 +66,7 @@ export async function restoreFromBackup(env: RecoverEnv): Promise<Timed<BackupRe
     if (await stoppedBeforeChange(part, target.dbPath, options, ExitCode.ok)) return { target, part: part, durationMs: elapsed(started) };
     const lock = acquireRunLock(target.dbPath, 'recover --from-backup');
     try {
+      const identity = noteDatabaseIdentity(target.dbPath);
       fs.mkdirSync(target.dir, { recursive: true });
       const work = workFolder(target.dbPath, 'restore');
       try {
@@ -80,6 +82,7 @@ export async function restoreFromBackup(env: RecoverEnv): Promise<Timed<BackupRe
             return { target, part: part, durationMs: elapsed(started) };
           }
         }
+        assertSameDatabase(identity, 'swapping the restored backup in', target.name);
         const hadDb = fs.existsSync(target.dbPath);
         const swapped = swapIn(target.dbPath, copy, 'pre-restore', env.backupDir);
         part.backupRestore.keptCurrentAs = hadDb ? swapped.dbBackup : null;

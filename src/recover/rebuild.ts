@@ -13,7 +13,11 @@ import { inWorker, step, suggestFallbacks, verify, type RecoverEnv } from './flo
 import { salvageDatabase } from './salvage.js';
 import type { RepairPart, SalvageReport } from './types.js';
 
-export async function rebuildFromSalvage(env: RecoverEnv, target: LocritTarget, part: RepairPart, source = target.dbPath): Promise<void> {
+export async function rebuildFromSalvage(
+  env: RecoverEnv, target: LocritTarget, part: RepairPart, source = target.dbPath,
+  /** Throws when kuzu.db is no longer the file the run started with (see src/layout/sameDatabase.ts). */
+  checkSameDatabase: (step: string) => void = () => undefined,
+): Promise<void> {
   const work = workFolder(target.dbPath, 'salvage');
   try {
     const wal = `${source}.wal`;
@@ -82,6 +86,7 @@ export async function rebuildFromSalvage(env: RecoverEnv, target: LocritTarget, 
       suggestFallbacks(env, target, part);
       return;
     }
+    checkSameDatabase('moving the damaged file aside and renaming the rebuilt file into place');
     const kept = keepAsAppBackup(target.dbPath, new Date());
     report.movedAsideTo = kept.dbBackup;
     report.walMovedAsideTo = kept.walBackup;

@@ -10,6 +10,7 @@ import type { ConversationFiles, ConversationHeader } from '../conversations/rea
 import { ExitCode, worstExitCode, type LockHolder } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
+import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
 import { runEach } from '../runner/pool.js';
 import type { Inspection } from '../store/inspect.js';
 import { holderOf, waitForRelease } from '../store/locks.js';
@@ -112,8 +113,11 @@ async function repairOne(
         refuse(part, target.dbPath, late);
         return;
       }
-      if (diagnosis.action === 'replay-wal') await replayWalFlow(env, target, part, (probe as { ok: true; value: Inspection }).value);
-      else await rebuildFromSalvage(env, target, part);
+      // The application may reset the Locrit during a long salvage (its open fails on our lock): every destructive step checks first.
+      const identity = noteDatabaseIdentity(target.dbPath);
+      const checkSameDatabase = (what: string): void => assertSameDatabase(identity, what, target.name);
+      if (diagnosis.action === 'replay-wal') await replayWalFlow(env, target, part, (probe as { ok: true; value: Inspection }).value, checkSameDatabase);
+      else await rebuildFromSalvage(env, target, part, target.dbPath, checkSameDatabase);
     } finally {
       lock.release();
     }

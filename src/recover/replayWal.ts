@@ -15,7 +15,11 @@ import { rebuildFromSalvage } from './rebuild.js';
 import type { RepairPart } from './types.js';
 import { countDelta } from './verify.js';
 
-export async function replayWalFlow(env: RecoverEnv, target: LocritTarget, part: RepairPart, pairView: Inspection): Promise<void> {
+export async function replayWalFlow(
+  env: RecoverEnv, target: LocritTarget, part: RepairPart, pairView: Inspection,
+  /** Throws when kuzu.db is no longer the file the run started with (see src/layout/sameDatabase.ts). */
+  checkSameDatabase: (step: string) => void = () => undefined,
+): Promise<void> {
   const walBytes = walBytesOf(target.dbPath) ?? 0;
   const backup = copyBackup(target.dbPath, 'recover', env.backupDir);
   step(part, 'backup', true, `kept ${backup.dbBackup}${backup.walBackup ? ` and ${backup.walBackup}` : ''}`);
@@ -34,6 +38,7 @@ export async function replayWalFlow(env: RecoverEnv, target: LocritTarget, part:
   } finally {
     fs.rmSync(alone, { recursive: true, force: true });
   }
+  checkSameDatabase('replaying the WAL into kuzu.db');
   const replayed = await inWorker<TableCounts>(env, target, { op: 'replay', path: target.dbPath, store: env.store });
   step(part, 'replay', replayed.ok, replayed.ok ? `WAL of ${walBytes} bytes replayed into kuzu.db and checkpointed` : replayed.error.message);
   part.replay = {

@@ -27,13 +27,12 @@ import { readJournal } from '../archive/journal.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { withRunLock } from '../layout/runLock.js';
 import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
-import { DatabaseUnavailableError } from '../errors.js';
 import { embeddingBytes, willCompact, type RetentionSettings } from '../policy/retention.js';
 import type { TaskContext } from '../runner/tasks.js';
 import { checkFreeSpaceForCompaction, compactDatabase, compactionPaths, removeCompactionLeftovers, type StripInRebuild } from '../store/compact.js';
 import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';
-import { waitForRelease } from '../store/locks.js';
+import { waitUntilFree } from '../store/locks.js';
 import { withSnapshot } from '../store/snapshot.js';
 import { messageCount } from '../store/retention.js';
 import type { StoreSettings } from '../store/settings.js';
@@ -78,7 +77,7 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
   if (payload.dryRun) return (await planOnSnapshot(target, payload, task)).result;
   task.progress('taking the run lock');
   return withRunLock(target.dbPath, payload.command, async () => {
-    await waitUntilFree(target, payload, task);
+    await waitUntilFree(target.dbPath, payload.waitSeconds, task.progress);
     // From here on, kuzu.db must stay the file it is now: the application resets a Locrit whose
     // open fails on our lock by moving kuzu.db aside. Every destructive step checks first.
     const identity = noteDatabaseIdentity(target.dbPath);
@@ -167,19 +166,6 @@ async function planOnSnapshot(target: LocritTarget, payload: RetentionJob, task:
   });
 }
 
-/** Waits (--wait) for a process holding the database to let go; refuses, naming it, if it does not. */
-async function waitUntilFree(target: LocritTarget, payload: RetentionJob, task: TaskContext): Promise<void> {
-  if (payload.waitSeconds !== undefined) task.progress(`waiting up to ${payload.waitSeconds}s for the database to be free`);
-  const { holder, waited } = await waitForRelease(target.dbPath, payload.waitSeconds);
-  if (!holder) return;
-  const who = `pid ${holder.pid}${holder.command ? ` (${holder.command.slice(0, 80)})` : ''}`;
-  throw new DatabaseUnavailableError(
-    `${target.dbPath} is in use by ${who}${waited !== null ? `, still after waiting ${waited}s` : ''}; nothing was changed`,
-    'in-use',
-    payload.waitSeconds === undefined ? 'stop the Locrit application first (or run in its maintenance window), or pass --wait <seconds>' : 'stop the Locrit application first, or wait longer',
-    holder,
-  );
-}
 
 /** Low-priority embeddings, over the exported Message columns: all embeddings when enable_embeddings is false, else system and short messages. */
 function stripInRebuild(settings: RetentionSettings): StripInRebuild {

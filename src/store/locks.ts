@@ -3,7 +3,7 @@
  * and waiting for it to let go before a change.
  */
 import fs from 'node:fs';
-import type { LockHolder } from '../errors.js';
+import { DatabaseUnavailableError, type LockHolder } from '../errors.js';
 
 export interface FileLock {
   pid: number;
@@ -110,4 +110,21 @@ export async function stopBeforeChange(dbPath: string, options: { waitSeconds?: 
   if (holder) return { stop: 'held', holder, waited };
   if (options.dryRun) return { stop: 'dry-run', waited };
   return { stop: null, waited };
+}
+
+/**
+ * For a command about to change a database: waits up to `waitSeconds` (--wait) for a process
+ * holding it to let go, and refuses, naming that process, if it does not (or at once without --wait).
+ */
+export async function waitUntilFree(dbPath: string, waitSeconds: number | undefined, progress: (phase: string) => void = () => undefined): Promise<void> {
+  if (waitSeconds !== undefined) progress(`waiting up to ${waitSeconds}s for the database to be free`);
+  const { holder, waited } = await waitForRelease(dbPath, waitSeconds);
+  if (!holder) return;
+  const who = `pid ${holder.pid}${holder.command ? ` (${holder.command.slice(0, 80)})` : ''}`;
+  throw new DatabaseUnavailableError(
+    `${dbPath} is in use by ${who}${waited !== null ? `, still after waiting ${waited}s` : ''}; nothing was changed`,
+    'in-use',
+    waitSeconds === undefined ? 'stop the Locrit application first (or run in its maintenance window), or pass --wait <seconds>' : 'stop the Locrit application first, or wait longer',
+    holder,
+  );
 }

@@ -50,6 +50,8 @@ export interface QuarantineRequest {
   tool: { name: string; version: string };
   /** Messages per archive chunk (archive.batch_messages); the default when not given. */
   batchMessages?: number;
+  /** Called inside the delete's transaction, just before COMMIT; throwing rolls the delete back. */
+  beforeCommit?: () => void;
 }
 
 export interface QuarantineResult {
@@ -112,7 +114,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
     fs.renameSync(partial, folder);
     syncDir(root);
     killPoint('archived');
-    const deleted = await deleteArchivedIds(store, messageFilesOf(folder), ids.length);
+    const deleted = await deleteArchivedIds(store, messageFilesOf(folder), ids.length, request.beforeCommit);
     killPoint('deleted');
     removeJournal(request.dbPath);
     return { folder, manifest, deleted };

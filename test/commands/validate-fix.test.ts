@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { idDigestOf, listArchives, readManifest } from '../../src/archive/format.js';
 import { journalPath } from '../../src/archive/journal.js';
-import { killWriterMidWrite } from '../../src/fixtures/damage.js';
+import { holdDatabase, killWriterMidWrite } from '../../src/fixtures/damage.js';
 import { verifyArchiveWithKuzu } from '../../src/store/archiveIo.js';
 import { QUARANTINE_KILL_ENV } from '../../src/store/quarantine.js';
 import { runLockPath } from '../../src/layout/runLock.js';
@@ -210,5 +210,39 @@ describe('validate --fix', () => {
     assert.equal(walLocrit.fix.applied, null);
     assert.deepEqual([sha256File(planted.fixture.dbPath), sha256File(`${planted.fixture.dbPath}.wal`)], shas);
     assert.equal(fs.existsSync(path.join(data, 'archive')), false);
+  });
+});
+
+describe('validate --fix beside a running application', () => {
+  it('plans on a copy of a held database (--dry-run), refuses to fix it at once, and with --wait fixes it once the holder lets go', async (t) => {
+    const data = tempDir(t);
+    const planted = await plantDefects(data);
+    const dbPath = planted.fixture.dbPath;
+    const config = writeConfig(data, `${CLEAN_CONFIG}archive:\n  dir: ${path.join(data, 'archive')}\n`);
+    const idsBefore = await idsOf(dbPath);
+    const holder = await holdDatabase(dbPath);
+    t.after(() => holder.release());
+    const dry = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--dry-run', '--json']);
+    assert.equal(dry.code, 1, dry.stderr);
+    const planned = JSON.parse(dry.stdout).locrits[0];
+    assert.equal(planned.inUse.pid, holder.pid);
+    assert.deepEqual(planned.fix.plan.quarantine.map((q: { id: string }) => q.id).sort(), [...planted.quarantine].sort());
+    assert.match(planned.fix.skipped, new RegExp(`pid ${holder.pid} holds the database`));
+    const refused = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json']);
+    assert.equal(refused.code, 3);
+    assert.match(JSON.parse(refused.stdout).locrits[0].error.hint, /--wait/);
+    const waiting = runCli(['-c', config, '-d', data, 'validate', '--fix', '--wait', '60', '--json']);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await holder.release();
+    const fixed = await waiting;
+    assert.equal(fixed.code, 0, fixed.stderr);
+    const report = JSON.parse(fixed.stdout).locrits[0];
+    assert.equal(report.fix.applied.quarantined, planted.quarantine.length);
+    const archived = report.fix.archive.messages;
+    assert.equal(archived, planted.quarantine.length);
+    assert.deepEqual(await idsOf(dbPath), idsBefore.filter((id) => !planted.quarantine.includes(id)));
+    const wrongUse = await runCli(['-c', config, '-d', data, 'validate', '--wait', '5']);
+    assert.equal(wrongUse.code, 2);
+    assert.match(wrongUse.stderr, /--wait only applies to --fix/);
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../layout/atomicFile.js';
 import { UsageError } from '../../errors.js';
-import type { CliRuntime } from '../runtime.js';
+import { positiveNumber, type CliRuntime } from '../runtime.js';
 
 interface ValidateFlags {
   strict?: boolean;
@@ -11,6 +11,7 @@ interface ValidateFlags {
   fix?: boolean;
   dryRun?: boolean;
   junit?: string;
+  wait?: string;
 }
 
 export function registerValidate(program: Command, runtime: CliRuntime): void {
@@ -22,6 +23,7 @@ export function registerValidate(program: Command, runtime: CliRuntime): void {
     .option('--deep', 'also read every column of every row of every table, so that damaged pages show up')
     .option('--fix', 'quarantine invalid messages into an archive, then remove them; correct session_id from PART_OF; set invalid embeddings to NULL')
     .option('--dry-run', 'with --fix: list exactly what would be done and change nothing')
+    .option('--wait <seconds>', 'with --fix: when a process (the Locrit application) holds a database, wait up to <seconds> for it to let go before refusing')
     .option('--junit <file>', 'also write JUnit XML (one test case per rule per Locrit) to <file>, atomically')
     .addHelpText(
       'after',
@@ -41,6 +43,8 @@ Reference (every option, the JSON fields): docs/validate.md in the locrit-mem re
     .action(async (locrits: string[], options: ValidateFlags, command: Command) => {
       const flags = runtime.flags(command);
       if (options.dryRun && !options.fix) throw new UsageError('--dry-run only applies to --fix', 'run `locrit-mem validate --fix --dry-run`; plain validate never changes anything');
+      const waitSeconds = positiveNumber('--wait', options.wait);
+      if (waitSeconds !== undefined && !options.fix) throw new UsageError('--wait only applies to --fix', 'plain validate reads a copy of each database and never waits');
       let junitFile: string | null = null;
       if (options.junit !== undefined) {
         if (options.junit.trim() === '') throw new UsageError('--junit needs a file name', 'pass --junit report.xml');
@@ -51,7 +55,7 @@ Reference (every option, the JSON fields): docs/validate.md in the locrit-mem re
       }
       const context = await runtime.context(command);
       const { runValidate } = await import('../../commands/validate.js');
-      const report = await runValidate(context, { locrits, strict: options.strict, deep: options.deep, fix: options.fix, dryRun: options.dryRun });
+      const report = await runValidate(context, { locrits, strict: options.strict, deep: options.deep, fix: options.fix, dryRun: options.dryRun, waitSeconds });
       if (junitFile) {
         const { validateJunit } = await import('../render/junit.js');
         writeJunitFile(junitFile, validateJunit(report), options.junit!);
