@@ -13,7 +13,7 @@ import { archive } from './benchmarks/archive.js';
 import { compaction } from './benchmarks/compaction.js';
 import type { BenchContext } from './benchmarks/context.js';
 import { startup } from './benchmarks/startup.js';
-import { statsBig, statsMany } from './benchmarks/stats.js';
+import { statsBig, statsLive, statsMany } from './benchmarks/stats.js';
 import { validateDeep } from './benchmarks/validate.js';
 import { DATA, removeScratch, ROOT } from './lib/fixtures.js';
 import { machine, textTable, writeResults, type BenchOutcome } from './lib/report.js';
@@ -28,6 +28,7 @@ interface Benchmark {
 const BENCHMARKS: Benchmark[] = [
   { id: '6', names: ['startup'], title: 'start-up: --version and --help vs node -e 0', run: startup },
   { id: '1', names: ['stats'], title: 'stats --json over 100 Locrits of 2,000 messages', run: statsMany },
+  { id: '7', names: ['stats-live'], title: 'stats --json over 100 Locrits held by a live process (WAL not empty)', run: statsLive },
   { id: '2', names: ['stats-big'], title: 'stats on one Locrit of 200,000 messages', run: statsBig },
   { id: '3', names: ['archive'], title: 'archive 100,000 of 200,000 messages', run: archive },
   { id: '4', names: ['compact', 'compaction'], title: 'compaction', run: compaction },

@@ -5,8 +5,13 @@
  * stored embeddings, oldest/newest message, largest session), close. It knows the Locrit
  * schema instead of discovering it, and prints the totals so the harness can check that both
  * sides computed the same thing.
- * Usage: node dist/bench/floors/stats.js <bufferPoolMb> <kuzu.db>...
+ * With `--copy <folder>` it first copies each kuzu.db and its WAL into <folder> and opens the
+ * copy (the least any reader must do to read a database a live process holds without a lock),
+ * then removes the copy.
+ * Usage: node dist/bench/floors/stats.js <bufferPoolMb> [--copy <folder>] <kuzu.db>...
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import kuzu, { type Connection, type KuzuValue, type QueryResult } from 'kuzu';
 
 const NODE_TABLES = ['User', 'Message', 'Session', 'Concept', 'Topic', 'Memory'];
@@ -28,9 +33,17 @@ async function scalar(conn: Connection, cypher: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const [poolMb, ...paths] = process.argv.slice(2);
+  const [poolMb, ...rest] = process.argv.slice(2);
+  const copyTo = rest[0] === '--copy' ? rest[1] : null;
+  const paths = copyTo ? rest.slice(2) : rest;
   const totals = { locrits: 0, messages: 0, messagesWithEmbedding: 0, sessions: 0, relRows: 0, largest: 0 };
-  for (const dbPath of paths) {
+  for (const livePath of paths) {
+    let dbPath = livePath;
+    if (copyTo) {
+      dbPath = path.join(copyTo, 'kuzu.db');
+      fs.copyFileSync(livePath, dbPath, fs.constants.COPYFILE_FICLONE);
+      if (fs.existsSync(`${livePath}.wal`)) fs.copyFileSync(`${livePath}.wal`, `${dbPath}.wal`, fs.constants.COPYFILE_FICLONE);
+    }
     const db = new kuzu.Database(dbPath, Number(poolMb) * 1024 * 1024, true, true);
     await db.init();
     const conn = new kuzu.Connection(db, 1);
@@ -52,6 +65,10 @@ async function main(): Promise<void> {
     totals.largest = Math.max(totals.largest, Number(largest?.n ?? 0));
     await conn.close();
     await db.close();
+    if (copyTo) {
+      fs.rmSync(dbPath, { force: true });
+      fs.rmSync(`${dbPath}.wal`, { force: true });
+    }
   }
   process.stdout.write(`${JSON.stringify(totals)}\n`);
 }
