@@ -12,6 +12,8 @@ export const ExitCode = {
   usage: 2,
   /** A database could not be used: in use, damaged, not a Kuzu file, unsupported version. */
   unavailable: 3,
+  /** An unexpected failure: a bug in this tool, not a problem with the data. */
+  internal: 4,
   /** Interrupted by the operator (Ctrl-C, SIGINT): 128 + 2, as shells report it. */
   interrupted: 130,
 } as const;
@@ -54,6 +56,16 @@ export class InterruptedError extends LocritMemError {
 export class ConfigError extends LocritMemError {
   constructor(message: string, hint?: string) {
     super(message, ExitCode.usage, hint);
+  }
+}
+
+/**
+ * A check that guards messages failed: a count or a read-back did not match, so the run stopped
+ * before deleting anything (or rolled its delete back). The message always says "nothing was deleted".
+ */
+export class DataSafetyError extends LocritMemError {
+  constructor(message: string, hint = 'check the disk under archive.dir and rerun') {
+    super(/nothing was deleted/.test(message) ? message : `${message}; nothing was deleted`, ExitCode.unavailable, hint);
   }
 }
 
@@ -116,5 +128,5 @@ export function toErrorReport(error: unknown): ErrorReport {
     };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { kind: 'InternalError', message, hint: null, exitCode: ExitCode.unavailable, reason: null, holder: null };
+  return { kind: 'InternalError', message, hint: null, exitCode: ExitCode.internal, reason: null, holder: null };
 }

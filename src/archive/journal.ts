@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../layout/atomicFile.js';
+import { DataSafetyError } from '../errors.js';
 
 export interface RunJournal {
   runId: string;
@@ -42,7 +43,7 @@ export function readJournal(dbPath: string): RunJournal | null {
     return JSON.parse(fs.readFileSync(journalPath(dbPath), 'utf8')) as RunJournal;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`${journalPath(dbPath)} cannot be read: ${(error as Error).message}`);
+    throw new DataSafetyError(`${journalPath(dbPath)} cannot be read: ${(error as Error).message}`, `inspect it: it says which archive an interrupted run was writing; remove it only once that archive's messages are all in the database or in a complete archive`);
   }
 }
 

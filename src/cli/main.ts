@@ -8,9 +8,6 @@ import { toolVersion } from '../version.js';
 import { locatingOptions, withLocatingOptions } from './invocation.js';
 import type { CliIO } from './io.js';
 
-/** An unexpected failure: a bug in this tool, not a problem with the data. */
-export const INTERNAL_ERROR_EXIT = 4;
-
 export async function runCli(args: string[], io: CliIO): Promise<number> {
   // The commonest probe of all answers without loading commander (start-up time matters to cron and CI).
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
@@ -44,7 +41,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     }
     if (error instanceof LocritMemError) return failed(error.name, error.message, error.hint, error.exitCode);
     const text = error instanceof Error ? error.message : String(error);
-    const code = failed('InternalError', `internal error: ${text}`, 'rerun with --verbose and report this with the output', INTERNAL_ERROR_EXIT);
+    const code = failed('InternalError', `internal error: ${text}`, 'rerun with --verbose and report this with the output', ExitCode.internal);
     if (args.includes('--verbose') || args.includes('-v')) io.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
     return code;
   }

@@ -287,7 +287,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
       if (again.has(o.target.dbPath)) return o;
       if (!o.ok) return null;
       const read = (o.value as CheckDeepResult).deep;
-      return read.ok ? { target: o.target, ok: true, value: read.result, durationMs: 0 } : { target: o.target, ok: false, error: read.error, durationMs: 0 };
+      return read.ok ? { target: o.target, ok: true, value: read.result, durationMs: 0 } : { target: o.target, ok: false, error: read.error, death: null, durationMs: 0 };
     });
   } else {
     first = await runEach<TaskResult>('validate', targets, payload(options.fix ? 'fix' : 'check'), progress);

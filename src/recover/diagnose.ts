@@ -83,10 +83,9 @@ export function diagnose(o: Observation): Diagnosis {
     if (probe.error.reason === 'unsupported-version') {
       return { problem: 'unsupported-version', problems: [probe.error.message], action: 'report', plan: ['leave it untouched: this Kuzu cannot read it, so nothing can be salvaged here'] };
     }
-    // The worker pool reports any death of a worker as damage; only a signal (SIGSEGV, SIGABRT...)
-    // is Kuzu crashing on the file. A worker that exited with a code failed for its own reasons.
-    const workerFailed = /Kuzu exited with code \d+/.test(probe.error.message);
-    if ((probe.error.reason !== 'damaged' && probe.error.reason !== 'not-kuzu') || workerFailed) {
+    // Only Kuzu's own errors and a worker killed by a signal say 'damaged' (src/runner/pool.ts):
+    // a worker that exited with a code, or a bug of ours, is no reason to rebuild a file.
+    if (probe.error.reason !== 'damaged' && probe.error.reason !== 'not-kuzu') {
       // Not a sign of damage (a full buffer pool, a bug of ours): never rebuild a file for that.
       return {
         problem: 'check-failed',

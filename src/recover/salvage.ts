@@ -6,11 +6,11 @@
  * Rows are written to Parquet by Kuzu itself in a work folder; src/store/salvage.ts loads them
  * into a fresh database.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorReport } from '../errors.js';
+import { ForkedChild } from '../runner/child.js';
 import { NODE_TABLES, REL_TABLES } from '../schema/locrit.js';
 import { batchFile, missingFromLocritSchema, schemaDimension, type SalvagedFiles } from '../store/salvage.js';
 import type { DatabaseSchema } from '../store/schema.js';
@@ -33,9 +33,8 @@ type Body<R> = R extends unknown ? Omit<R, 'id'> : never;
 
 /** One child process with the database open; replaced by a fresh one after a crash. */
 class SalvageChild {
-  private child: ChildProcess | null = null;
+  private child: ForkedChild<SalvageRequest | { type: 'exit' }, SalvageReply> | null = null;
   private nextId = 1;
-  private stderr = '';
   crashes = 0;
   attempts = 0;
   timeouts = 0;
@@ -70,11 +69,7 @@ class SalvageChild {
   private async start(): Promise<Attempt<DatabaseSchema>> {
     if (process.env.LOCRIT_MEM_DEBUG_SALVAGE) process.stderr.write(`salvage: starting a child for ${this.dbPath}\n`);
     if (this.openError !== null) return { ok: false, crashed: false, message: this.openError };
-    this.stderr = '';
-    this.child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    this.child.stderr!.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-2000);
-    });
+    this.child = new ForkedChild(WORKER, { stderrTailChars: 2000 });
     const opened = await this.send<DatabaseSchema>({ type: 'open', dbPath: this.dbPath, bufferPoolMb: this.bufferPoolMb });
     if (!opened.ok) {
       // An error on open is final; a crash on open is given one more chance (it can come from
@@ -89,54 +84,37 @@ class SalvageChild {
     return opened;
   }
 
-  private send<T>(request: Body<SalvageRequest>): Promise<Attempt<T>> {
+  private async send<T>(request: Body<SalvageRequest>): Promise<Attempt<T>> {
     const child = this.child!;
     const id = this.nextId++;
     this.attempts++;
     if (process.env.LOCRIT_MEM_DEBUG_SALVAGE) process.stderr.write(`salvage: ${JSON.stringify(request).slice(0, 200)}\n`);
-    return new Promise((resolve) => {
-      // Heap damage can also leave Kuzu spinning or deadlocked instead of crashing: give up on
-      // the attempt after a while and kill the child, which then counts as a crash.
-      const timer = setTimeout(() => {
-        this.timeouts++;
-        child.kill('SIGKILL');
-      }, this.attemptTimeoutMs);
-      const onMessage = (reply: SalvageReply): void => {
-        if (reply.id !== id) return;
-        cleanup();
-        if (reply.ok) resolve({ ok: true, value: reply.value as T });
-        else resolve({ ok: false, crashed: false, message: describe(reply.error), reason: reply.error.reason });
-      };
-      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-        cleanup();
-        this.crashes++;
-        this.child = null;
-        const detail = this.stderr.trim().split("\n").pop();
-        if (!signal) {
-          // Not a native crash: the child itself failed (a JS error, a module that cannot load).
-          // Counting that as damage would throw rows away, so the whole salvage stops instead.
-          this.fatal = `the salvage child exited with code ${code}: ${this.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? detail ?? 'no detail'}`;
-        }
-        resolve({ ok: false, crashed: true, signal, message: `Kuzu ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${detail ? ` (${detail.slice(0, 160)})` : ''}` });
-      };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      child.send({ ...request, id } as SalvageRequest);
-    });
+    // Heap damage can also leave Kuzu spinning or deadlocked instead of crashing: give up on
+    // the attempt after a while and kill the child, which then counts as a crash.
+    const answer = await child.ask({ ...request, id } as SalvageRequest, (reply) => (reply.id === id ? reply : undefined), this.attemptTimeoutMs);
+    if (answer.kind === 'reply') {
+      const reply = answer.value;
+      return reply.ok ? { ok: true, value: reply.value as T } : { ok: false, crashed: false, message: describe(reply.error), reason: reply.error.reason };
+    }
+    if (answer.timedOut) this.timeouts++;
+    this.crashes++;
+    this.child = null;
+    const { signal, exitCode } = answer.death;
+    const lines = child.stderrLines();
+    const detail = lines.at(-1);
+    if (!signal) {
+      // Not a native crash: the child itself failed (a JS error, a module that cannot load).
+      // Counting that as damage would throw rows away, so the whole salvage stops instead.
+      this.fatal = `the salvage child exited with code ${exitCode}: ${lines.find((l) => /Error/.test(l)) ?? detail ?? 'no detail'}`;
+    }
+    return { ok: false, crashed: true, signal, message: `Kuzu ${signal ? `was killed by ${signal}` : `exited with code ${exitCode}`}${detail ? ` (${detail.slice(0, 160)})` : ''}` };
   }
 
   stop(): void {
     const child = this.child;
     this.child = null;
-    if (!child) return;
-    if (child.connected) child.send({ type: 'exit' });
     // Closing a database after a damaged read can hang too: do not leave the child behind.
-    if (child.exitCode === null && child.signalCode === null) setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    child?.stop({ killAfterMs: 5000 });
   }
 
   /** Opens the database in a child, giving a crash on open one retry. Returns the schema or null. */

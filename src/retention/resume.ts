@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listArchives, MANIFEST_FILE, messageFilesOf, verifyArchive } from '../archive/format.js';
 import { readJournal, removeJournal } from '../archive/journal.js';
-import { ExitCode, LocritMemError } from '../errors.js';
+import { DataSafetyError } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import type { TaskContext } from '../runner/tasks.js';
 import { kuzuParquetReader } from '../store/archiveIo.js';
@@ -27,9 +27,8 @@ export async function resumeInterrupted(store: KuzuStore, target: LocritTarget, 
       const verification = await verifyArchive(journal.archive, kuzuParquetReader(store));
       if (!verification.ok) {
         const failed = verification.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
-        throw new LocritMemError(
+        throw new DataSafetyError(
           `an interrupted run left ${journal.archive}, which fails verification (${failed}); nothing was deleted`,
-          ExitCode.unavailable,
           `inspect it; remove ${path.basename(journal.archive)} and ${path.basename(target.dbPath)}.locrit-mem-journal.json only if its messages are all still in the database`,
         );
       }

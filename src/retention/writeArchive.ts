@@ -12,7 +12,7 @@ import {
 } from '../archive/format.js';
 import { syncDir, writeJournal, type RunJournal } from '../archive/journal.js';
 import { toolVersion } from '../version.js';
-import { ExitCode, LocritMemError } from '../errors.js';
+import { DataSafetyError } from '../errors.js';
 import { utcStamp } from '../layout/files.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import type { TaskContext } from '../runner/tasks.js';
@@ -63,9 +63,8 @@ export async function writeArchive(
   killPoint('exported');
   if (exported.idCount !== p.union.messages || exported.idDigest !== p.idDigest) {
     fs.rmSync(partial, { recursive: true, force: true });
-    throw new LocritMemError(
+    throw new DataSafetyError(
       `the export of ${target.name} holds ${exported.idCount} messages (id digest ${exported.idDigest.slice(0, 12)}), the plan ${p.union.messages} (${p.idDigest.slice(0, 12)}): the database changed since it was planned; nothing was deleted`,
-      ExitCode.unavailable,
       'rerun the command',
     );
   }
@@ -96,7 +95,7 @@ export async function writeArchive(
   if (!verification.ok) {
     const failed = verification.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
     fs.rmSync(partial, { recursive: true, force: true });
-    throw new LocritMemError(`the archive written for ${target.name} failed its read-back check (${failed}); nothing was deleted`, ExitCode.unavailable, 'check the disk under archive.dir and rerun');
+    throw new DataSafetyError(`the archive written for ${target.name} failed its read-back check (${failed}); nothing was deleted`, 'check the disk under archive.dir and rerun');
   }
   killPoint('verified');
   writeJournal(target.dbPath, { ...journalFor(payload, finalDir, partial, p.union.messages, exported.idDigest), runId });

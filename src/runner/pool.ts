@@ -3,18 +3,19 @@
  * outcomes in the order of the targets. A worker that dies (SIGSEGV inside Kuzu on a damaged
  * file) fails only the Locrit it was working on; a fresh worker takes the rest.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { DatabaseUnavailableError, InterruptedError, toErrorReport, type ErrorReport } from '../errors.js';
+import { DatabaseUnavailableError, ExitCode, InterruptedError, toErrorReport, type ErrorReport } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { RUN_SCRATCH_ENV, runScratchForWorkers } from '../layout/scratch.js';
+import { ForkedChild, type ChildDeath } from './child.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import type { TaskName } from './tasks.js';
 
 export type TaskOutcome<T> =
   | { target: LocritTarget; ok: true; value: T; durationMs: number }
-  | { target: LocritTarget; ok: false; error: ErrorReport; durationMs: number };
+  /** death: how the worker ended when it died on this Locrit; null when the task failed with an error (or never started). */
+  | { target: LocritTarget; ok: false; error: ErrorReport; death: ChildDeath | null; durationMs: number };
 
 export interface RunOptions {
   jobs: number;
@@ -108,77 +109,80 @@ export async function runEach<T>(task: TaskName, targets: LocritTarget[], payloa
   for (let index = 0; index < targets.length; index++) {
     if (outcomes[index]) continue;
     const error = new InterruptedError('not started: the run was interrupted', 'run the same command again to do it');
-    outcomes[index] = { target: targets[index], ok: false, error: toErrorReport(error), durationMs: 0 };
+    outcomes[index] = { target: targets[index], ok: false, error: toErrorReport(error), death: null, durationMs: 0 };
   }
   return outcomes;
 }
 
 class Worker {
-  private readonly child: ChildProcess;
-  private stderr = '';
+  // Its own process group (detached), so that the terminal's Ctrl-C reaches this process only.
+  private readonly child = new ForkedChild<WorkerRequest, WorkerReply>(WORKER, { env: workerEnv(), stderrTailChars: STDERR_TAIL, detached: true });
   /** Stopped by a second Ctrl-C, not by a crash. */
   private interrupted = false;
-  alive = true;
 
-  constructor() {
-    this.child = fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: workerEnv(), detached: true });
-    this.child.stderr!.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_TAIL);
-    });
-    this.child.once('exit', () => {
-      this.alive = false;
-    });
+  get alive(): boolean {
+    return this.child.alive;
   }
 
-  run<T>(id: number, task: TaskName, target: LocritTarget, payload: unknown, onProgress?: (target: LocritTarget, phase: string) => void): Promise<TaskOutcome<T>> {
+  async run<T>(id: number, task: TaskName, target: LocritTarget, payload: unknown, onProgress?: (target: LocritTarget, phase: string) => void): Promise<TaskOutcome<T>> {
     const started = performance.now();
-    const elapsed = (): number => Math.round(performance.now() - started);
-    return new Promise((resolve) => {
-      const onMessage = (reply: WorkerReply): void => {
-        if (reply.id !== id) return;
-        if (reply.type === 'progress') return onProgress?.(target, reply.phase);
-        cleanup();
-        if (reply.type === 'done') resolve({ target, ok: true, value: reply.value as T, durationMs: elapsed() });
-        else resolve({ target, ok: false, error: reply.error, durationMs: elapsed() });
-      };
-      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-        cleanup();
-        this.alive = false;
-        if (this.interrupted) {
-          const error = new InterruptedError(
-            `stopped while in progress: the run was interrupted`,
-            'run the same command again: it finishes or rolls back what was left half-done',
-          );
-          return resolve({ target, ok: false, error: toErrorReport(error), durationMs: elapsed() });
-        }
-        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        const detail = this.stderr.trim().split('\n').pop();
-        const error = new DatabaseUnavailableError(
-          `Kuzu ${how} while working on ${target.dbPath}: the database is damaged${detail ? ` (${detail.slice(0, 200)})` : ''}`,
-          'damaged',
-          `run \`locrit-mem recover ${target.name}\` to salvage what can still be read`,
-        );
-        resolve({ target, ok: false, error: toErrorReport(error), durationMs: elapsed() });
-      };
-      const cleanup = (): void => {
-        this.child.off('message', onMessage);
-        this.child.off('exit', onExit);
-      };
-      this.child.on('message', onMessage);
-      this.child.once('exit', onExit);
-      const request: WorkerRequest = { type: 'run', id, task, target, payload };
-      this.child.send(request);
+    const answer = await this.child.ask<WorkerReply>({ type: 'run', id, task, target, payload }, (reply) => {
+      if (reply.id !== id) return undefined;
+      if (reply.type === 'progress') {
+        onProgress?.(target, reply.phase);
+        return undefined;
+      }
+      return reply;
     });
+    const durationMs = Math.round(performance.now() - started);
+    if (answer.kind === 'died') {
+      if (this.interrupted) {
+        const error = new InterruptedError(
+          `stopped while in progress: the run was interrupted`,
+          'run the same command again: it finishes or rolls back what was left half-done',
+        );
+        return { target, ok: false, error: toErrorReport(error), death: answer.death, durationMs };
+      }
+      return { target, ok: false, error: workerDeathError(target, answer.death, this.child.stderrLines().pop()), death: answer.death, durationMs };
+    }
+    const reply = answer.value;
+    if (reply.type === 'done') return { target, ok: true, value: reply.value as T, durationMs };
+    if (reply.type === 'failed') return { target, ok: false, error: reply.error, death: null, durationMs };
+    throw new Error(`unexpected worker reply ${reply.type}`);
   }
 
   interrupt(): void {
     this.interrupted = true;
-    if (this.alive) this.child.kill('SIGKILL');
+    this.child.kill();
   }
 
   stop(): void {
-    if (this.alive && this.child.connected) this.child.send({ type: 'exit' } satisfies WorkerRequest);
+    if (this.alive) this.child.stop();
   }
+}
+
+/**
+ * What a worker's death means for the Locrit it was working on. A signal (SIGSEGV, SIGABRT, a
+ * kill) is Kuzu dying on the file: the database is damaged. An exit code is the worker failing
+ * by itself (a module that cannot load, a bug): an internal error, never a reason to rebuild a file.
+ */
+export function workerDeathError(target: LocritTarget, death: ChildDeath, lastStderrLine?: string): ErrorReport {
+  const detail = lastStderrLine ? ` (${lastStderrLine.slice(0, 200)})` : '';
+  if (death.signal) {
+    return toErrorReport(new DatabaseUnavailableError(
+      `Kuzu was killed by ${death.signal} while working on ${target.dbPath}: the database is damaged${detail}`,
+      'damaged',
+      `run \`locrit-mem recover ${target.name}\` to salvage what can still be read`,
+    ));
+  }
+  return {
+    kind: 'InternalError',
+    message: `the worker process exited with code ${death.exitCode} while working on ${target.dbPath}${detail}`,
+    hint: 'rerun with --verbose and report this with the output',
+    exitCode: ExitCode.internal,
+    reason: null,
+    holder: null,
+  };
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ExitCode, LocritMemError } from '../errors.js';
+import { DataSafetyError, ExitCode, LocritMemError } from '../errors.js';
 import { databaseOwnership, makeContentFolder, protectContentFile } from '../layout/ownership.js';
 import {
   chunkFileName, DEFAULT_BATCH_MESSAGES, IdDigest, sha256OfFile, verifyArchive, type ArchiveColumn, type ArchiveFileEntry, type ArchiveVerification, type ParquetReader,
@@ -201,7 +201,7 @@ export async function exportSelection(
 
   for (const { rel, match } of rels) {
     const inDb = await countOf(store, match(() => 'true'), selection.params);
-    if (inDb !== relationships[rel.name]) throw new Error(`the ${rel.name} files hold ${relationships[rel.name]} rows, the database ${inDb}; nothing was deleted`);
+    if (inDb !== relationships[rel.name]) throw new DataSafetyError(`the ${rel.name} files hold ${relationships[rel.name]} rows, the database ${inDb}; nothing was deleted`);
   }
   return { files, relationships, idDigest: digest.digest(), idCount: messages, chunking: { maxMessagesPerChunk: batch, chunks } };
 }

@@ -31,6 +31,7 @@ import { exportSelection, kuzuParquetReader } from './archiveIo.js';
 import type { KuzuStore } from './kuzu.js';
 import { deleteArchivedIds, measure, type Selection } from './retention.js';
 import type { DatabaseSchema } from './schema.js';
+import { DataSafetyError } from '../errors.js';
 
 /** Test hook: SIGKILL the worker at a phase (`exported`, `archived`, `deleted`) to prove a killed --fix loses nothing. */
 export const QUARANTINE_KILL_ENV = 'LOCRIT_MEM_VALIDATE_KILL_AT';
@@ -79,7 +80,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
   const folder = path.join(root, stamp);
   try {
     const exported = await exportSelection(store, schema, selection, partial, { batchMessages: request.batchMessages ?? DEFAULT_BATCH_MESSAGES });
-    if (exported.idCount !== ids.length) throw new Error(`the quarantine export holds ${exported.idCount} messages, expected ${ids.length}; nothing was deleted`);
+    if (exported.idCount !== ids.length) throw new DataSafetyError(`the quarantine export holds ${exported.idCount} messages, expected ${ids.length}; nothing was deleted`);
     const embeddingType = schema.tables.Message.columns.find((c) => c.name === 'content_embedding')?.type ?? null;
     const dimension = embeddingType ? embeddingDimension(embeddingType) : null;
     const figures = await measure(store, schema, selection.selected('m'), selection.params, dimension);
@@ -105,7 +106,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
     const verification = await verifyArchive(partial, kuzuParquetReader(store));
     if (!verification.ok) {
       const failed = verification.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
-      throw new Error(`the quarantine archive failed its read-back check (${failed}); nothing was deleted`);
+      throw new DataSafetyError(`the quarantine archive failed its read-back check (${failed}); nothing was deleted`);
     }
     writeJournal(request.dbPath, {
       runId: manifest.runId, command: 'validate --fix', pid: process.pid, startedAt: manifest.createdAt,

@@ -25,6 +25,7 @@ import { anywhere, criticalContentRegex, IMPORTANT_METADATA_REGEX, type RuleDeci
 import { formatWallClock } from '../policy/time.js';
 import type { KuzuStore, Params } from './kuzu.js';
 import { hasColumn, type DatabaseSchema } from './schema.js';
+import { DataSafetyError } from '../errors.js';
 
 interface Boundary {
   t: string;
@@ -293,13 +294,13 @@ export async function deleteArchivedIds(
   let present = 0;
   for (const file of messagesFiles) present += Number(await store.scalar(`${source(file)} RETURN count(m)`));
   if (expected !== 'present' && present !== expected) {
-    throw new Error(`${present} of the ${expected} archived messages are in the database; nothing was deleted`);
+    throw new DataSafetyError(`${present} of the ${expected} archived messages are in the database; nothing was deleted`);
   }
   return inTransaction(store, async () => {
     const before = await messageCount(store);
     for (const file of messagesFiles) await store.execute(`${source(file)} DETACH DELETE m`);
     const deleted = before - (await messageCount(store));
-    if (deleted !== present) throw new Error(`the delete removed ${deleted} messages instead of ${present}; rolled back`);
+    if (deleted !== present) throw new DataSafetyError(`the delete removed ${deleted} messages instead of ${present}; rolled back, nothing was deleted`);
     beforeCommit();
     return deleted;
   });
@@ -312,7 +313,7 @@ export async function deleteSelection(store: KuzuStore, selection: Selection, ex
     const cypher = `MATCH (m:Message) WHERE ${selection.selected('m')} DETACH DELETE m`;
     await store.execute(cypher, paramsFor(cypher, selection.params));
     const deleted = before - (await messageCount(store));
-    if (deleted !== expected) throw new Error(`the delete removed ${deleted} messages instead of ${expected}; rolled back`);
+    if (deleted !== expected) throw new DataSafetyError(`the delete removed ${deleted} messages instead of ${expected}; rolled back, nothing was deleted`);
     beforeCommit();
     return deleted;
   });

@@ -5,6 +5,7 @@ import { findUnsavedConversations } from '../../src/recover/conversations.js';
 import { compareCounts, countDelta } from '../../src/recover/verify.js';
 import type { Inspection } from '../../src/store/inspect.js';
 import { appBackupName } from '../../src/recover/files.js';
+import { workerDeathError } from '../../src/runner/pool.js';
 
 const inspection = (counts: Record<string, number>): Inspection => ({
   path: 'kuzu.db', storageVersion: 39, counts, schemaMissing: [], dimension: 16, vectorIndexes: [], embeddingsStored: {}, messages: counts.Message ?? 0,
@@ -32,7 +33,10 @@ describe('diagnose: the cases in the order recover checks them', () => {
     assert.equal(diagnose({ ...base, dbExists: false, probe: null }).problem, 'missing');
     // Neither a bug of ours nor a worker that could not start is a reason to rebuild a file.
     assert.equal(diagnose({ ...base, probe: { ok: false, error: { ...damaged, kind: 'InternalError', reason: null, message: 'x is not a function' } } }).problem, 'check-failed');
-    assert.equal(diagnose({ ...base, probe: { ok: false, error: { ...damaged, message: 'Kuzu exited with code 1 while working on kuzu.db' } } }).action, 'report');
+    const exited = workerDeathError({ name: 'bob', dir: '.', dbPath: 'kuzu.db' }, { signal: null, exitCode: 1 });
+    assert.equal(diagnose({ ...base, probe: { ok: false, error: exited } }).action, 'report');
+    const killed = workerDeathError({ name: 'bob', dir: '.', dbPath: 'kuzu.db' }, { signal: 'SIGSEGV', exitCode: null });
+    assert.equal(diagnose({ ...base, probe: { ok: false, error: killed } }).action, 'salvage');
   });
   it('nothing wrong', () => {
     assert.deepEqual(diagnose(base), { problem: 'none', problems: [], action: 'none', plan: [] });

@@ -1,0 +1,82 @@
+/**
+ * A forked Node process that answers requests over IPC, shared by the worker pool and the
+ * salvage child: the fork, the tail of its stderr, its death told as {signal, exitCode}, and an
+ * optional time-out per request after which it is killed. Only a signal is a native crash (Kuzu
+ * dying on a damaged page, or our own kill); an exit code means the child failed by itself.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+
+/** How a child process ended. */
+export interface ChildDeath {
+  signal: NodeJS.Signals | null;
+  exitCode: number | null;
+}
+
+export type ChildAnswer<R> = { kind: 'reply'; value: R } | { kind: 'died'; death: ChildDeath; timedOut: boolean };
+
+export class ForkedChild<Request, Reply> {
+  private readonly child: ChildProcess;
+  private stderr = '';
+
+  constructor(script: string, options: { env?: NodeJS.ProcessEnv; stderrTailChars: number; detached?: boolean }) {
+    this.child = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: options.env, detached: options.detached });
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-options.stderrTailChars);
+    });
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The lines of the tail of its stderr (Kuzu's last words before a crash, a JS stack). */
+  stderrLines(): string[] {
+    return this.stderr.trim().split('\n').filter(Boolean);
+  }
+
+  /**
+   * Sends `request` and waits for the reply `handle` turns into a value (it returns undefined
+   * for replies that are not the answer, such as progress), or for the child's death. After
+   * `timeoutMs` the child is killed with SIGKILL and the answer is its death.
+   */
+  ask<R>(request: Request, handle: (reply: Reply) => R | undefined, timeoutMs?: number): Promise<ChildAnswer<R>> {
+    const child = this.child;
+    return new Promise((resolve) => {
+      let timedOut = false;
+      const timer = timeoutMs === undefined ? null : setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      const onMessage = (reply: Reply): void => {
+        const value = handle(reply);
+        if (value === undefined) return;
+        cleanup();
+        resolve({ kind: 'reply', value });
+      };
+      const onExit = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
+        cleanup();
+        resolve({ kind: 'died', death: { signal, exitCode }, timedOut });
+      };
+      const cleanup = (): void => {
+        if (timer) clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send(request as object);
+    });
+  }
+
+  /** Kills the child at once (SIGKILL). */
+  kill(): void {
+    if (this.alive) this.child.kill('SIGKILL');
+  }
+
+  /** Asks the child to exit; `killAfterMs`: kill it if it has not exited by then (closing a damaged database can hang). */
+  stop(options: { killAfterMs?: number } = {}): void {
+    const child = this.child;
+    if (child.connected) child.send({ type: 'exit' });
+    if (options.killAfterMs !== undefined && this.alive) setTimeout(() => child.kill('SIGKILL'), options.killAfterMs).unref();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The worker pool on real worker processes: a worker that dies is replaced and the other
+ * Locrits are still worked on, outcomes come back in the order of the targets, and a death by
+ * signal (damage) is told apart from an exit code (a failure of the worker itself).
+ * The deaths are made by a module preloaded into every worker (NODE_OPTIONS=--import) that
+ * kills or ends its process when it is handed the Locrit named 'killed' or 'exits'.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import type { StatsPayload } from '../../src/commands/stats.js';
+import { ExitCode } from '../../src/errors.js';
+import type { LocritTarget } from '../../src/layout/locrits.js';
+import { runEach } from '../../src/runner/pool.js';
+import { FIXED_NOW, makeLocrit, tempDir } from '../helpers.js';
+
+// Wraps the worker's own message handler (a second listener would race the worker's start-up
+// for the first request).
+const PRELOAD = `
+const on = process.on.bind(process);
+process.on = (event, listener) => on(event, event !== 'message' ? listener : (request, ...rest) => {
+  if (request?.type === 'run' && request.target.name === 'killed') process.kill(process.pid, 'SIGKILL');
+  else if (request?.type === 'run' && request.target.name === 'exits') process.exit(7);
+  else return listener(request, ...rest);
+});
+`;
+
+/** Every worker forked while `work` runs loads PRELOAD first. */
+async function withDyingWorkers<T>(t: TestContext, work: () => Promise<T>): Promise<T> {
+  const dir = tempDir(t);
+  const preload = path.join(dir, 'preload.mjs');
+  fs.writeFileSync(preload, PRELOAD);
+  const before = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${before ? `${before} ` : ''}--import=${pathToFileURL(preload).href}`;
+  try {
+    return await work();
+  } finally {
+    if (before === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = before;
+  }
+}
+
+const payload: StatsPayload = { store: { bufferPoolMb: 64, threads: 1 }, nowMs: FIXED_NOW.getTime() };
+
+describe('worker pool', () => {
+  it('replaces a dead worker, keeps the order of the targets, and tells a signal from an exit code', async (t) => {
+    const data = tempDir(t);
+    const first = await makeLocrit(data, { name: 'first', messages: 20, vectorIndexes: false });
+    const last = await makeLocrit(data, { name: 'last', messages: 30, vectorIndexes: false });
+    const target = (name: string, dbPath = path.join(data, name, 'kuzu.db')): LocritTarget => ({ name, dir: path.dirname(dbPath), dbPath });
+    const targets = [target('first', first.dbPath), target('killed'), target('exits'), target('last', last.dbPath)];
+
+    for (const jobs of [1, 2]) {
+      const outcomes = await withDyingWorkers(t, () => runEach<{ messages: number }>('stats', targets, payload, { jobs }));
+      assert.deepEqual(outcomes.map((o) => o.target.name), ['first', 'killed', 'exits', 'last'], `jobs ${jobs}: the order of the targets`);
+      const [a, killed, exits, b] = outcomes;
+      // A fresh worker took over after each death.
+      assert.ok(a.ok && b.ok, `jobs ${jobs}: ${JSON.stringify([a, b])}`);
+      assert.equal(a.value.messages, 20);
+      assert.equal(b.value.messages, 30);
+
+      assert.ok(!killed.ok);
+      assert.deepEqual(killed.death, { signal: 'SIGKILL', exitCode: null });
+      assert.equal(killed.error.reason, 'damaged', 'only a signal is damage');
+      assert.equal(killed.error.exitCode, ExitCode.unavailable);
+
+      assert.ok(!exits.ok);
+      assert.deepEqual(exits.death, { signal: null, exitCode: 7 });
+      assert.equal(exits.error.reason, null, 'an exit code is not damage');
+      assert.equal(exits.error.kind, 'InternalError');
+      assert.equal(exits.error.exitCode, ExitCode.internal);
+      assert.match(exits.error.message, /exited with code 7/);
+    }
+  });
+
+  it('a task that fails with an error leaves the worker alive and has no death', async (t) => {
+    const data = tempDir(t);
+    const only = await makeLocrit(data, { name: 'only', messages: 10, vectorIndexes: false });
+    const missing: LocritTarget = { name: 'missing', dir: path.join(data, 'missing'), dbPath: path.join(data, 'missing', 'kuzu.db') };
+    const outcomes = await runEach<{ messages: number }>('stats', [missing, { name: 'only', dir: path.dirname(only.dbPath), dbPath: only.dbPath }], payload, { jobs: 1 });
+    const [failed, ok] = outcomes;
+    assert.ok(!failed.ok);
+    assert.equal(failed.death, null);
+    assert.equal(failed.error.reason, 'missing');
+    assert.ok(ok.ok);
+    assert.equal(ok.value.messages, 10);
+  });
+});
