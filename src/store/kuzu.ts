@@ -5,7 +5,7 @@
  * (closing in another order can crash Kuzu with SIGSEGV).
  */
 import type * as KuzuModule from 'kuzu';
-import { DatabaseUnavailableError, LocritMemError, type LockHolder } from '../errors.js';
+import { DatabaseUnavailableError, ExitCode, LocritMemError, type LockHolder } from '../errors.js';
 import { checkHeader } from './header.js';
 import { describeProcess, locksOn, writeLockHolder } from './locks.js';
 
@@ -170,6 +170,10 @@ async function translateOpenError(dbPath: string, error: unknown): Promise<Locri
     const lock = locksOn(dbPath)[0];
     if (lock) return inUseError(dbPath, await describeProcess(lock.pid));
     return new DatabaseUnavailableError(`${dbPath} is locked by another process`, 'in-use', 'stop the Locrit application first');
+  }
+  if (/Buffer manager exception|Mmap for size|out of memory|Unable to allocate memory/i.test(message)) {
+    // The machine could not give Kuzu the memory (or the address space) it reserves: no sign of damage.
+    return new LocritMemError(`${dbPath}: Kuzu could not reserve memory to open it (${firstLine(message)})`, ExitCode.unavailable, 'retry when the machine has more free memory, or lower kuzu.buffer_pool_mb');
   }
   if (/Reading past the end of the file/i.test(message)) {
     return new DatabaseUnavailableError(`${dbPath} is damaged: it is shorter than its own header says (truncated)`, 'damaged', 'run `locrit-mem recover` to salvage it');

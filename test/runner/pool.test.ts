@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import type { StatsPayload } from '../../src/commands/stats.js';
+import type { StatsPayload, StatsTaskResult } from '../../src/commands/stats.js';
 import { ExitCode } from '../../src/errors.js';
 import type { LocritTarget } from '../../src/layout/locrits.js';
 import { runEach } from '../../src/runner/pool.js';
@@ -53,13 +53,13 @@ describe('worker pool', () => {
     const targets = [target('first', first.dbPath), target('killed'), target('exits'), target('last', last.dbPath)];
 
     for (const jobs of [1, 2]) {
-      const outcomes = await withDyingWorkers(t, () => runEach<{ messages: number }>('stats', targets, payload, { jobs }));
+      const outcomes = await withDyingWorkers(t, () => runEach<StatsTaskResult>('stats', targets, payload, { jobs }));
       assert.deepEqual(outcomes.map((o) => o.target.name), ['first', 'killed', 'exits', 'last'], `jobs ${jobs}: the order of the targets`);
       const [a, killed, exits, b] = outcomes;
       // A fresh worker took over after each death.
       assert.ok(a.ok && b.ok, `jobs ${jobs}: ${JSON.stringify([a, b])}`);
-      assert.equal(a.value.messages, 20);
-      assert.equal(b.value.messages, 30);
+      assert.equal(a.value.database.messages, 20);
+      assert.equal(b.value.database.messages, 30);
 
       assert.ok(!killed.ok);
       assert.deepEqual(killed.death, { signal: 'SIGKILL', exitCode: null });
@@ -79,12 +79,12 @@ describe('worker pool', () => {
     const data = tempDir(t);
     const only = await makeLocrit(data, { name: 'only', messages: 10, vectorIndexes: false });
     const missing: LocritTarget = { name: 'missing', dir: path.join(data, 'missing'), dbPath: path.join(data, 'missing', 'kuzu.db') };
-    const outcomes = await runEach<{ messages: number }>('stats', [missing, { name: 'only', dir: path.dirname(only.dbPath), dbPath: only.dbPath }], payload, { jobs: 1 });
+    const outcomes = await runEach<StatsTaskResult>('stats', [missing, { name: 'only', dir: path.dirname(only.dbPath), dbPath: only.dbPath }], payload, { jobs: 1 });
     const [failed, ok] = outcomes;
     assert.ok(!failed.ok);
     assert.equal(failed.death, null);
     assert.equal(failed.error.reason, 'missing');
     assert.ok(ok.ok);
-    assert.equal(ok.value.messages, 10);
+    assert.equal(ok.value.database.messages, 10);
   });
 });
