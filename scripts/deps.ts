@@ -1,6 +1,7 @@
 /**
  * Checks the rule of the source layout: dependencies between the folders of src/ point one way,
- *   cli, worker -> commands -> recover, retention -> store, archive, policy, runner, conversations
+ *   cli, worker (the two entry points) -> commands -> recover, retention (the engines)
+ *   -> store, runner, conversations -> archive (the format), policy (pure rules)
  *   -> layout, config, schema, errors, version
  * (fixtures, the test-data generator, sits beside the engines). Reads every import of every
  * .ts file under src/ (static, `export ... from` and dynamic `import()`, type-only ones too),
@@ -14,10 +15,11 @@ import { fileURLToPath } from 'node:url';
 /** Layer of each folder (or file at the top of src/): a folder may import its own layer or a lower one. */
 export const LAYERS: Record<string, number> = {
   errors: 0, version: 0, schema: 0, config: 0, layout: 0,
-  store: 1, archive: 1, policy: 1, runner: 1, conversations: 1,
-  recover: 2, retention: 2, fixtures: 2,
-  commands: 3,
-  cli: 4, worker: 4,
+  archive: 1, policy: 1,
+  store: 2, runner: 2, conversations: 2,
+  recover: 3, retention: 3, fixtures: 3,
+  commands: 4,
+  cli: 5, worker: 5,
 };
 
 export interface Edge {

@@ -5,7 +5,7 @@
  */
 import type { LocritTarget } from '../layout/locrits.js';
 import { ageSeconds, wallClockToInstant } from '../policy/time.js';
-import type { TaskContext } from '../runner/tasks.js';
+import type { TaskContext } from '../runner/protocol.js';
 import { readFigures, readSessions, type SessionFigures } from '../store/figures.js';
 import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';

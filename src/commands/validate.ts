@@ -41,7 +41,7 @@ import {
 } from '../policy/integrity.js';
 import { formatWallClock, instantToWallClock } from '../policy/time.js';
 import { runEach, type TaskOutcome } from '../runner/pool.js';
-import type { TaskContext } from '../runner/tasks.js';
+import type { TaskContext } from '../runner/protocol.js';
 import { checkHeader } from '../store/header.js';
 import { deepScan, type TableScan } from '../store/deepScan.js';
 import { countMassRules, duplicateGroups, readGraphFigures, readSchemaInput, scanMessages, sessionsOver } from '../store/integrity.js';

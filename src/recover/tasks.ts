@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LocritTarget } from '../layout/locrits.js';
-import type { TaskContext } from '../runner/tasks.js';
+import type { TaskContext } from '../runner/protocol.js';
 import { inspectDatabase, type Inspection } from '../store/inspect.js';
 import { withStore } from '../store/kuzu.js';
 import { withSnapshot } from '../store/snapshot.js';
@@ -19,9 +19,9 @@ export type RecoverTaskPayload =
   | { op: 'inspect'; path: string | null; store: StoreSettings; deep?: boolean; sessions?: boolean; archiveMessageFilesByLocrit?: Record<string, string[]> }
   | { op: 'replay'; path: string; store: StoreSettings }
   | { op: 'build'; path: string; store: StoreSettings; folder: string; dimension: number; files: SalvagedFiles }
-  | { op: 'restore-archive'; path: string; store: StoreSettings; archive: import('../archive/restore.js').ArchiveToRestore };
+  | { op: 'restore-archive'; path: string; store: StoreSettings; archive: import('../store/archiveRestore.js').ArchiveToRestore };
 
-export type RecoverTaskResult = Inspection | TableCounts | BuildResult | import('../archive/restore.js').ArchiveRestoreCounts;
+export type RecoverTaskResult = Inspection | TableCounts | BuildResult | import('../store/archiveRestore.js').ArchiveRestoreCounts;
 
 export async function recoverTask(target: LocritTarget, payload: RecoverTaskPayload, task: TaskContext): Promise<RecoverTaskResult> {
   switch (payload.op) {
@@ -53,7 +53,7 @@ export async function recoverTask(target: LocritTarget, payload: RecoverTaskPayl
       );
     case 'restore-archive': {
       task.progress('putting archived messages back');
-      const { restoreArchiveInto } = await import('../archive/restore.js');
+      const { restoreArchiveInto } = await import('../store/archiveRestore.js');
       return restoreArchiveInto(payload.path, payload.archive, payload.store);
     }
   }

@@ -3,7 +3,7 @@ import { messageFilesOf } from '../archive/format.js';
 import { removeJournal } from '../archive/journal.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { embeddingBytes, willCompact } from '../policy/retention.js';
-import type { TaskContext } from '../runner/tasks.js';
+import type { TaskContext } from '../runner/protocol.js';
 import { checkFreeSpaceForCompaction } from '../store/compact.js';
 import type { KuzuStore } from '../store/kuzu.js';
 import { deleteArchivedIds, deleteSelection, largestSessionAfter, messageCount } from '../store/retention.js';

@@ -10,7 +10,7 @@ import { readJournal } from '../archive/journal.js';
 import { ExitCode, LocritMemError } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { decideRules, embeddingBytes, mebibytes, ruleParameters, willCompact, type RetentionSettings, type RuleDecision } from '../policy/retention.js';
-import type { TaskContext } from '../runner/tasks.js';
+import type { TaskContext } from '../runner/protocol.js';
 import { explainBufferPoolError } from '../store/archiveIo.js';
 import { compactionNeedsBytes, compactionPaths, freeBytes } from '../store/compact.js';
 import type { KuzuStore } from '../store/kuzu.js';

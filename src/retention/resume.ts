@@ -9,7 +9,7 @@ import { listArchives, MANIFEST_FILE, messageFilesOf, verifyArchive } from '../a
 import { readJournal, removeJournal } from '../archive/journal.js';
 import { DataSafetyError } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
-import type { TaskContext } from '../runner/tasks.js';
+import type { TaskContext } from '../runner/protocol.js';
 import { kuzuParquetReader } from '../store/archiveIo.js';
 import type { KuzuStore } from '../store/kuzu.js';
 import { deleteArchivedIds } from '../store/retention.js';

@@ -28,7 +28,7 @@ import type { LocritTarget } from '../layout/locrits.js';
 import { withRunLock } from '../layout/runLock.js';
 import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
 import { embeddingBytes, willCompact, type RetentionSettings } from '../policy/retention.js';
-import type { TaskContext } from '../runner/tasks.js';
+import type { TaskContext } from '../runner/protocol.js';
 import { checkFreeSpaceForCompaction, compactDatabase, compactionPaths, removeCompactionLeftovers, type StripInRebuild } from '../store/compact.js';
 import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';

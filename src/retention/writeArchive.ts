@@ -15,7 +15,7 @@ import { toolVersion } from '../version.js';
 import { DataSafetyError } from '../errors.js';
 import { utcStamp } from '../layout/files.js';
 import type { LocritTarget } from '../layout/locrits.js';
-import type { TaskContext } from '../runner/tasks.js';
+import type { TaskContext } from '../runner/protocol.js';
 import { explainBufferPoolError, exportSelection, kuzuParquetReader } from '../store/archiveIo.js';
 import type { KuzuStore } from '../store/kuzu.js';
 import { sizeOf } from './files.js';

@@ -9,8 +9,7 @@ import { DatabaseUnavailableError, ExitCode, InterruptedError, toErrorReport, ty
 import type { LocritTarget } from '../layout/locrits.js';
 import { RUN_SCRATCH_ENV, runScratchForWorkers } from '../layout/scratch.js';
 import { ForkedChild, type ChildDeath } from './child.js';
-import type { WorkerReply, WorkerRequest } from './protocol.js';
-import type { TaskName } from './tasks.js';
+import type { TaskName, WorkerReply, WorkerRequest } from './protocol.js';
 
 export type TaskOutcome<T> =
   | { target: LocritTarget; ok: true; value: T; durationMs: number }
@@ -23,7 +22,8 @@ export interface RunOptions {
   onOutcome?: (outcome: TaskOutcome<unknown>) => void;
 }
 
-const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** The worker's entry point, which knows the tasks (a path, not an import: the pool does not depend on them). */
+const WORKER = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 const STDERR_TAIL = 4000;
 
 /**

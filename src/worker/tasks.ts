@@ -4,11 +4,7 @@
  * can run several Locrits at once.
  */
 import type { LocritTarget } from '../layout/locrits.js';
-
-export interface TaskContext {
-  /** Reports the current phase (shown by the spinner on a terminal). */
-  progress(phase: string): void;
-}
+import type { TaskContext, TaskName } from '../runner/protocol.js';
 
 export type LocritTask<P = unknown, R = unknown> = (target: LocritTarget, payload: P, context: TaskContext) => Promise<R>;
 
@@ -17,6 +13,4 @@ export const TASKS = {
   recover: async () => (await import('../recover/tasks.js')).recoverTask,
   retention: async () => (await import('../retention/task.js')).retentionTask,
   validate: async () => (await import('../commands/validate.js')).validateTask,
-} satisfies Record<string, () => Promise<LocritTask<any, any>>>;
-
-export type TaskName = keyof typeof TASKS;
+} satisfies Record<TaskName, () => Promise<LocritTask<any, any>>>;

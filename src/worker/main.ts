@@ -1,6 +1,6 @@
 /** Entry point of a worker process: runs one Locrit task at a time for the parent. */
 import { toErrorReport } from '../errors.js';
-import type { WorkerReply, WorkerRequest } from './protocol.js';
+import type { WorkerReply, WorkerRequest } from '../runner/protocol.js';
 import { TASKS } from './tasks.js';
 
 const send = (reply: WorkerReply): void => {

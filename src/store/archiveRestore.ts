@@ -8,11 +8,11 @@
  * may point at a message of another chunk).
  */
 import path from 'node:path';
-import type { StoreSettings } from '../store/settings.js';
-import { withStore } from '../store/kuzu.js';
-import { restoreMessages, restoreRelationships, parquetRows, type RestoredTable } from '../store/restoreIo.js';
-import { missingFromLocritSchema, readSchema, tableCounts, type TableCounts } from '../store/salvage.js';
-import { ArchiveError, messageEntries, RELATIONSHIP_FILES, verifyArchive, type ArchivedRelationship, type ArchiveCheck } from './format.js';
+import type { StoreSettings } from './settings.js';
+import { withStore } from './kuzu.js';
+import { restoreMessages, restoreRelationships, parquetRows, type RestoredTable } from './restoreIo.js';
+import { missingFromLocritSchema, readSchema, tableCounts, type TableCounts } from './salvage.js';
+import { ArchiveError, messageEntries, RELATIONSHIP_FILES, verifyArchive, type ArchivedRelationship, type ArchiveCheck } from '../archive/format.js';
 
 /** What a checked archive holds, in a form that crosses to a worker process. */
 export interface ArchiveToRestore {
