@@ -1,4 +1,7 @@
 /**
+ * Longer than most files on purpose: the whole on-disk contract of an archive (layout,
+ * manifest, chunking, verification) in one place, next to its documentation.
+ *
  * The archive format: where archived messages go, what the files hold, and how to check
  * that an archive is complete. Written by `archive`, `emergency-cleanup` (and `validate --fix`
  * quarantine); read by `recover --from-archive` and `recover --list`. No Kuzu here: reading

@@ -53,7 +53,7 @@ export interface DatabaseFigures {
   messages: number;
   messagesWithEmbedding: number;
   embeddingDimension: number | null;
-  /** The seed's estimate: messages x dimension x 4 bytes. */
+  /** The application's estimate: messages x dimension x 4 bytes. */
   estimatedEmbeddingBytes: number;
   /** Bytes actually held by stored (non-NULL) embeddings, per table and in total. */
   storedEmbeddingBytes: { Message: number; Memory: number; Concept: number; total: number };
@@ -65,7 +65,7 @@ export interface DatabaseFigures {
   newestMessageAt: string | null;
   oldestMessageAgeSeconds: number | null;
   newestMessageAgeSeconds: number | null;
-  /** The conversation manager's estimate: messages x 1 KiB (seed 000). */
+  /** The conversation manager's estimate: messages x 1 KiB. */
   conversationMemoryEstimateBytes: number;
   /** With --sessions: every session, largest first; absent otherwise. */
   sessionList?: SessionStats[];

@@ -15,7 +15,7 @@ import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } fro
 
 /** Bytes one embedding value takes (FLOAT). */
 const FLOAT_BYTES = 4;
-/** The conversation manager's rough estimate per message held in memory (seed 000). */
+/** The conversation manager's rough estimate per message held in memory. */
 const CONVERSATION_BYTES_PER_MESSAGE = 1024;
 
 /**

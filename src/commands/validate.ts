@@ -1,4 +1,7 @@
 /**
+ * Longer than a command file should be: it still holds the worker side of validate (validateTask
+ * and the --fix repair it runs) beside the assembly of the report; they share the report's types.
+ *
  * `validate`: checks each Locrit database against the integrity rules (src/policy/integrity.ts),
  * read-only; `--deep` also reads every column of every row; `--fix` quarantines invalid messages
  * into an archive and repairs what is safe. The parent resolves targets, checks the files beside

@@ -2,7 +2,7 @@
  * The Locrit application's conversation header files: `<conversations.dir>/<id>.yaml`, one per
  * conversation, with conversation_id, locrit_name, user_id, created_at, last_activity,
  * message_count, session_id, metadata and status. The message bodies live only in Kuzu; these
- * headers say how many messages the application meant to keep (seed 000).
+ * headers say how many messages the application meant to keep (its conversation manager saves them).
  */
 import fs from 'node:fs';
 import path from 'node:path';

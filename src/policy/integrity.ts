@@ -1,4 +1,7 @@
 /**
+ * Longer than most files on purpose: the table of every integrity rule and the pure checks that
+ * fire them, which are read together when a rule is added or changed.
+ *
  * The integrity rules of `validate`, as pure functions: no Kuzu, no files. The store layer
  * (src/store/integrity.ts) runs a few queries and feeds their rows in here; the command
  * assembles the findings. Every rule has a stable id (it appears in JSON, JUnit and the README),
@@ -209,7 +212,7 @@ export function isJsonObject(text: string | null): boolean {
   }
 }
 
-/** The seed's low-priority message (section 3 of seed 004): system, or content this short. */
+/** A low-priority message (one that should carry no embedding): system, or content this short. */
 export function isLowPriority(role: string | null, contentLength: number | null, maxChars: number): boolean {
   return role === 'system' || (contentLength !== null && contentLength <= maxChars);
 }

@@ -2,7 +2,7 @@ import type { ValueSource } from '../config/sources.js';
 
 /**
  * Status of a Locrit against the configured limits: ok, warn (within 80% of a limit, the
- * conversation manager's cleanup threshold in seed 000) or over. Pure: no I/O, no Kuzu.
+ * application's conversation manager's cleanup threshold) or over. Pure: no I/O, no Kuzu.
  */
 
 export type LimitStatus = 'ok' | 'warn' | 'over';

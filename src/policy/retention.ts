@@ -1,15 +1,15 @@
 /**
- * The retention rules of the seeds as pure functions: which rules apply to a Locrit, with which
+ * The retention rules as pure functions: which rules apply to a Locrit, with which
  * thresholds, what makes a message critical or low-priority. No I/O, no Kuzu: src/store/retention.ts
  * turns these decisions into queries, and the tests check both against each other.
  *
- * Rules (issue 3):
- *  1 age               older than archive_after_days, never among the keep_count most recent (seed 004 archive_old_messages)
- *  2 conversation-size a session over max_messages_per_conversation keeps its most recent ones (seed 000 _limit_conversation_size)
- *  3 emergency-count   over max_messages_per_locrit: the oldest emergency_fraction go (seed 004 emergency_cleanup)
- *  4 emergency-size    file over max_db_size_mb: rule 1 with emergency_days_old / emergency_keep_count (seed 004 check_memory_limit)
- *  5 critical messages (metadata.important, or content matching critical_patterns) are spared when protect_critical
- *  6 low-priority embeddings: system messages and messages of low_priority_max_chars or fewer carry none (--strip-embeddings)
+ * Rules:
+ *  age               older than archive_after_days, never among the keep_count most recent (the application's archive_old_messages)
+ *  conversation-size a session over max_messages_per_conversation keeps its most recent ones (the conversation manager's _limit_conversation_size)
+ *  emergency-count   over max_messages_per_locrit: the oldest emergency_fraction go (the application's emergency_cleanup)
+ *  emergency-size    file over max_db_size_mb: the age rule with emergency_days_old / emergency_keep_count (the application's check_memory_limit)
+ * Critical messages (metadata.important, or content matching critical_patterns) are spared when protect_critical
+ * Low-priority embeddings: system messages and messages of low_priority_max_chars or fewer carry none (--strip-embeddings)
  */
 import type { ArchiveRule } from '../archive/format.js';
 
@@ -63,7 +63,7 @@ export function ageCutoff(now: Date, days: number): Date {
 }
 
 
-/** How many of the oldest messages the emergency count rule removes: floor(total x fraction), as the seed's `count // 2`. */
+/** How many of the oldest messages the emergency count rule removes: floor(total x fraction), as the application's `count // 2`. */
 export function emergencyRemoveCount(total: number, fraction: number): number {
   return Math.max(0, Math.min(total, Math.floor(total * fraction)));
 }
@@ -77,8 +77,8 @@ export function mebibytes(mb: number): number {
 }
 
 /**
- * Which rules run for a command. `archive` runs rules 1 and 2 whenever they are configured;
- * `emergency-cleanup` runs rule 3 and/or 4 only on a Locrit that breaks that limit, so a healthy
+ * Which rules run for a command. `archive` runs the age and conversation-size rules whenever they are configured;
+ * `emergency-cleanup` runs the emergency count and/or size rule only on a Locrit that breaks that limit, so a healthy
  * Locrit is left untouched ("nothing to do").
  */
 export function decideRules(command: RetentionCommand, facts: LocritFacts, settings: RetentionSettings, now: Date): RuleDecision[] {
@@ -177,14 +177,14 @@ export function criticalContentRegex(patterns: string[]): string | null {
   return parts.length ? `(?i)(${parts.join('|')})` : null;
 }
 
-/** Seed 000's critical message: metadata.important is true, or the content contains a critical pattern (case-insensitive). */
+/** A critical message: metadata.important is true, or the content contains a critical pattern (case-insensitive). */
 export function isCritical(message: { content: string | null; metadata: string | null }, patterns: string[]): boolean {
   if (message.metadata && new RegExp(IMPORTANT_METADATA_REGEX).test(message.metadata)) return true;
   const content = (message.content ?? '').toLowerCase();
   return patterns.some((p) => p.length > 0 && content.includes(p.toLowerCase()));
 }
 
-/** Seed 004 section 3: system messages and messages of `maxChars` characters or fewer should carry no embedding. */
+/** A low-priority message: system messages and messages of `maxChars` characters or fewer should carry no embedding. */
 export function isLowPriority(message: { role: string | null; content: string | null }, maxChars: number): boolean {
   return message.role === 'system' || [...(message.content ?? '')].length <= maxChars;
 }

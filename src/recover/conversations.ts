@@ -1,5 +1,5 @@
 /**
- * Unsaved conversations (seed 000): the application counts messages in its conversation files;
+ * Unsaved conversations: the application counts messages in its conversation files;
  * a conversation whose message_count exceeds what its session holds in Kuzu (plus what was
  * archived from it) lost messages that were never saved. Pure: no file or Kuzu access here.
  */

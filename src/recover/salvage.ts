@@ -1,4 +1,7 @@
 /**
+ * Longer than most files on purpose: one algorithm (batches, the split of a failed batch, the
+ * crash budget, the per-table report) whose parts only make sense together.
+ *
  * Salvage of a database Kuzu cannot read whole: table by table, in keyset batches on the
  * primary key, each read made by a child process (salvageWorker.ts) so that a native crash on
  * a damaged page loses only that attempt. A batch that fails is split in two until the single

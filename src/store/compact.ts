@@ -167,7 +167,7 @@ async function checkVectorIndex(store: KuzuStore, index: IndexInfoRow): Promise<
 }
 
 /**
- * Rule 6 done while rebuilding. Kuzu refuses to SET a column that has an HNSW index ("Cannot set
+ * Low-priority embeddings (--strip-embeddings) dropped while rebuilding. Kuzu refuses to SET a column that has an HNSW index ("Cannot set
  * property vec ... Try delete and then insert"), and after DROP_VECTOR_INDEX + reopen the same
  * SET crashed the process with SIGSEGV here: so embeddings are stripped in the exported
  * Message.parquet (rewritten by Kuzu with the embedding set to NULL where `where` holds) before

@@ -161,7 +161,7 @@ export async function countMassRules(
 }
 
 /**
- * Groups of message ids with the same session, timestamp and content (seed 000: a message
+ * Groups of message ids with the same session, timestamp and content (the application's conversation manager: a message
  * saved twice). Kuzu groups by a 64-bit hash of the content, so its hash table holds no
  * message text; the few groups it returns are then checked on the real content.
  */

@@ -1,4 +1,7 @@
 /**
+ * Longer than most files on purpose: the selection predicate and every query that must use the
+ * very same text of it (count, measure, export, delete, strip) stay in one place.
+ *
  * The queries behind `archive` and `emergency-cleanup`: turn the rules of src/policy/retention.ts
  * into one Cypher predicate over Message, measure what it selects, and delete or strip.
  *
@@ -333,7 +336,7 @@ export async function inTransaction<T>(store: KuzuStore, work: () => Promise<T>)
   return result;
 }
 
-// ---------------------------------------------------------------- rule 6: low-priority embeddings
+// ---------------------------------------------------------------- low-priority embeddings (--strip-embeddings)
 
 export interface StripTarget {
   /** Predicate for messages whose embedding goes. */

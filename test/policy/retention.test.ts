@@ -12,7 +12,7 @@ const now = new Date('2026-11-01T12:00:00Z');
 const MiB = 1024 * 1024;
 
 describe('retention policy', () => {
-  it('archive runs rules 1 and 2 with the configured thresholds, and skips a rule set to 0', () => {
+  it('archive runs the age and conversation-size rules with the configured thresholds, and skips a rule set to 0', () => {
     const [age, size] = decideRules('archive', { messages: 10, dbBytes: 0 }, settings, now);
     assert.equal(age.applies, true);
     assert.deepEqual(age.plan, { rule: 'age', days: 30, keepCount: 1000, cutoff: new Date('2026-10-02T12:00:00Z') });

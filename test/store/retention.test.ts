@@ -91,7 +91,7 @@ describe('retention selection (Kuzu) against the rules computed in JS', () => {
     });
   });
 
-  it('rules 1 and 2 together select the union', async () => {
+  it('the age and conversation-size rules together select the union', async () => {
     const one = await selectedIds(dbPath, 'archive', { ...base, maxMessagesPerConversation: 0 }, rows.length);
     const two = await selectedIds(dbPath, 'archive', { ...base, archiveAfterDays: 0 }, rows.length);
     assert.deepEqual(await selectedIds(dbPath, 'archive', base, rows.length), sorted(new Set([...one, ...two])));

@@ -41,7 +41,7 @@ is finished or rolled back by the next run.
 
 Examples:
   locrit-mem archive --dry-run                 what would go, per Locrit and rule
-  locrit-mem archive                           nightly cron: rules 1 (age) and 2 (conversation size)
+  locrit-mem archive                           nightly cron: the age and conversation-size rules
   locrit-mem archive bob --days 7 --keep 500 --compact
   locrit-mem archive --strip-embeddings --json
 

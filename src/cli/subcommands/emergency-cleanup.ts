@@ -46,7 +46,7 @@ Examples:
   locrit-mem emergency-cleanup --dry-run       what would go, and whether it brings each Locrit under its limits
   locrit-mem emergency-cleanup                 asks on a terminal, then archives, deletes and compacts
   locrit-mem emergency-cleanup --yes -q        from cron or a script
-  locrit-mem emergency-cleanup bob --no-archive --yes   the seed's behaviour: really drop
+  locrit-mem emergency-cleanup bob --no-archive --yes   the application's behaviour: really drop
 
 Reference (every option, the JSON fields): docs/emergency-cleanup.md in the locrit-mem repository.`,
     )
