@@ -1,0 +1,239 @@
+/**
+ * Finding resets: backups (the application's kuzu.db.backup_<stamp> and ours) that hold messages
+ * neither the current database nor a complete archive holds. When the application cannot open
+ * a Locrit's database it moves the file aside and starts empty, so every earlier message sits
+ * in such a backup while the Locrit talks on without it. Id sets are compared inside Kuzu
+ * (src/store/idSets.ts), so memory does not grow with the number of messages. Each backup is
+ * read in a child process: a damaged backup can crash Kuzu, and is then reported as unreadable.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listArchives, messageFilesOf } from '../archive/format.js';
+import { DatabaseUnavailableError, toErrorReport, type ErrorReport } from '../errors.js';
+import { fileSizes, type BackupFile } from '../layout/files.js';
+import { inspectWal, type WalOwnership } from '../layout/walOwner.js';
+import { IdSet, type IdExport, type StoreSettings } from '../store/idSets.js';
+
+export interface ResetScanOptions {
+  /** The archive root (`archive.dir`); null when archives are not considered. */
+  archiveRoot: string | null;
+  /** The folder name of the Locrit (archives live under <archiveRoot>/<folder>). */
+  folder: string;
+  backupDir?: string | null;
+  settings: StoreSettings;
+  /** How many missing ids to list per backup (examples). */
+  examples?: number;
+}
+
+export interface BackupFinding {
+  path: string;
+  name: string;
+  madeBy: 'application' | 'locrit-mem';
+  /** When the backup was made, from its name (ISO). */
+  createdAt: string | null;
+  /** A WAL read together with the backup: its own, or the one the reset left beside kuzu.db. */
+  walUsed: string | null;
+  readable: boolean;
+  error: string | null;
+  /** Messages the backup holds (null when unreadable). */
+  held: number | null;
+  /** Of those, how many the current database holds. */
+  inCurrent: number | null;
+  /** Of the rest, how many a complete archive holds (removed on purpose). */
+  inArchives: number | null;
+  /** Messages found nowhere else: what a merge would bring back. */
+  missing: number | null;
+  missingExamples: string[];
+  firstMessageAt: string | null;
+  lastMessageAt: string | null;
+}
+
+export interface ResetScan {
+  dbPath: string;
+  current: { readable: boolean; error: string | null; messages: number | null; firstMessageAt: string | null; lastMessageAt: string | null };
+  /** Complete archives whose ids were subtracted. */
+  archives: string[];
+  backups: BackupFinding[];
+  /** Backups holding messages found nowhere else, oldest first: each one is a reset to merge back. */
+  resets: BackupFinding[];
+  unreadable: BackupFinding[];
+  /** Distinct messages missing over all backups together. */
+  missingTotal: number;
+  wal: WalOwnership | null;
+}
+
+const CHILD = fileURLToPath(new URL('./idExportChild.js', import.meta.url));
+
+/** Backups of a Locrit (database files only: their WAL copies and folders from old Kuzu versions are left out). */
+export function backupsOf(dbPath: string, backupDir: string | null = null): BackupFile[] {
+  return fileSizes(dbPath, backupDir).backups.filter((b) => {
+    const stat = fs.statSync(b.path, { throwIfNoEntry: false });
+    return stat?.isFile() === true;
+  });
+}
+
+export async function scanResets(dbPath: string, options: ResetScanOptions): Promise<ResetScan> {
+  const backups = backupsOf(dbPath, options.backupDir ?? null);
+  const wal = inspectWal(dbPath, backups);
+  const scan: ResetScan = {
+    dbPath,
+    current: { readable: false, error: null, messages: null, firstMessageAt: null, lastMessageAt: null },
+    archives: options.archiveRoot ? listArchives(options.archiveRoot, options.folder).complete : [],
+    backups: [],
+    resets: [],
+    unreadable: [],
+    missingTotal: 0,
+    wal,
+  };
+  if (backups.length === 0) return scan;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'locrit-mem-resets-'));
+  try {
+    // The current database is copied before it is opened: a read-only open takes a lock that
+    // would make the application's own open fail (and the application then resets the Locrit).
+    const current = await exportIds(dbPath, wal?.verdict === 'own' ? wal.wal : null, work, 'current', options.settings, true);
+    if ('error' in current) scan.current.error = current.error.message;
+    else scan.current = { readable: true, error: null, messages: current.messages, firstMessageAt: current.firstMessageAt, lastMessageAt: current.lastMessageAt };
+    const archiveFiles = archiveMessageFiles(scan.archives);
+    const everyMissing = await IdSet.create(path.join(work, 'missing-all'), options.settings);
+    try {
+      for (const [index, backup] of backups.entries()) {
+        const ownedWal = wal?.verdict === 'foreign' && wal.ownerBackup === backup.path ? wal.wal : ownWal(backup.path);
+        const finding = await compareBackup(backup, ownedWal, 'error' in current ? null : current.file, archiveFiles, work, index, options);
+        scan.backups.push(finding.finding);
+        if (!finding.finding.readable) scan.unreadable.push(finding.finding);
+        else if ((finding.finding.missing ?? 0) > 0) {
+          scan.resets.push(finding.finding);
+          if (finding.missingFile) await everyMissing.fill(finding.missingFile);
+        }
+      }
+      scan.missingTotal = await everyMissing.count();
+    } finally {
+      await everyMissing.close();
+    }
+    scan.resets.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
+    return scan;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** A backup's own WAL copy (ours are `<backup>.wal`), when there is one. */
+function ownWal(backupPath: string): string | null {
+  return fs.existsSync(`${backupPath}.wal`) ? `${backupPath}.wal` : null;
+}
+
+function archiveMessageFiles(archives: string[]): string[] {
+  const files: string[] = [];
+  for (const archive of archives) {
+    try {
+      files.push(...messageFilesOf(archive));
+    } catch {
+      // An archive whose manifest cannot be read does not count as holding anything.
+    }
+  }
+  return files;
+}
+
+async function compareBackup(
+  backup: BackupFile,
+  walUsed: string | null,
+  currentIds: string | null,
+  archiveFiles: string[],
+  work: string,
+  index: number,
+  options: ResetScanOptions,
+): Promise<{ finding: BackupFinding; missingFile: string | null }> {
+  const finding: BackupFinding = {
+    path: backup.path,
+    name: path.basename(backup.path),
+    madeBy: backup.madeBy,
+    createdAt: backup.createdAt,
+    walUsed,
+    readable: false,
+    error: null,
+    held: null,
+    inCurrent: null,
+    inArchives: null,
+    missing: null,
+    missingExamples: [],
+    firstMessageAt: null,
+    lastMessageAt: null,
+  };
+  // A backup with a WAL to replay is read from a copy, so that the pair is read as one and nothing is written beside the backup.
+  const exported = await exportIds(backup.path, walUsed, work, `backup-${index}`, options.settings, walUsed !== null);
+  if ('error' in exported) {
+    finding.error = exported.error.message;
+    return { finding, missingFile: null };
+  }
+  finding.readable = true;
+  finding.held = exported.messages;
+  finding.firstMessageAt = exported.firstMessageAt;
+  finding.lastMessageAt = exported.lastMessageAt;
+  const set = await IdSet.create(path.join(work, `set-${index}`), options.settings);
+  try {
+    await set.fill(exported.file);
+    finding.inCurrent = currentIds ? await set.subtract(currentIds) : 0;
+    let archived = 0;
+    for (const file of archiveFiles) archived += await set.subtract(file);
+    finding.inArchives = archived;
+    finding.missing = await set.count();
+    finding.missingExamples = await set.sample(options.examples ?? 3);
+    let missingFile: string | null = null;
+    if (finding.missing > 0) {
+      missingFile = path.join(work, `missing-${index}.parquet`);
+      await set.exportTo(missingFile);
+    }
+    return { finding, missingFile };
+  } finally {
+    await set.close();
+  }
+}
+
+type ExportOutcome = IdExport | { error: ErrorReport };
+
+/** Exports a database's Message ids in a child process; with `copy`, from a copy (with `wal` beside it as its WAL). */
+async function exportIds(dbPath: string, wal: string | null, work: string, label: string, settings: StoreSettings, copy: boolean): Promise<ExportOutcome> {
+  if (!fs.existsSync(dbPath)) return { error: toErrorReport(new DatabaseUnavailableError(`${dbPath} does not exist`, 'missing')) };
+  let source = dbPath;
+  if (copy) {
+    source = path.join(work, `${label}.kuzu`);
+    fs.copyFileSync(dbPath, source);
+    if (wal) fs.copyFileSync(wal, `${source}.wal`);
+  }
+  const file = path.join(work, `${label}.ids.parquet`);
+  try {
+    const outcome = await runChild(source, file, settings.bufferPoolMb);
+    // Name the file the operator knows, not the copy.
+    if ('error' in outcome) outcome.error.message = outcome.error.message.split(source).join(dbPath);
+    return outcome;
+  } finally {
+    if (copy) {
+      fs.rmSync(source, { force: true });
+      fs.rmSync(`${source}.wal`, { force: true });
+    }
+  }
+}
+
+function runChild(dbPath: string, file: string, bufferPoolMb: number): Promise<ExportOutcome> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CHILD, dbPath, file, String(Math.min(bufferPoolMb, 256))], { maxBuffer: 1024 * 1024, timeout: 600_000 }, (error, stdout, stderr) => {
+      const line = stdout.trim().split('\n').pop() ?? '';
+      try {
+        const reply = JSON.parse(line) as { ok: true; value: IdExport } | { ok: false; error: ErrorReport };
+        resolve(reply.ok ? reply.value : { error: reply.error });
+        return;
+      } catch {
+        // No reply: the child crashed (a damaged file can kill Kuzu natively).
+      }
+      const how = error && 'signal' in error && error.signal ? `the reader crashed (${String(error.signal)})` : `the reader failed (${firstLine(stderr) || 'no output'})`;
+      resolve({ error: toErrorReport(new DatabaseUnavailableError(`${dbPath} cannot be read: ${how}`, 'damaged')) });
+    });
+  });
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0]?.slice(0, 300) ?? '';
+}
