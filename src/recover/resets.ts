@@ -65,7 +65,7 @@ export interface ResetScan {
   wal: WalOwnership | null;
 }
 
-const CHILD = fileURLToPath(new URL('./idExportChild.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('./sourceChild.js', import.meta.url));
 
 /** Backups of a Locrit (database files only: their WAL copies and folders from old Kuzu versions are left out). */
 export function backupsOf(dbPath: string, backupDir: string | null = null): BackupFile[] {
@@ -193,6 +193,7 @@ async function compareBackup(
 }
 
 type ExportOutcome = IdExport | { error: ErrorReport };
+export type ChildOutcome<T> = T | { error: ErrorReport };
 
 /** Exports a database's Message ids in a child process; with `copy`, from a copy (with `wal` beside it as its WAL). */
 async function exportIds(dbPath: string, wal: string | null, work: string, label: string, settings: StoreSettings, copy: boolean): Promise<ExportOutcome> {
@@ -205,7 +206,7 @@ async function exportIds(dbPath: string, wal: string | null, work: string, label
   }
   const file = path.join(work, `${label}.ids.parquet`);
   try {
-    const outcome = await runChild(source, file, settings.bufferPoolMb);
+    const outcome = await runSourceChild<IdExport>(['ids', source, file, String(Math.min(settings.bufferPoolMb, 256))], source);
     // Name the file the operator knows, not the copy.
     if ('error' in outcome) outcome.error.message = outcome.error.message.split(source).join(dbPath);
     return outcome;
@@ -217,12 +218,13 @@ async function exportIds(dbPath: string, wal: string | null, work: string, label
   }
 }
 
-function runChild(dbPath: string, file: string, bufferPoolMb: number): Promise<ExportOutcome> {
+/** Runs src/recover/sourceChild.js with `args`; a crash or a failure becomes an error naming `dbPath`. */
+export function runSourceChild<T>(args: string[], dbPath: string): Promise<ChildOutcome<T>> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CHILD, dbPath, file, String(Math.min(bufferPoolMb, 256))], { maxBuffer: 1024 * 1024, timeout: 600_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [CHILD, ...args], { maxBuffer: 16 * 1024 * 1024, timeout: 3_600_000 }, (error, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';
       try {
-        const reply = JSON.parse(line) as { ok: true; value: IdExport } | { ok: false; error: ErrorReport };
+        const reply = JSON.parse(line) as { ok: true; value: T } | { ok: false; error: ErrorReport };
         resolve(reply.ok ? reply.value : { error: reply.error });
         return;
       } catch {

@@ -100,6 +100,16 @@ export class IdSet {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Writes to `out` the rows of `file` (a Parquet file with an `id` column among `columns`)
+   * whose id is NOT in the set, sorted by id; returns how many rows were written.
+   */
+  async filterOut(file: string, out: string, columns: string[]): Promise<number> {
+    const names = columns.map((c) => `\`${c}\``).join(', ');
+    await this.store.execute(`COPY (LOAD FROM ${cypherString(file)} OPTIONAL MATCH (i:Id {id: id}) WITH ${names}, i WHERE i IS NULL RETURN ${names} ORDER BY id) TO ${cypherString(out)}`);
+    return Number(await this.store.scalar(`LOAD FROM ${cypherString(out)} RETURN count(*)`));
+  }
+
   /** Writes the ids to a Parquet file with an `id` column. */
   async exportTo(file: string): Promise<void> {
     if ((await this.count()) === 0) {

@@ -1,0 +1,248 @@
+/**
+ * Merging a reset Locrit back together: the current database and the backups that hold
+ * messages found nowhere else become one new database with the Locrit schema and its vector
+ * indexes, the current file winning where an id holds different values. Messages a complete
+ * archive holds were removed on purpose and stay out. The new file is built beside kuzu.db,
+ * checked (every id of every source present, every relationship whose ends exist present, the
+ * indexes answer), and swapped in with one rename, the replaced file kept as our backup.
+ * Sources are only read (backups in child processes, the current file from a copy), so a kill
+ * at any moment leaves the old state or the merged one; leftovers go at the next run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatabaseUnavailableError, ExitCode, LocritMemError, UsageError } from '../errors.js';
+import { swapIn } from '../layout/backup.js';
+import { utcStamp } from '../layout/files.js';
+import type { WalOwnership } from '../layout/walOwner.js';
+import { NODE_TABLES } from '../schema/locrit.js';
+import { IdSet, type StoreSettings } from '../store/idSets.js';
+import { describeProcess, locksOn } from '../store/locks.js';
+import { buildMergedDatabase, type Conflict, type MergeInput, type SourceTables } from '../store/merge.js';
+import type { TableCounts } from '../store/salvage.js';
+import { listArchives, messageFilesOf } from '../archive/format.js';
+import { runSourceChild, scanResets, type ResetScan } from './resets.js';
+
+export interface MergeOptions {
+  folder: string;
+  /** Backups to merge; null: every backup the scan finds holding messages found nowhere else. */
+  backups: string[] | null;
+  archiveRoot: string | null;
+  backupDir: string | null;
+  settings: StoreSettings;
+  progress?: (phase: string) => void;
+  /** Called after the merged copy is verified, just before the swap (the kill test hook). */
+  beforeSwap?: () => void;
+}
+
+export interface MergeSourceReport {
+  path: string;
+  role: 'current' | 'backup';
+  walUsed: string | null;
+  messages: number;
+  /** Messages this source added to the merged database (0 for a source the others already cover). */
+  messagesAdded: number;
+  /** Of this source's messages, those left out because a complete archive holds them. */
+  archivedLeftOut: number;
+  rowsAdded: TableCounts;
+  nulledColumns: string[];
+}
+
+export interface MergeReport {
+  outcome: 'merged' | 'nothing-to-merge';
+  scan: ResetScan;
+  sources: MergeSourceReport[];
+  messagesBefore: number;
+  messagesAfter: number;
+  counts: TableCounts;
+  conflicts: Conflict[];
+  conflictCount: number;
+  vectorIndexes: { name: string; table: string; present: boolean; answered: boolean | null }[];
+  /** The file that was kuzu.db, kept as our backup (null when nothing was swapped). */
+  keptCurrentAs: string | null;
+  /** Where a WAL written by another database file was moved (null when there was none). */
+  foreignWalMovedTo: string | null;
+  durationMs: number;
+}
+
+export function mergePaths(dbPath: string): { tmpDb: string; workDir: string } {
+  return { tmpDb: `${dbPath}.locrit-mem-merge.tmp`, workDir: `${dbPath}.locrit-mem-merge.work` };
+}
+
+/** Removes what an interrupted merge left behind; returns the paths removed. */
+export function removeMergeLeftovers(dbPath: string): string[] {
+  const { tmpDb, workDir } = mergePaths(dbPath);
+  const removed: string[] = [];
+  for (const p of [tmpDb, `${tmpDb}.wal`, workDir]) {
+    if (fs.existsSync(p)) {
+      fs.rmSync(p, { recursive: true, force: true });
+      removed.push(p);
+    }
+  }
+  return removed;
+}
+
+/**
+ * Moves a WAL that another database file wrote away from kuzu.db, so that no open replays it
+ * into this file: to `<owner backup>.wal` when its owner is known (Kuzu then reads the pair
+ * together, as it was), else to `kuzu.db.wal.locrit-mem-foreign_<UTC stamp>`. Returns the new path.
+ */
+export function moveForeignWal(dbPath: string, wal: WalOwnership, at = new Date()): string {
+  const paired = wal.ownerBackup ? `${wal.ownerBackup}.wal` : null;
+  const target = paired && !fs.existsSync(paired) ? paired : path.join(path.dirname(dbPath), `kuzu.db.wal.locrit-mem-foreign_${utcStamp(at)}`);
+  fs.renameSync(wal.wal, target);
+  return target;
+}
+
+async function refuseIfHeld(dbPath: string, when: string): Promise<void> {
+  const lock = locksOn(dbPath)[0];
+  if (!lock) return;
+  const who = await describeProcess(lock.pid);
+  throw new DatabaseUnavailableError(`${dbPath} is in use by pid ${who.pid}${who.command ? ` (${who.command.slice(0, 80)})` : ''}${when}`, 'in-use', 'stop the Locrit application first, or rerun with --wait <seconds>', who);
+}
+
+function identity(file: string): string {
+  const stat = fs.statSync(file);
+  return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+}
+
+export async function mergeLocrit(dbPath: string, options: MergeOptions): Promise<MergeReport> {
+  const started = Date.now();
+  removeMergeLeftovers(dbPath);
+  await refuseIfHeld(dbPath, '');
+  if (!fs.existsSync(dbPath)) throw new DatabaseUnavailableError(`${dbPath} does not exist`, 'missing', 'run `locrit-mem recover` to restore it from a backup');
+  options.progress?.('merge: comparing backups');
+  const scan = await scanResets(dbPath, { archiveRoot: options.archiveRoot, folder: options.folder, backupDir: options.backupDir, settings: options.settings });
+  const chosen = options.backups ? options.backups.map((b) => path.resolve(b)) : scan.resets.map((r) => r.path);
+  for (const backup of chosen) {
+    if (!fs.statSync(backup, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`--merge-backup ${backup}: no such file`, 'name a kuzu.db.backup_* or kuzu.db.locrit-mem-* file (see `locrit-mem recover --list`)');
+    if (path.resolve(backup) === path.resolve(dbPath)) throw new UsageError(`--merge-backup ${backup} is the database itself`, 'name one of its backups');
+  }
+  const report: MergeReport = {
+    outcome: 'nothing-to-merge', scan, sources: [], messagesBefore: scan.current.messages ?? 0, messagesAfter: scan.current.messages ?? 0,
+    counts: {}, conflicts: [], conflictCount: 0, vectorIndexes: [], keptCurrentAs: null, foreignWalMovedTo: null, durationMs: 0,
+  };
+  if (chosen.length === 0) {
+    report.durationMs = Date.now() - started;
+    return report;
+  }
+  const before = identity(dbPath);
+  const { tmpDb, workDir } = mergePaths(dbPath);
+  fs.mkdirSync(workDir, { recursive: true });
+  try {
+    // The current file first (it wins), then the backups, newest first.
+    const ordered = [...chosen].sort((a, b) => createdAt(scan, b).localeCompare(createdAt(scan, a)));
+    const wal = scan.wal;
+    const inputs: MergeInput[] = [];
+    options.progress?.('merge: reading the current database');
+    const current = await exportFromCopy(dbPath, wal?.verdict === 'own' ? wal.wal : null, workDir, 0, null, options.settings);
+    report.sources.push(sourceReport(dbPath, 'current', wal?.verdict === 'own' ? wal.wal : null, current));
+    inputs.push({ label: dbPath, tables: current });
+    const dimension = current.dimension ?? 768;
+    for (const [i, backup] of ordered.entries()) {
+      options.progress?.(`merge: reading ${path.basename(backup)}`);
+      const pairedWal = wal?.verdict === 'foreign' && wal.ownerBackup === backup ? wal.wal : fs.existsSync(`${backup}.wal`) ? `${backup}.wal` : null;
+      const tables = pairedWal ? await exportFromCopy(backup, pairedWal, workDir, i + 1, dimension, options.settings) : await exportInPlace(backup, workDir, i + 1, dimension, options.settings);
+      report.sources.push(sourceReport(backup, 'backup', pairedWal, tables));
+      inputs.push({ label: backup, tables });
+    }
+    await leaveOutArchived(inputs.slice(1), report.sources.slice(1), options, workDir);
+    options.progress?.('merge: building the merged database');
+    const build = await buildMergedDatabase(tmpDb, inputs, options.folder, dimension, options.settings);
+    report.counts = build.counts;
+    report.conflicts = build.conflicts;
+    report.conflictCount = build.conflictCount;
+    report.vectorIndexes = build.vectorIndexes;
+    for (const source of report.sources) {
+      source.rowsAdded = build.added[source.path] ?? {};
+      source.messagesAdded = source.rowsAdded.Message ?? 0;
+    }
+    if (build.problems.length) {
+      throw new LocritMemError(`the merged database failed its check (${build.problems.join('; ')}); ${dbPath} was left as it was`, ExitCode.unavailable, 'report this; the backups are untouched');
+    }
+    const addedFromBackups = report.sources.slice(1).reduce((sum, s) => sum + Object.values(s.rowsAdded).reduce((a, b) => a + b, 0), 0);
+    report.messagesAfter = build.counts.Message ?? 0;
+    report.messagesBefore = current.counts.Message ?? 0;
+    if (addedFromBackups === 0) {
+      report.messagesAfter = report.messagesBefore;
+      return report;
+    }
+    options.beforeSwap?.();
+    await refuseIfHeld(dbPath, ' (opened during the merge); the merged copy was not swapped in');
+    if (identity(dbPath) !== before) {
+      throw new DatabaseUnavailableError(`${dbPath} changed during the merge; the merged copy was not swapped in`, 'in-use', 'stop the Locrit application and rerun');
+    }
+    options.progress?.('merge: swapping');
+    // A WAL another file wrote must not go with the replaced file either: it would replay into that backup.
+    if (wal?.verdict === 'foreign' && fs.existsSync(wal.wal)) report.foreignWalMovedTo = moveForeignWal(dbPath, wal);
+    report.keptCurrentAs = swapIn(dbPath, tmpDb, 'merge', options.backupDir).dbBackup;
+    report.outcome = 'merged';
+    return report;
+  } finally {
+    removeMergeLeftovers(dbPath);
+    report.durationMs = Date.now() - started;
+  }
+}
+
+function createdAt(scan: ResetScan, backup: string): string {
+  const found = scan.backups.find((b) => b.path === backup);
+  return found?.createdAt ?? (fs.statSync(backup, { throwIfNoEntry: false })?.mtime.toISOString() ?? '');
+}
+
+function sourceReport(file: string, role: 'current' | 'backup', walUsed: string | null, tables: SourceTables): MergeSourceReport {
+  return { path: file, role, walUsed, messages: tables.counts.Message ?? 0, messagesAdded: 0, archivedLeftOut: 0, rowsAdded: {}, nulledColumns: tables.nulledColumns };
+}
+
+async function exportFromCopy(file: string, wal: string | null, workDir: string, index: number, dimension: number | null, settings: StoreSettings): Promise<SourceTables> {
+  // Copied before it is opened: opening kuzu.db itself, even read-only, takes a lock that makes the application's open fail.
+  const copy = path.join(workDir, `source-${index}.kuzu`);
+  fs.copyFileSync(file, copy);
+  if (wal) fs.copyFileSync(wal, `${copy}.wal`);
+  try {
+    return await exportInPlace(copy, workDir, index, dimension, settings, file);
+  } finally {
+    fs.rmSync(copy, { force: true });
+    fs.rmSync(`${copy}.wal`, { force: true });
+  }
+}
+
+async function exportInPlace(file: string, workDir: string, index: number, dimension: number | null, settings: StoreSettings, shownAs = file): Promise<SourceTables> {
+  const dir = path.join(workDir, `source-${index}`);
+  const args = ['tables', file, dir, String(Math.min(settings.bufferPoolMb, 512))];
+  if (dimension !== null) args.push(String(dimension));
+  const outcome = await runSourceChild<SourceTables>(args, file);
+  if ('error' in outcome) {
+    throw new DatabaseUnavailableError(`${outcome.error.message.split(file).join(shownAs)}; nothing was merged`, 'damaged', 'leave this backup out (name the others with --merge-backup), or salvage it first');
+  }
+  return outcome;
+}
+
+/** Drops from the backups' Message files the messages a complete archive holds. */
+async function leaveOutArchived(inputs: MergeInput[], reports: MergeSourceReport[], options: MergeOptions, workDir: string): Promise<void> {
+  if (!options.archiveRoot) return;
+  const files: string[] = [];
+  for (const archive of listArchives(options.archiveRoot, options.folder).complete) {
+    try {
+      files.push(...messageFilesOf(archive));
+    } catch {
+      // An archive whose manifest cannot be read does not count as holding anything.
+    }
+  }
+  if (files.length === 0) return;
+  const archived = await IdSet.create(path.join(workDir, 'archived'), options.settings);
+  try {
+    for (const file of files) await archived.fill(file);
+    const columns = NODE_TABLES.find((t) => t.name === 'Message')!.columns.map((c) => c.name);
+    for (const [i, input] of inputs.entries()) {
+      const held = input.tables.counts.Message ?? 0;
+      if (held === 0) continue;
+      const file = path.join(input.tables.dir, 'Message.parquet');
+      const kept = path.join(input.tables.dir, 'Message.kept.parquet');
+      const rows = await archived.filterOut(file, kept, columns);
+      fs.renameSync(kept, file);
+      input.tables.counts.Message = rows;
+      reports[i].archivedLeftOut = held - rows;
+    }
+  } finally {
+    await archived.close();
+  }
+}
