@@ -9,6 +9,7 @@ import type { ValueSource } from '../config/sources.js';
 import { identify, resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { evaluateLimits, worstStatus, type LimitCheck, type LimitName, type LimitSettings, type LimitStatus } from '../policy/limits.js';
 import { findLeftovers, type Leftover } from '../retention/leftovers.js';
+import { scanResets, type ResetScan } from '../recover/resets.js';
 import { runEach } from '../runner/pool.js';
 import type { StoreSettings } from '../store/settings.js';
 import { dataLocations, storeSettings, type CommandContext } from './context.js';
@@ -97,6 +98,30 @@ export interface LocritStats {
   leftovers: Leftover[];
   error: ErrorReport | null;
   durationMs: number;
+  /** Resets found: backups holding messages neither kuzu.db nor a complete archive holds. */
+  resets: ResetSummary;
+}
+
+export interface ResetSummary {
+  /** Backups holding messages found nowhere else, oldest first. */
+  backups: { name: string; path: string; madeBy: 'application' | 'locrit-mem'; createdAt: string | null; held: number; missing: number }[];
+  /** Distinct messages found only in backups (what `recover` would merge back). */
+  missingMessages: number;
+  /** Local wall-clock time of the current file's first message (the Locrit's restart after a reset). */
+  currentFirstMessageAt: string | null;
+  unreadableBackups: { name: string; error: string }[];
+  /** A WAL beside kuzu.db that another database file wrote (left by a reset). */
+  foreignWal: { path: string; reason: string; ownerBackup: string | null } | null;
+}
+
+export function resetSummary(scan: ResetScan | null): ResetSummary {
+  return {
+    backups: (scan?.resets ?? []).map((r) => ({ name: r.name, path: r.path, madeBy: r.madeBy, createdAt: r.createdAt, held: r.held ?? 0, missing: r.missing ?? 0 })),
+    missingMessages: scan?.missingTotal ?? 0,
+    currentFirstMessageAt: scan?.resets.length ? scan.current.firstMessageAt : null,
+    unreadableBackups: (scan?.unreadable ?? []).map((b) => ({ name: b.name, error: b.error ?? 'unreadable' })),
+    foreignWal: scan?.wal?.verdict === 'foreign' ? { path: scan.wal.wal, reason: scan.wal.reason, ownerBackup: scan.wal.ownerBackup } : null,
+  };
 }
 
 /** What the per-Locrit task returns: the figures and what it read them from. */
@@ -171,16 +196,23 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     jobs: context.jobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
   });
+  // Resets are found from the parent: each backup is read in a child process of its own.
+  const scans: (ResetScan | null)[] = [];
+  for (const target of targets) {
+    context.reporter.phase(`${target.name}: comparing backups`);
+    scans.push(await scanResets(target.dbPath, { archiveRoot: archiveDir, folder: target.name, backupDir, settings: { bufferPoolMb: Math.min(payload.store.bufferPoolMb, 256) } }).catch(() => null));
+  }
   context.reporter.done();
 
-  const locrits = outcomes.map((outcome): LocritStats => {
+  const locrits = outcomes.map((outcome, i): LocritStats => {
     const identity = identify(context.config.registry, outcome.target.name);
     const leftovers = findLeftovers(outcome.target.dbPath, outcome.target.name, archiveDir);
+    const resets = resetSummary(scans[i]);
     if (!outcome.ok) {
       const files = fileFigures(outcome.target, backupDir, outcome.error.holder);
       return {
         name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: 'unavailable', files, database: null,
-        limits: [], inUse: outcome.error.holder, snapshotAt: null, leftovers, error: outcome.error, durationMs: outcome.durationMs,
+        limits: [], inUse: outcome.error.holder, snapshotAt: null, leftovers, error: outcome.error, durationMs: outcome.durationMs, resets,
       };
     }
     const { database, snapshot } = outcome.value;
@@ -192,7 +224,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     );
     return {
       name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: worstStatus(limits.map((l) => l.status)), files, database,
-      limits, inUse: snapshot.holder, snapshotAt: snapshot.takenAt, leftovers, error: null, durationMs: outcome.durationMs,
+      limits, inUse: snapshot.holder, snapshotAt: snapshot.takenAt, leftovers, error: null, durationMs: outcome.durationMs, resets,
     };
   });
 

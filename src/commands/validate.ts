@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, DatabaseUnavailableError, ExitCode, LocritMemError, toErrorReport, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
+import { scanResets, type ResetScan } from '../recover/resets.js';
 import { fileSizes } from '../layout/files.js';
 import type { LocritIdentity, LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
@@ -304,10 +305,17 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   }
   context.reporter.done();
 
+  // Resets are found from the parent: each backup is read in a child process of its own.
+  const scans: (ResetScan | null)[] = [];
+  for (const target of targets) {
+    context.reporter.phase(`${target.name}: comparing backups`);
+    scans.push(await scanResets(target.dbPath, { archiveRoot: locations.archiveDir, folder: target.name, backupDir: locations.backupDir, settings: { bufferPoolMb: Math.min(storeSettings(context).bufferPoolMb, 256) } }).catch(() => null));
+  }
+  context.reporter.done();
   const leftoversOf = (target: LocritTarget): FileLeftover[] =>
     findLeftovers(target.dbPath, target.name, locations.archiveDir).map((l) => ({ name: path.basename(l.path), bytes: l.bytes }));
   const locrits = first
-    .map((outcome, i) => assemble(outcome, deep[i], locations.backupDir, strict, { archiveRoot: locations.archiveDir, appUser }, leftoversOf(outcome.target)))
+    .map((outcome, i) => assemble(outcome, deep[i], locations.backupDir, strict, { archiveRoot: locations.archiveDir, appUser }, leftoversOf(outcome.target), scans[i]))
     .map(({ name, ...rest }): LocritValidation => ({ name, ...identify(context.config.registry, name), ...rest }));
   const exitCode = worstExitCode(locrits.map((l) => l.exitCode));
   return {
@@ -338,7 +346,7 @@ interface PermissionSettings {
 type FileLeftover = { name: string; bytes: number };
 
 function assemble(
-  outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<TaskResult> | null, backupDir: string | null, strict: boolean, permissions: PermissionSettings, leftovers: FileLeftover[],
+  outcome: TaskOutcome<TaskResult>, deepOutcome: TaskOutcome<TaskResult> | null, backupDir: string | null, strict: boolean, permissions: PermissionSettings, leftovers: FileLeftover[], scan: ResetScan | null,
 ): Omit<LocritValidation, keyof LocritIdentity> {
   const target = outcome.target;
   const sizes = fileSizes(target.dbPath, backupDir);
@@ -392,6 +400,9 @@ function assemble(
       leftovers,
       // A Locrit the operator's Ctrl-C kept from being checked has no finding: it was not looked at.
       unavailable: error && error.kind !== 'InterruptedError' && !deepCollector.has('storage.unreadable') ? { reason: error.reason, message: error.message, pid: error.holder?.pid ?? null } : null,
+      resets: (scan?.resets ?? []).map((r) => ({ name: r.name, createdAt: r.createdAt, held: r.held ?? 0, missing: r.missing ?? 0, currentFirstMessageAt: scan?.current.firstMessageAt ?? null })),
+      unreadableBackups: (scan?.unreadable ?? []).map((b) => ({ name: b.name, error: b.error ?? 'unreadable' })),
+      foreignWal: scan?.wal?.verdict === 'foreign' ? { reason: scan.wal.reason } : null,
     },
     fileCollector,
   );

@@ -48,6 +48,9 @@ export const RULES: readonly RuleDef[] = [
   R('file.check-failed', 'file', 'error', 'the check itself failed with an error that is not known damage (e.g. the buffer pool is full): see the detail', 'raise kuzu.buffer_pool_mb if the detail says so; else rerun with --verbose and report it'),
   R('file.wal-present', 'file', 'warn', 'a WAL is present: the last writer did not stop cleanly', 'locrit-mem recover <locrit>'),
   R('file.leftovers', 'file', 'warn', 'an interrupted run left files behind (a compaction copy, a journal, a partial archive, a stale lock)', 'locrit-mem archive <locrit> (finishes or rolls back the interrupted run and clears them)'),
+  R('file.reset', 'file', 'error', "a backup (the application's kuzu.db.backup_* or ours) holds messages that neither kuzu.db nor a complete archive holds: the Locrit lost them in a reset (examples: the backups)", 'locrit-mem recover <locrit> (merges the backups back; --dry-run shows the plan)'),
+  R('file.backup-unreadable', 'file', 'warn', 'a backup cannot be read, so whether it holds lost messages is unknown', 'locrit-mem recover --list <locrit>; salvage a copy of it if it matters'),
+  R('file.foreign-wal', 'file', 'error', 'the WAL beside kuzu.db was written by another database file (left by a reset): opening kuzu.db would replay it into the wrong file', 'locrit-mem recover <locrit> (moves it to the backup that wrote it, then merges)'),
   R('file.app-backups', 'file', 'info', "the application's own backups (kuzu.db.backup_*) lie beside the database", 'locrit-mem recover --list <locrit>'),
   R('file.app-cannot-open', 'file', 'error', "the application's user could not open kuzu.db or its WAL read-write (owner or mode; see the detail): its next open would fail and it would start the Locrit empty", "give the file the application's user and mode 600 (chown <user>: <file>; chmod 600 <file>), and run writing commands as root or as that user"),
   R('file.archive-open-to-others', 'file', 'warn', "an archive of this Locrit can be read by every local user while the database cannot", 'chmod -R o-rwx <archive.dir>/<locrit>'),
@@ -460,6 +463,23 @@ export interface FileInput {
   leftovers?: { name: string; bytes: number }[];
   /** Why the database could not be used, when it could not (a stable reason from src/errors.ts). */
   unavailable: { reason: string | null; message: string; pid: number | null } | null;
+  /** Backups holding messages found nowhere else (see src/recover/resets.ts). */
+  resets?: ResetInput[];
+  /** Backups that could not be read: file name and why. */
+  unreadableBackups?: { name: string; error: string }[];
+  /** A WAL beside kuzu.db written by another database file, and why that is known. */
+  foreignWal?: { reason: string } | null;
+}
+
+export interface ResetInput {
+  /** File name of the backup. */
+  name: string;
+  /** When it was made (ISO, from its name). */
+  createdAt: string | null;
+  held: number;
+  missing: number;
+  /** Local wall-clock time of the current file's first message (when the Locrit started again). */
+  currentFirstMessageAt: string | null;
 }
 
 /** The rule that explains why a database could not be used. */
@@ -496,6 +516,18 @@ export function checkFile(input: FileInput, collector: FindingCollector): void {
   const leftovers = input.leftovers ?? [];
   for (const leftover of leftovers) collector.add('file.leftovers', leftover.name);
   if (leftovers.length > 0) collector.setDetail('file.leftovers', `${leftovers.reduce((sum, l) => sum + l.bytes, 0)} bytes in ${leftovers.map((l) => `${l.name} (${l.bytes} bytes)`).join(', ')}`);
+  const resets = input.resets ?? [];
+  for (const reset of resets) collector.add('file.reset', reset.name);
+  if (resets.length) {
+    const restart = resets[0].currentFirstMessageAt ? `; the current file starts at ${resets[0].currentFirstMessageAt}` : '';
+    collector.setDetail('file.reset', `${resets.map((r) => `${r.name} holds ${r.held} messages, ${r.missing} found nowhere else`).join('; ')}${restart}`);
+  }
+  for (const backup of input.unreadableBackups ?? []) collector.add('file.backup-unreadable', backup.name);
+  if (input.unreadableBackups?.length) collector.setDetail('file.backup-unreadable', input.unreadableBackups.map((b) => `${b.name}: ${b.error}`).join('; '));
+  if (input.foreignWal) {
+    collector.add('file.foreign-wal', 'kuzu.db.wal');
+    collector.setDetail('file.foreign-wal', input.foreignWal.reason);
+  }
 }
 
 /** Owner, group and permission bits of a file. */

@@ -5,7 +5,7 @@ import { leftoversLine } from './leftovers.js';
 import { age, bytes, count, counted, fittedTable, locritLabel, percent, status, type TableWidth } from '../format.js';
 
 /** Columns of the stats table, and the order they are left out in to fit a narrow terminal. */
-const STATS_HEAD = ['Locrit', 'Status', 'DB file', 'WAL', 'Backups', 'Messages', 'Embedded', 'Emb. stored', 'Sessions (largest)', 'Oldest', 'In use'];
+const STATS_HEAD = ['Locrit', 'Status', 'DB file', 'WAL', 'Backups', 'Messages', 'Embedded', 'Emb. stored', 'Sessions (largest)', 'Oldest', 'Lost in reset', 'In use'];
 const STATS_DROP_ORDER = [7, 6, 4, 9, 8, 3];
 
 export function statsTable(report: StatsReport, colors: ChalkInstance, verbose = false, fit: TableWidth = { width: null }): string {
@@ -23,6 +23,7 @@ export function statsTable(report: StatsReport, colors: ChalkInstance, verbose =
       bytes(db?.storedEmbeddingBytes.total),
       db ? `${count(db.sessions)} (${count(db.largestSession?.messages ?? 0)})` : '-',
       db ? age(db.oldestMessageAgeSeconds) : '-',
+      l.resets.missingMessages ? colors.red(`${count(l.resets.missingMessages)} (${l.resets.backups.length} backup${l.resets.backups.length > 1 ? 's' : ''})`) : l.resets.foreignWal ? colors.red('foreign WAL') : '-',
       l.inUse ? colors.red(`pid ${l.inUse.pid}${l.inUse.rssBytes !== null ? `, ${bytes(l.inUse.rssBytes)}` : ''}${l.inUse.cpuPercent !== null ? `, ${l.inUse.cpuPercent}% CPU` : ''}`) : 'no',
     ]);
   }
@@ -38,6 +39,7 @@ export function statsTable(report: StatsReport, colors: ChalkInstance, verbose =
       percent(t.messagesWithEmbedding, t.messages),
       bytes(t.storedEmbeddingBytes),
       count(t.sessions),
+      '',
       '',
       '',
     ]);
@@ -58,7 +60,13 @@ function notes(locrits: LocritStats[], colors: ChalkInstance): string[] {
       out.push(`${colors.red('✗')} ${l.name}: ${l.error.message}${l.error.hint ? `\n    Try: ${l.error.hint}` : ''}`);
       continue;
     }
-    if (l.files.uncleanStop) out.push(`${colors.yellow('!')} ${l.name}: a WAL is present and no process holds the database (the last writer did not stop cleanly); run \`locrit-mem recover ${l.name}\``);
+    for (const backup of l.resets.backups) {
+      const restart = l.resets.currentFirstMessageAt ? `; the current file starts at ${l.resets.currentFirstMessageAt}` : '';
+      out.push(`${colors.red('✗')} ${l.name}: reset: ${backup.name} (made ${backup.createdAt ?? 'at an unknown time'}) holds ${count(backup.held)} messages, ${count(backup.missing)} of them neither in kuzu.db nor in an archive${restart}; run \`locrit-mem recover ${l.name}\` to merge them back`);
+    }
+    if (l.resets.foreignWal) out.push(`${colors.red('✗')} ${l.name}: kuzu.db.wal was written by another database file (${l.resets.foreignWal.reason}); run \`locrit-mem recover ${l.name}\``);
+    for (const backup of l.resets.unreadableBackups) out.push(`${colors.yellow('!')} ${l.name}: backup ${backup.name} cannot be read: ${backup.error}`);
+    if (l.files.uncleanStop && !l.resets.foreignWal) out.push(`${colors.yellow('!')} ${l.name}: a WAL is present and no process holds the database (the last writer did not stop cleanly); run \`locrit-mem recover ${l.name}\``);
     for (const limit of l.limits) {
       if (limit.status === 'ok') continue;
       const mark = limit.status === 'over' ? colors.red('✗') : colors.yellow('!');
@@ -131,6 +139,10 @@ export function statsPrometheus(report: StatsReport): string {
     gauge('snapshot_timestamp_seconds', 'When the copy the figures were read from was taken.', locrit, l.snapshotAt ? Date.parse(l.snapshotAt) / 1000 : null);
     gauge('backup_files', 'Backups beside the database.', locrit, l.files.backupCount);
     gauge('backup_bytes', 'Bytes held by backups beside the database.', locrit, l.files.backupBytes);
+    gauge('reset_missing_messages', 'Messages only backups hold (neither kuzu.db nor a complete archive): lost in a reset until merged back.', locrit, l.resets.missingMessages);
+    gauge('reset_backups', 'Backups holding messages found nowhere else.', locrit, l.resets.backups.length);
+    gauge('backups_unreadable', 'Backups that cannot be read.', locrit, l.resets.unreadableBackups.length);
+    gauge('foreign_wal', 'A WAL written by another database file lies beside kuzu.db.', locrit, l.resets.foreignWal ? 1 : 0);
     gauge('limit_status', 'Status against each limit: 0 ok, 1 warn, 2 over.', { ...locrit, limit: 'any' }, l.status === 'over' ? 2 : l.status === 'warn' ? 1 : l.status === 'ok' ? 0 : null);
     for (const limit of l.limits) gauge('limit_status', 'Status against each limit: 0 ok, 1 warn, 2 over.', { ...locrit, limit: limit.name }, limit.status === 'over' ? 2 : limit.status === 'warn' ? 1 : 0);
     const db = l.database;
