@@ -84,7 +84,7 @@ test('a merge of a reset without a WAL, naming the backup explicitly', async (t)
   assert.equal(report.foreignWalMovedTo, null);
 });
 
-const CHILD = fileURLToPath(new URL('./mergeChild.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../src/fixtures/mergeUntilKilled.js', import.meta.url));
 
 test('SIGKILL at each step of a merge leaves the old state, and the next merge completes', async (t) => {
   const dir = tempDir(t);
