@@ -15,7 +15,7 @@ import { swapIn } from '../layout/backup.js';
 import { utcStamp } from '../layout/files.js';
 import type { WalOwnership } from '../layout/walOwner.js';
 import { NODE_TABLES } from '../schema/locrit.js';
-import { IdSet, type StoreSettings } from '../store/idSets.js';
+import { IdSet, type ReadSettings } from '../store/idSets.js';
 import { describeProcess, locksOn } from '../store/locks.js';
 import { buildMergedDatabase, type Conflict, type MergeInput, type SourceTables } from '../store/merge.js';
 import type { TableCounts } from '../store/salvage.js';
@@ -28,7 +28,7 @@ export interface MergeOptions {
   backups: string[] | null;
   archiveRoot: string | null;
   backupDir: string | null;
-  settings: StoreSettings;
+  settings: ReadSettings;
   progress?: (phase: string) => void;
   /** Called after the merged copy is verified, just before the swap (the kill test hook). */
   beforeSwap?: () => void;
@@ -192,7 +192,7 @@ function sourceReport(file: string, role: 'current' | 'backup', walUsed: string 
   return { path: file, role, walUsed, messages: tables.counts.Message ?? 0, messagesAdded: 0, archivedLeftOut: 0, rowsAdded: {}, nulledColumns: tables.nulledColumns };
 }
 
-async function exportFromCopy(file: string, wal: string | null, workDir: string, index: number, dimension: number | null, settings: StoreSettings): Promise<SourceTables> {
+async function exportFromCopy(file: string, wal: string | null, workDir: string, index: number, dimension: number | null, settings: ReadSettings): Promise<SourceTables> {
   // Copied before it is opened: opening kuzu.db itself, even read-only, takes a lock that makes the application's open fail.
   const copy = path.join(workDir, `source-${index}.kuzu`);
   fs.copyFileSync(file, copy);
@@ -205,7 +205,7 @@ async function exportFromCopy(file: string, wal: string | null, workDir: string,
   }
 }
 
-async function exportInPlace(file: string, workDir: string, index: number, dimension: number | null, settings: StoreSettings, shownAs = file): Promise<SourceTables> {
+async function exportInPlace(file: string, workDir: string, index: number, dimension: number | null, settings: ReadSettings, shownAs = file): Promise<SourceTables> {
   const dir = path.join(workDir, `source-${index}`);
   const args = ['tables', file, dir, String(Math.min(settings.bufferPoolMb, 512))];
   if (dimension !== null) args.push(String(dimension));

@@ -15,7 +15,7 @@ import { listArchives, messageFilesOf } from '../archive/format.js';
 import { DatabaseUnavailableError, toErrorReport, type ErrorReport } from '../errors.js';
 import { fileSizes, type BackupFile } from '../layout/files.js';
 import { inspectWal, type WalOwnership } from '../layout/walOwner.js';
-import { IdSet, type IdExport, type StoreSettings } from '../store/idSets.js';
+import { IdSet, type IdExport, type ReadSettings } from '../store/idSets.js';
 
 export interface ResetScanOptions {
   /** The archive root (`archive.dir`); null when archives are not considered. */
@@ -23,7 +23,7 @@ export interface ResetScanOptions {
   /** The folder name of the Locrit (archives live under <archiveRoot>/<folder>). */
   folder: string;
   backupDir?: string | null;
-  settings: StoreSettings;
+  settings: ReadSettings;
   /** How many missing ids to list per backup (examples). */
   examples?: number;
 }
@@ -196,7 +196,7 @@ type ExportOutcome = IdExport | { error: ErrorReport };
 export type ChildOutcome<T> = T | { error: ErrorReport };
 
 /** Exports a database's Message ids in a child process; with `copy`, from a copy (with `wal` beside it as its WAL). */
-async function exportIds(dbPath: string, wal: string | null, work: string, label: string, settings: StoreSettings, copy: boolean): Promise<ExportOutcome> {
+async function exportIds(dbPath: string, wal: string | null, work: string, label: string, settings: ReadSettings, copy: boolean): Promise<ExportOutcome> {
   if (!fs.existsSync(dbPath)) return { error: toErrorReport(new DatabaseUnavailableError(`${dbPath} does not exist`, 'missing')) };
   let source = dbPath;
   if (copy) {

@@ -9,11 +9,10 @@ import path from 'node:path';
 import { KuzuStore, withStore } from './kuzu.js';
 import { cypherString } from './retention.js';
 import { readSchema } from './schema.js';
+import type { StoreSettings } from './settings.js';
 
-export interface StoreSettings {
-  bufferPoolMb: number;
-  threads?: number;
-}
+/** How the reads and scratch databases of this module are sized (threads default to 1). */
+export type ReadSettings = Pick<StoreSettings, 'bufferPoolMb'> & Partial<Pick<StoreSettings, 'threads'>>;
 
 export interface IdExport {
   /** Parquet file with one column `id`, sorted. */
@@ -34,7 +33,7 @@ export function wallClockText(value: unknown): string | null {
  * Writes the Message ids of `dbPath` (opened read-only: a copy or a file nobody holds) to `file`.
  * A database without a Message table gives an empty export.
  */
-export async function exportMessageIds(dbPath: string, file: string, settings: StoreSettings): Promise<IdExport> {
+export async function exportMessageIds(dbPath: string, file: string, settings: ReadSettings): Promise<IdExport> {
   return withStore(dbPath, { readOnly: true, bufferPoolMb: settings.bufferPoolMb, threads: settings.threads }, async (store) => {
     const schema = await readSchema(store);
     if (!schema.tables.Message) return writeEmptyIds(store, file);
@@ -59,7 +58,7 @@ async function writeEmptyIds(store: KuzuStore, file: string): Promise<IdExport> 
 export class IdSet {
   private constructor(private readonly store: KuzuStore, private readonly dir: string) {}
 
-  static async create(dir: string, settings: StoreSettings): Promise<IdSet> {
+  static async create(dir: string, settings: ReadSettings): Promise<IdSet> {
     fs.mkdirSync(dir, { recursive: true });
     const store = await KuzuStore.open(path.join(dir, 'ids.kuzu'), { readOnly: false, create: true, bufferPoolMb: Math.min(settings.bufferPoolMb, 256), threads: settings.threads });
     try {

@@ -13,7 +13,7 @@ import { withStore, type KuzuStore } from './kuzu.js';
 import { cypherString } from './retention.js';
 import { readSchema, type DatabaseSchema } from './schema.js';
 import { schemaDimension, type TableCounts } from './salvage.js';
-import type { StoreSettings } from './idSets.js';
+import type { ReadSettings } from './idSets.js';
 
 export interface SourceTables {
   dir: string;
@@ -27,7 +27,7 @@ export interface SourceTables {
 const q = (name: string): string => `\`${name}\``;
 
 /** Writes every Locrit table of `dbPath` (opened read-only) to `<dir>/<table>.parquet`. */
-export async function exportSourceTables(dbPath: string, dir: string, dimension: number | null, settings: StoreSettings): Promise<SourceTables> {
+export async function exportSourceTables(dbPath: string, dir: string, dimension: number | null, settings: ReadSettings): Promise<SourceTables> {
   fs.mkdirSync(dir, { recursive: true });
   return withStore(dbPath, { readOnly: true, bufferPoolMb: settings.bufferPoolMb, threads: settings.threads }, async (store) => {
     const schema = await readSchema(store);
@@ -99,7 +99,7 @@ const CONFLICT_EXAMPLES = 20;
  * Then checks it: every node id of every input is present, every input relationship whose ends
  * exist is present, each vector index exists and answers a query with a stored vector.
  */
-export async function buildMergedDatabase(tmpDb: string, inputs: MergeInput[], folder: string, dimension: number, settings: StoreSettings): Promise<MergeBuild> {
+export async function buildMergedDatabase(tmpDb: string, inputs: MergeInput[], folder: string, dimension: number, settings: ReadSettings): Promise<MergeBuild> {
   return withStore(tmpDb, { readOnly: false, create: true, bufferPoolMb: settings.bufferPoolMb, threads: settings.threads }, async (store) => {
     for (const ddl of schemaDdl(dimension)) await store.execute(ddl);
     const build: MergeBuild = { added: {}, conflicts: [], conflictCount: 0, counts: {}, vectorIndexes: [], problems: [] };
