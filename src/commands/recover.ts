@@ -68,6 +68,9 @@ export async function runRecover(context: CommandContext, options: RecoverOption
   else {
     const targets = resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry);
     if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
+    if (options.mergeBackups?.length && targets.length !== 1) {
+      throw new UsageError(`--merge-backup names backups of one Locrit, but ${targets.length} Locrits were selected`, 'name the Locrit: locrit-mem recover <locrit> --merge-backup <file>');
+    }
     const dir = options.conversationsDir ? path.resolve(context.cwd, options.conversationsDir) : locations.conversationsDir;
     const files = readConversationFiles(dir);
     const names = new Set(targets.map((t) => t.name));
@@ -113,6 +116,7 @@ function assemble({ target, part, durationMs }: Timed<RecoveryPart>, identity: L
     backupRestore: 'backupRestore' in part ? part.backupRestore : null,
     archiveRestore: 'archiveRestore' in part ? part.archiveRestore : null,
     conversations: 'conversations' in part ? part.conversations : null,
+    merge: 'merge' in part ? part.merge : null,
     verification: part.verification,
     backups: 'backups' in part ? part.backups : null,
     archives: 'archives' in part ? part.archives : null,

@@ -31,6 +31,8 @@ export interface RecoverOptions {
   conversationsDir?: string;
   /** Rows per salvage batch (tests use small ones). */
   batchSize?: number;
+  /** Backups to merge into kuzu.db (--merge-backup, repeatable); without it, every reset found is merged. */
+  mergeBackups?: string[];
 }
 
 /** The run every flow works in, resolved once by the command. */

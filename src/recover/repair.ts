@@ -19,6 +19,7 @@ import { diagnose, type Diagnosis } from './diagnose.js';
 import { emptyBase, fail, inWorker, refuse, step, suggestFallbacks, walBytesOf, type Attempt, type RecoverEnv } from './flow.js';
 import { rebuildFromSalvage } from './rebuild.js';
 import { replayWalFlow } from './replayWal.js';
+import { findResets, planResetRepair, repairReset } from './mergeFlow.js';
 import type { RecoverTaskPayload } from './tasks.js';
 import type { ConversationCheck, RepairPart, Timed } from './types.js';
 
@@ -42,7 +43,7 @@ export async function repairAll(env: RecoverEnv, targets: LocritTarget[], conver
   const results: Timed<RepairPart>[] = [];
   for (const target of targets) {
     const started = performance.now();
-    const part: RepairPart = { ...emptyBase(), action: 'none', replay: null, salvage: null, conversations: null };
+    const part: RepairPart = { ...emptyBase(), action: 'none', replay: null, salvage: null, conversations: null, merge: null };
     try {
       await repairOne(env, target, part, holders.get(target.dbPath) ?? null, probes.get(target.dbPath) ?? null, byLocrit.get(target.name) ?? []);
     } catch (error) {
@@ -100,10 +101,38 @@ async function repairOne(
     if (diagnosis.problem !== 'check-failed') suggestFallbacks(env, target, part);
     return;
   }
+  // Resets: backups holding messages found nowhere else, and a WAL another file wrote.
+  const explicit = options.mergeBackups ?? [];
+  const resets = diagnosis.action === 'salvage' ? null : await findResets(env, target);
+  const resetRepair = resets !== null && planResetRepair(part, resets, explicit);
   if (options.dryRun) {
     if (diagnosis.action === 'salvage') suggestFallbacks(env, target, part);
+    if (resetRepair) {
+      part.outcome = 'planned';
+      part.exitCode = ExitCode.findings;
+    } else {
     part.outcome = diagnosis.action === 'none' ? 'ok' : 'planned';
     part.exitCode = diagnosis.action === 'none' ? ExitCode.ok : ExitCode.findings;
+    }
+  } else if (resetRepair) {
+    const lock = acquireRunLock(target.dbPath, 'recover');
+    try {
+      const late = await holderOf(target.dbPath);
+      if (late) {
+        refuse(part, target.dbPath, late);
+        return;
+      }
+      // An unclean stop whose WAL is kuzu.db's own is replayed first, then the backups are merged.
+      if (part.action === 'replay-wal') {
+        await replayWalFlow(env, target, part, (probe as { ok: true; value: Inspection }).value);
+        if (part.outcome !== 'repaired') return;
+      }
+      await repairReset(env, target, part, resets!, explicit);
+    } finally {
+      lock.release();
+    }
+    if (part.exitCode === ExitCode.unavailable) return;
+    if (headers.length) probe = part.verification?.ok ? await probeOne(env, target, headers) : probe;
   } else if (diagnosis.action === 'replay-wal' || diagnosis.action === 'salvage') {
     const lock = acquireRunLock(target.dbPath, 'recover');
     try {

@@ -7,11 +7,11 @@ import type { TableCounts } from '../store/salvage.js';
 import type { TableSalvage } from './salvage.js';
 
 /** What is wrong with a Locrit, in the order recover checks ('requested': --from-backup, --from-archive, --list). Stable strings. */
-export type RecoverProblem = 'none' | 'requested' | 'in-use' | 'unclean-stop' | 'unreadable' | 'missing' | 'unsupported-version' | 'check-failed' | 'unsaved-conversations';
+export type RecoverProblem = 'none' | 'requested' | 'in-use' | 'unclean-stop' | 'unreadable' | 'missing' | 'unsupported-version' | 'check-failed' | 'unsaved-conversations' | 'reset' | 'foreign-wal';
 /** What recover does (or, with --dry-run, would do) about it. */
-export type RecoverAction = 'none' | 'refuse' | 'replay-wal' | 'salvage' | 'restore-backup' | 'restore-archive' | 'report' | 'list';
+export type RecoverAction = 'none' | 'refuse' | 'replay-wal' | 'salvage' | 'restore-backup' | 'restore-archive' | 'report' | 'list' | 'merge' | 'move-foreign-wal';
 /** How it ended. */
-export type RecoverOutcome = 'ok' | 'planned' | 'repaired' | 'salvaged' | 'restored' | 'refused' | 'unusable' | 'failed' | 'reported' | 'listed';
+export type RecoverOutcome = 'ok' | 'planned' | 'repaired' | 'salvaged' | 'restored' | 'refused' | 'unusable' | 'failed' | 'reported' | 'listed' | 'merged';
 
 export interface RecoverStep {
   step: string;
@@ -89,6 +89,39 @@ export interface ArchiveRestoreReport {
   dbBackup: string | null;
   messages: RestoredTable | null;
   relationships: RestoredTable[];
+}
+
+/** A reset found: a backup holding messages neither kuzu.db nor a complete archive holds. */
+export interface ResetFound {
+  backup: string;
+  madeBy: 'application' | 'locrit-mem';
+  /** When it was made, from its name (ISO). */
+  createdAt: string | null;
+  held: number;
+  missing: number;
+}
+
+/** What a merge of backups into kuzu.db found and did (`--dry-run`: found and planned). */
+export interface MergeSummary {
+  resets: ResetFound[];
+  /** Distinct messages found only in backups. */
+  missingMessages: number;
+  /** Local wall-clock time of the current file's first message (the Locrit's restart). */
+  currentFirstMessageAt: string | null;
+  unreadableBackups: { backup: string; error: string }[];
+  /** A WAL beside kuzu.db that another database file wrote, and why that is known. */
+  foreignWal: { path: string; reason: string; ownerBackup: string | null } | null;
+  /** Per source, what went into the merged database (empty for a dry run). */
+  sources: { path: string; role: 'current' | 'backup'; walUsed: string | null; messages: number; messagesAdded: number; archivedLeftOut: number }[];
+  messagesBefore: number | null;
+  messagesAfter: number | null;
+  /** Ids held by several sources with different values: the current file's values were kept. */
+  conflicts: { table: string; id: string; source: string }[];
+  conflictCount: number;
+  vectorIndexes: { name: string; present: boolean; answered: boolean | null }[];
+  keptCurrentAs: string | null;
+  foreignWalMovedTo: string | null;
+  durationMs: number | null;
 }
 
 export interface UnsavedConversation {
@@ -171,6 +204,8 @@ export interface LocritRecovery {
   backupRestore: BackupRestoreReport | null;
   archiveRestore: ArchiveRestoreReport | null;
   conversations: ConversationCheck | null;
+  /** Resets found and merged back (null when none was found). */
+  merge: MergeSummary | null;
   verification: Verification | null;
   backups: ListedBackup[] | null;
   archives: ListedArchive[] | null;
@@ -197,7 +232,7 @@ export interface RecoveryBase {
 }
 
 /** Diagnose and repair: nothing to do, refuse a held file, report, replay a WAL, or salvage into a fresh database. */
-export type RepairAction = 'none' | 'refuse' | 'report' | 'replay-wal' | 'salvage';
+export type RepairAction = 'none' | 'refuse' | 'report' | 'replay-wal' | 'salvage' | 'merge' | 'move-foreign-wal';
 
 /** Diagnose and repair: what it found and did, with the report of the repair it ran. */
 export interface RepairPart extends RecoveryBase {
@@ -205,6 +240,7 @@ export interface RepairPart extends RecoveryBase {
   replay: ReplayReport | null;
   salvage: SalvageReport | null;
   conversations: ConversationCheck | null;
+  merge: MergeSummary | null;
 }
 
 /** --from-backup ('refuse' when the database is still held at the last check). */

@@ -16,6 +16,8 @@ const PROBLEM_TEXT: Record<LocritRecovery['problem'], string> = {
   'unsupported-version': 'unsupported storage version',
   'check-failed': 'check failed (not damage)',
   'unsaved-conversations': 'unsaved conversations',
+  reset: 'reset: memory left in backups',
+  'foreign-wal': "another file's WAL beside kuzu.db",
 };
 
 const ACTION_TEXT: Record<LocritRecovery['action'], string> = {
@@ -27,6 +29,8 @@ const ACTION_TEXT: Record<LocritRecovery['action'], string> = {
   'restore-archive': 'restore an archive',
   report: 'report',
   list: 'list',
+  merge: 'merge the backups back',
+  'move-foreign-wal': 'move the WAL to its file',
 };
 
 function outcome(colors: ChalkInstance, value: RecoverOutcome, l: LocritRecovery): string {
@@ -44,6 +48,8 @@ function outcome(colors: ChalkInstance, value: RecoverOutcome, l: LocritRecovery
       const what = lost ? `, ${count(lost)} rows lost` : lost === null ? ', losses unknown' : '';
       return (l.exitCode === 0 ? colors.green : colors.yellow)(`salvaged${verified}${what}${partial ? `, ${count(partial)} rows partly` : ''}`);
     }
+    case 'merged':
+      return colors.green(`merged${verified}, +${count((l.merge?.messagesAfter ?? 0) - (l.merge?.messagesBefore ?? 0))} messages`);
     case 'planned':
       return colors.cyan('planned (dry run)');
     case 'reported':
@@ -102,6 +108,19 @@ function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verb
     const partial = s.tables.reduce((sum, t) => sum + t.partialRows, 0);
     out.push(`  total: ${s.totals.expected === null ? 'unknown number of' : count(s.totals.expected)} ${plural(s.totals.expected ?? 2, 'row')} expected, ${count(s.totals.recovered)} recovered${partial ? ` (${count(partial)} with unreadable columns set to NULL)` : ''}, ${s.totals.lost === null ? 'unknown' : count(s.totals.lost)} lost.`);
     out.push('  Kuzu keeps no page checksums: recovered rows may still hold damaged values; compare with a backup when one exists.');
+  }
+  if (l.merge && (l.merge.resets.length || l.merge.sources.length)) {
+    const m = l.merge;
+    const t = new Table({ head: ['Source', 'Messages', 'Brought back', 'In archives', 'Made'].map((h) => colors.bold(h)), ...TABLE_STYLE });
+    if (m.sources.length) {
+      for (const s of m.sources) t.push([path.basename(s.path) + (s.walUsed ? ' (+ WAL)' : ''), count(s.messages), s.role === 'current' ? '(current)' : count(s.messagesAdded), count(s.archivedLeftOut), m.resets.find((r) => r.backup === s.path)?.createdAt ?? '-']);
+    } else {
+      for (const r of m.resets) t.push([path.basename(r.backup), count(r.held), colors.yellow(count(r.missing)), '-', r.createdAt ?? '-']);
+    }
+    out.push(t.toString().split('\n').map((line) => `  ${line}`).join('\n'));
+    if (m.messagesAfter !== null) out.push(`  messages: ${count(m.messagesBefore)} before, ${count(m.messagesAfter)} after`);
+    else out.push(`  ${count(m.missingMessages)} message(s) to bring back; kuzu.db holds ${count(m.messagesBefore)}`);
+    if (m.conflictCount) out.push(`  ${count(m.conflictCount)} id(s) held other values in a backup; kuzu.db's were kept: ${m.conflicts.slice(0, 5).map((c) => `${c.table} ${c.id}`).join(', ')}${m.conflictCount > 5 ? ', …' : ''}`);
   }
   if (l.archiveRestore?.messages) {
     const a = l.archiveRestore;

@@ -10,6 +10,7 @@ interface RecoverFlags {
   list?: boolean;
   conversationsDir?: string;
   batchSize?: string;
+  mergeBackup?: string[];
 }
 
 export function registerRecover(program: Command, runtime: CliRuntime): void {
@@ -22,6 +23,7 @@ export function registerRecover(program: Command, runtime: CliRuntime): void {
     .option('--from-backup <file>', 'restore this backup file (ours or the application\'s kuzu.db.backup_*), keeping the current database as a backup')
     .option('--from-archive <folder>', 'put the messages of this archive (folder or its manifest.json) back; ids already present are skipped')
     .option('--list', 'list the backups and archives of each Locrit, with time, size and messages')
+    .option('--merge-backup <file>', 'merge this backup into the database (repeatable); without it every backup holding lost messages is merged', (value: string, previous: string[] = []) => [...previous, value])
     .option('--conversations-dir <dir>', "the application's conversation files (default: conversations.dir)")
     .option('--batch-size <rows>', 'rows per salvage batch (default 5000); a batch that fails is split until the bad rows are found')
     .addHelpText(
@@ -30,6 +32,9 @@ export function registerRecover(program: Command, runtime: CliRuntime): void {
 Cases, in the order they are checked:
   1. held by a running process     refuse (pid, command, memory, CPU); --wait <s> waits first
   2. unclean stop (WAL present)    back up db + WAL, replay the WAL, verify every table's rows
+     (a WAL another file wrote, left by the application's reset, is moved to that file instead)
+     reset (memory left in backups) merge every backup holding messages found nowhere else
+                                   into a new database, check it, swap it in
   3. cannot be opened or read      keep it as kuzu.db.backup_<stamp>, salvage table by table in
                                    child processes, rebuild with the Locrit schema, swap in
   4. unsaved conversations         conversation files that count more messages than Kuzu holds
@@ -43,6 +48,7 @@ Examples:
   locrit-mem recover "Bob Technique" --wait 30      repair bob once the application lets go
   locrit-mem recover bob --list                     backups and archives of bob
   locrit-mem recover bob --from-backup data/memory/bob/kuzu.db.backup_20251121_101500
+  locrit-mem recover bob --merge-backup data/memory/bob/kuzu.db.backup_20251121_101500
   locrit-mem recover --from-archive data/archive/bob/20251121T101500123Z
 
 Reference (every option, the JSON fields): docs/recover.md in the locrit-mem repository.`,
@@ -54,6 +60,12 @@ Reference (every option, the JSON fields): docs/recover.md in the locrit-mem rep
       if (flags.batchSize !== undefined) {
         batchSize = Number(flags.batchSize);
         if (!/^\s*\d+\s*$/.test(flags.batchSize) || !Number.isSafeInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a whole number of rows >= 1, got '${flags.batchSize}'`, 'omit it to use 5000');
+      }
+      for (const value of flags.mergeBackup ?? []) {
+        if (value.trim() === '') throw new UsageError('--merge-backup needs a path', 'pass --merge-backup <file> (see `locrit-mem recover --list`)');
+      }
+      if (flags.mergeBackup?.length && (flags.fromBackup !== undefined || flags.fromArchive !== undefined || flags.list)) {
+        throw new UsageError('--merge-backup cannot be combined with --from-backup, --from-archive or --list', 'merge with --merge-backup, or restore with --from-backup, not both');
       }
       for (const [flag, value] of [['--from-backup', flags.fromBackup], ['--from-archive', flags.fromArchive], ['--conversations-dir', flags.conversationsDir]] as const) {
         if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} needs a path`, `pass ${flag} <path>`);
@@ -70,6 +82,7 @@ Reference (every option, the JSON fields): docs/recover.md in the locrit-mem rep
         list: flags.list,
         conversationsDir: flags.conversationsDir,
         batchSize,
+        mergeBackups: flags.mergeBackup,
       });
       runtime.print(global.json ? runtime.json(report) : runtime.paste(recoverTable(report, (await runtime.colors(command)), global.verbose, runtime.tableWidth(command))));
       runtime.finish(report.exitCode);
