@@ -48,8 +48,10 @@ export async function runRecover(context: CommandContext, options: RecoverOption
   if (options.waitSeconds !== undefined && mode === 'list') throw new UsageError('--wait has no meaning with --list', 'drop --wait');
   const values = context.config.values;
   const locations = dataLocations(context);
+  const ask = options.confirmLoss;
   const env: RecoverEnv = {
-    options,
+    // The spinner stops before a question is asked at the terminal.
+    options: { ...options, confirmLoss: ask ? async (question: string) => (context.reporter.done(), ask(question)) : undefined },
     dataDir: context.dataDir,
     cwd: context.cwd,
     jobs: context.jobs,

@@ -9,6 +9,7 @@ import type { ValueSource } from '../config/sources.js';
 import { identify, resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { evaluateLimits, worstStatus, type LimitCheck, type LimitName, type LimitSettings, type LimitStatus } from '../policy/limits.js';
 import { findLeftovers, type Leftover } from '../retention/leftovers.js';
+import { readLossMarker, type LossMarker } from '../layout/lossMarker.js';
 import { scanResets, type ResetScan } from '../recover/resets.js';
 import { runEach } from '../runner/pool.js';
 import type { StoreSettings } from '../store/settings.js';
@@ -100,6 +101,8 @@ export interface LocritStats {
   durationMs: number;
   /** Resets found: backups holding messages neither kuzu.db nor a complete archive holds. */
   resets: ResetSummary;
+  /** A salvage swapped in with fewer messages than last known, not yet acknowledged (`recover --acknowledge-loss`). */
+  salvagedWithLosses: LossMarker | null;
 }
 
 export interface ResetSummary {
@@ -208,11 +211,12 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     const identity = identify(context.config.registry, outcome.target.name);
     const leftovers = findLeftovers(outcome.target.dbPath, outcome.target.name, archiveDir);
     const resets = resetSummary(scans[i]);
+    const salvagedWithLosses = readLossMarker(outcome.target.dbPath);
     if (!outcome.ok) {
       const files = fileFigures(outcome.target, backupDir, outcome.error.holder);
       return {
         name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: 'unavailable', files, database: null,
-        limits: [], inUse: outcome.error.holder, snapshotAt: null, leftovers, error: outcome.error, durationMs: outcome.durationMs, resets,
+        limits: [], inUse: outcome.error.holder, snapshotAt: null, leftovers, error: outcome.error, durationMs: outcome.durationMs, resets, salvagedWithLosses,
       };
     }
     const { database, snapshot } = outcome.value;
@@ -224,7 +228,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     );
     return {
       name: outcome.target.name, ...identity, path: outcome.target.dbPath, status: worstStatus(limits.map((l) => l.status)), files, database,
-      limits, inUse: snapshot.holder, snapshotAt: snapshot.takenAt, leftovers, error: null, durationMs: outcome.durationMs, resets,
+      limits, inUse: snapshot.holder, snapshotAt: snapshot.takenAt, leftovers, error: null, durationMs: outcome.durationMs, resets, salvagedWithLosses,
     };
   });
 

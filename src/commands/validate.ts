@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, DatabaseUnavailableError, ExitCode, LocritMemError, toErrorReport, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
 import { scanResets, type ResetScan } from '../recover/resets.js';
+import { readLossMarker, type LossMarker } from '../layout/lossMarker.js';
 import { fileSizes } from '../layout/files.js';
 import type { LocritIdentity, LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
@@ -403,6 +404,7 @@ function assemble(
       resets: (scan?.resets ?? []).map((r) => ({ name: r.name, createdAt: r.createdAt, held: r.held ?? 0, missing: r.missing ?? 0, currentFirstMessageAt: scan?.current.firstMessageAt ?? null })),
       unreadableBackups: (scan?.unreadable ?? []).map((b) => ({ name: b.name, error: b.error ?? 'unreadable' })),
       foreignWal: scan?.wal?.verdict === 'foreign' ? { reason: scan.wal.reason } : null,
+      salvagedWithLosses: describeLoss(readLossMarker(target.dbPath)),
     },
     fileCollector,
   );
@@ -428,6 +430,11 @@ function assemble(
     exitCode,
     durationMs: outcome.durationMs + (deepOutcome?.durationMs ?? 0),
   };
+}
+
+function describeLoss(marker: LossMarker | null): string | null {
+  if (!marker) return null;
+  return `salvaged${marker.at ? ` on ${marker.at}` : ''}: ${marker.messages} message(s)${marker.lastKnown !== null ? ` of ${marker.lastKnown} last known (${marker.lastKnownFrom})` : ''}${marker.damagedKeptAs ? `; the damaged file is kept as ${marker.damagedKeptAs}` : ''}`;
 }
 
 function summarize(locrits: LocritValidation[]): ValidateSummary {

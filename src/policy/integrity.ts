@@ -51,6 +51,7 @@ export const RULES: readonly RuleDef[] = [
   R('file.reset', 'file', 'error', "a backup (the application's kuzu.db.backup_* or ours) holds messages that neither kuzu.db nor a complete archive holds: the Locrit lost them in a reset (examples: the backups)", 'locrit-mem recover <locrit> (merges the backups back; --dry-run shows the plan)'),
   R('file.backup-unreadable', 'file', 'warn', 'a backup cannot be read, so whether it holds lost messages is unknown', 'locrit-mem recover --list <locrit>; salvage a copy of it if it matters'),
   R('file.foreign-wal', 'file', 'error', 'the WAL beside kuzu.db was written by another database file (left by a reset): opening kuzu.db would replay it into the wrong file', 'locrit-mem recover <locrit> (moves it to the backup that wrote it, then merges)'),
+  R('file.salvaged-with-losses', 'file', 'error', 'a salvage holding fewer messages than last known was swapped in, and the loss is not acknowledged yet', 'look for another copy (locrit-mem recover --list <locrit>); then locrit-mem recover <locrit> --acknowledge-loss'),
   R('file.app-backups', 'file', 'info', "the application's own backups (kuzu.db.backup_*) lie beside the database", 'locrit-mem recover --list <locrit>'),
   R('file.app-cannot-open', 'file', 'error', "the application's user could not open kuzu.db or its WAL read-write (owner or mode; see the detail): its next open would fail and it would start the Locrit empty", "give the file the application's user and mode 600 (chown <user>: <file>; chmod 600 <file>), and run writing commands as root or as that user"),
   R('file.archive-open-to-others', 'file', 'warn', "an archive of this Locrit can be read by every local user while the database cannot", 'chmod -R o-rwx <archive.dir>/<locrit>'),
@@ -469,6 +470,8 @@ export interface FileInput {
   unreadableBackups?: { name: string; error: string }[];
   /** A WAL beside kuzu.db written by another database file, and why that is known. */
   foreignWal?: { reason: string } | null;
+  /** A salvage with losses not acknowledged yet, described in words. */
+  salvagedWithLosses?: string | null;
 }
 
 export interface ResetInput {
@@ -524,6 +527,10 @@ export function checkFile(input: FileInput, collector: FindingCollector): void {
   }
   for (const backup of input.unreadableBackups ?? []) collector.add('file.backup-unreadable', backup.name);
   if (input.unreadableBackups?.length) collector.setDetail('file.backup-unreadable', input.unreadableBackups.map((b) => `${b.name}: ${b.error}`).join('; '));
+  if (input.salvagedWithLosses) {
+    collector.add('file.salvaged-with-losses', 'kuzu.db.locrit-mem-losses.json');
+    collector.setDetail('file.salvaged-with-losses', input.salvagedWithLosses);
+  }
   if (input.foreignWal) {
     collector.add('file.foreign-wal', 'kuzu.db.wal');
     collector.setDetail('file.foreign-wal', input.foreignWal.reason);

@@ -100,10 +100,11 @@ export function diagnose(o: Observation): Diagnosis {
       problems: [probe.error.message],
       action: 'salvage',
       plan: [
-        'keep the damaged file (and its WAL) as kuzu.db.backup_YYYYMMDD_HHMMSS, the application\'s naming',
+        'keep the damaged file (and its WAL) as kuzu.db.locrit-mem-damaged_<UTC stamp>',
         `salvage every table in batches of up to ${o.batchSize} rows by primary key, each read in a child process; a batch that crashes is split until the unreadable rows are found`,
         'build a fresh database with the full Locrit schema (vector indexes where embeddings exist) and load what was salvaged; relationships only where both ends came back',
-        'verify the new database (opens, row counts equal what was salvaged, schema) and swap it in atomically',
+        'when rows could not be read: add every readable backup (ours and the application\'s), leaving out messages a complete archive holds; the salvaged rows win where an id holds other values',
+        'verify the new database (opens, row counts equal what was built, schema); swap it in atomically, unless it holds fewer messages than last known (the damaged file\'s header, a backup) or none: then only with --accept-loss or a "y" at the terminal',
         'report per table what came back and what was lost',
       ],
     };

@@ -1,5 +1,5 @@
 /**
- * Files recover moves: the application's backup naming for a damaged database it replaces,
+ * Files recover moves: the damaged database it replaces, kept under our backup naming,
  * and the atomic install of a rebuilt file. The damaged file is kept by a hard link under the
  * backup name before anything changes, so kuzu.db is never missing: one rename then puts the
  * rebuilt file in its place (readers see the old file or the new one).
@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { databaseOwnership, writeLikeDatabase } from '../layout/ownership.js';
+import { backupName } from '../layout/backup.js';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -28,9 +29,14 @@ export interface KeptFiles {
   walBackup: string | null;
 }
 
-/** Keeps kuzu.db under the application's backup name (hard link, else copy) and copies its WAL beside it. */
-export function keepAsAppBackup(dbPath: string, at: Date): KeptFiles {
-  const dbBackup = freeAppBackupPath(dbPath, at);
+/**
+ * Keeps a damaged kuzu.db as `kuzu.db.locrit-mem-damaged_<UTC stamp>` (hard link, else copy) and
+ * copies its WAL beside it. Our name, not the application's: a damaged file kept under the
+ * application's backup naming would look like one of its backups to every later run.
+ */
+export function keepDamaged(dbPath: string, at: Date): KeptFiles {
+  let dbBackup = path.join(path.dirname(dbPath), backupName('damaged', at));
+  for (let offset = 1; fs.existsSync(dbBackup) || fs.existsSync(`${dbBackup}.wal`); offset++) dbBackup = path.join(path.dirname(dbPath), backupName('damaged', new Date(at.getTime() + offset)));
   const owner = databaseOwnership(dbPath);
   try {
     fs.linkSync(dbPath, dbBackup);
@@ -51,7 +57,7 @@ export function keepAsAppBackup(dbPath: string, at: Date): KeptFiles {
 
 /**
  * Puts a rebuilt, verified, closed database in place of kuzu.db, whose bytes were kept
- * beforehand (keepAsAppBackup). The old WAL goes first: left beside the new file it would be
+ * beforehand (keepDamaged). The old WAL goes first: left beside the new file it would be
  * replayed into it (kuzu#5777); its copy is in the backup. The rebuilt file gets the owner,
  * group and mode of the one it replaces before the rename, so the application can open it.
  */

@@ -33,6 +33,12 @@ export interface RecoverOptions {
   batchSize?: number;
   /** Backups to merge into kuzu.db (--merge-backup, repeatable); without it, every reset found is merged. */
   mergeBackups?: string[];
+  /** Swap in a salvage that holds fewer messages than last known (or none). */
+  acceptLoss?: boolean;
+  /** Asks the operator (a terminal) whether to swap in such a salvage; absent: the answer is no. */
+  confirmLoss?: (question: string) => Promise<boolean>;
+  /** Clear the "salvaged with losses" flag of the Locrits named. */
+  acknowledgeLoss?: boolean;
 }
 
 /** The run every flow works in, resolved once by the command. */

@@ -17,7 +17,7 @@ import type { WalOwnership } from '../layout/walOwner.js';
 import { NODE_TABLES } from '../schema/locrit.js';
 import { IdSet, type ReadSettings } from '../store/idSets.js';
 import { describeProcess, locksOn } from '../store/locks.js';
-import { buildMergedDatabase, type Conflict, type MergeInput, type SourceTables } from '../store/merge.js';
+import { buildMergedDatabase, type Conflict, type MergeBuild, type MergeInput, type SourceTables } from '../store/merge.js';
 import type { TableCounts } from '../store/salvage.js';
 import { listArchives, messageFilesOf } from '../archive/format.js';
 import { runSourceChild, scanResets, type ResetScan } from './resets.js';
@@ -132,36 +132,27 @@ export async function mergeLocrit(dbPath: string, options: MergeOptions): Promis
     // The current file first (it wins), then the backups, newest first.
     const ordered = [...chosen].sort((a, b) => createdAt(scan, b).localeCompare(createdAt(scan, a)));
     const wal = scan.wal;
-    const inputs: MergeInput[] = [];
-    options.progress?.('merge: reading the current database');
-    const current = await exportFromCopy(dbPath, wal?.verdict === 'own' ? wal.wal : null, workDir, 0, null, options.settings);
-    report.sources.push(sourceReport(dbPath, 'current', wal?.verdict === 'own' ? wal.wal : null, current));
-    inputs.push({ label: dbPath, tables: current });
-    const dimension = current.dimension ?? 768;
-    for (const [i, backup] of ordered.entries()) {
-      options.progress?.(`merge: reading ${path.basename(backup)}`);
-      const pairedWal = wal?.verdict === 'foreign' && wal.ownerBackup === backup ? wal.wal : fs.existsSync(`${backup}.wal`) ? `${backup}.wal` : null;
-      const tables = pairedWal ? await exportFromCopy(backup, pairedWal, workDir, i + 1, dimension, options.settings) : await exportInPlace(backup, workDir, i + 1, dimension, options.settings);
-      report.sources.push(sourceReport(backup, 'backup', pairedWal, tables));
-      inputs.push({ label: backup, tables });
-    }
-    await leaveOutArchived(inputs.slice(1), report.sources.slice(1), options, workDir);
-    options.progress?.('merge: building the merged database');
-    const build = await buildMergedDatabase(tmpDb, inputs, options.folder, dimension, options.settings);
+    const sources: SourceFile[] = [
+      // Copied before it is opened: opening kuzu.db itself, even read-only, takes a lock that makes the application's open fail.
+      { path: dbPath, wal: wal?.verdict === 'own' ? wal.wal : null, copy: true, role: 'current' },
+      ...ordered.map((backup): SourceFile => {
+        const pairedWal = wal?.verdict === 'foreign' && wal.ownerBackup === backup ? wal.wal : fs.existsSync(`${backup}.wal`) ? `${backup}.wal` : null;
+        return { path: backup, wal: pairedWal, copy: pairedWal !== null, role: 'backup' };
+      }),
+    ];
+    const built = await buildFromSources(tmpDb, workDir, sources, { folder: options.folder, archiveRoot: options.archiveRoot, settings: options.settings, progress: options.progress, dimension: null });
+    const build = built.build;
+    report.sources = built.sources;
     report.counts = build.counts;
     report.conflicts = build.conflicts;
     report.conflictCount = build.conflictCount;
     report.vectorIndexes = build.vectorIndexes;
-    for (const source of report.sources) {
-      source.rowsAdded = build.added[source.path] ?? {};
-      source.messagesAdded = source.rowsAdded.Message ?? 0;
-    }
     if (build.problems.length) {
       throw new LocritMemError(`the merged database failed its check (${build.problems.join('; ')}); ${dbPath} was left as it was`, ExitCode.unavailable, 'report this; the backups are untouched');
     }
     const addedFromBackups = report.sources.slice(1).reduce((sum, s) => sum + Object.values(s.rowsAdded).reduce((a, b) => a + b, 0), 0);
     report.messagesAfter = build.counts.Message ?? 0;
-    report.messagesBefore = current.counts.Message ?? 0;
+    report.messagesBefore = built.sources[0].messages;
     if (addedFromBackups === 0) {
       report.messagesAfter = report.messagesBefore;
       return report;
@@ -181,6 +172,50 @@ export async function mergeLocrit(dbPath: string, options: MergeOptions): Promis
     removeMergeLeftovers(dbPath);
     report.durationMs = Date.now() - started;
   }
+}
+
+export interface SourceFile {
+  path: string;
+  /** A WAL to read with it (its own, or the one a reset left beside kuzu.db). */
+  wal: string | null;
+  /** Read from a copy (a file the application may open, or a pair with a WAL). */
+  copy: boolean;
+  role: 'current' | 'backup';
+}
+
+export interface BuildOptions {
+  folder: string;
+  archiveRoot: string | null;
+  settings: ReadSettings;
+  progress?: (phase: string) => void;
+  /** The embedding dimension; null: the first source's. */
+  dimension: number | null;
+}
+
+/**
+ * Builds at `tmpDb` one database from `sources`, the first winning on conflicting values;
+ * messages a complete archive holds are left out of every source but the first. Each source is
+ * read in a child process. Throws when a source cannot be read; the check's problems are in the result.
+ */
+export async function buildFromSources(tmpDb: string, workDir: string, sources: SourceFile[], options: BuildOptions): Promise<{ build: MergeBuild; sources: MergeSourceReport[]; dimension: number }> {
+  const inputs: MergeInput[] = [];
+  const reports: MergeSourceReport[] = [];
+  let dimension = options.dimension;
+  for (const [i, source] of sources.entries()) {
+    options.progress?.(i === 0 && source.role === 'current' ? 'merge: reading the current database' : `merge: reading ${path.basename(source.path)}`);
+    const tables = source.copy ? await exportFromCopy(source.path, source.wal, workDir, i, dimension, options.settings) : await exportInPlace(source.path, workDir, i, dimension, options.settings);
+    dimension ??= tables.dimension ?? 768;
+    reports.push(sourceReport(source.path, source.role, source.wal, tables));
+    inputs.push({ label: source.path, tables });
+  }
+  await leaveOutArchived(inputs.slice(1), reports.slice(1), options, workDir);
+  options.progress?.('merge: building the merged database');
+  const build = await buildMergedDatabase(tmpDb, inputs, options.folder, dimension ?? 768, options.settings);
+  for (const source of reports) {
+    source.rowsAdded = build.added[source.path] ?? {};
+    source.messagesAdded = source.rowsAdded.Message ?? 0;
+  }
+  return { build, sources: reports, dimension: dimension ?? 768 };
 }
 
 function createdAt(scan: ResetScan, backup: string): string {
@@ -217,7 +252,7 @@ async function exportInPlace(file: string, workDir: string, index: number, dimen
 }
 
 /** Drops from the backups' Message files the messages a complete archive holds. */
-async function leaveOutArchived(inputs: MergeInput[], reports: MergeSourceReport[], options: MergeOptions, workDir: string): Promise<void> {
+async function leaveOutArchived(inputs: MergeInput[], reports: MergeSourceReport[], options: { archiveRoot: string | null; folder: string; settings: ReadSettings }, workDir: string): Promise<void> {
   if (!options.archiveRoot) return;
   const files: string[] = [];
   for (const archive of listArchives(options.archiveRoot, options.folder).complete) {

@@ -19,6 +19,7 @@ import { diagnose, type Diagnosis } from './diagnose.js';
 import { emptyBase, fail, inWorker, refuse, step, suggestFallbacks, walBytesOf, type Attempt, type RecoverEnv } from './flow.js';
 import { rebuildFromSalvage } from './rebuild.js';
 import { replayWalFlow } from './replayWal.js';
+import { acknowledgeLoss } from '../layout/lossMarker.js';
 import { findResets, planResetRepair, repairReset } from './mergeFlow.js';
 import type { RecoverTaskPayload } from './tasks.js';
 import type { ConversationCheck, RepairPart, Timed } from './types.js';
@@ -76,6 +77,10 @@ async function repairOne(
   env: RecoverEnv, target: LocritTarget, part: RepairPart, initialHolder: LockHolder | null, initialProbe: Attempt<Inspection> | null, headers: ConversationHeader[],
 ): Promise<void> {
   const { options } = env;
+  if (options.acknowledgeLoss) {
+    const marker = acknowledgeLoss(target.dbPath);
+    step(part, 'acknowledge', true, marker ? `loss acknowledged (salvaged ${marker.at || 'earlier'}: ${marker.messages} message(s)${marker.lastKnown !== null ? ` of ${marker.lastKnown} last known` : ''}); stats and validate no longer flag it` : 'nothing to acknowledge: no salvage with losses is recorded');
+  }
   let holder = initialHolder;
   let probe = initialProbe;
   // Held by a running process: wait if asked, else refuse.

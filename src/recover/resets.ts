@@ -67,9 +67,13 @@ export interface ResetScan {
 
 const CHILD = fileURLToPath(new URL('./sourceChild.js', import.meta.url));
 
-/** Backups of a Locrit (database files only: their WAL copies and folders from old Kuzu versions are left out). */
+/**
+ * Backups of a Locrit (database files only: their WAL copies and folders from old Kuzu versions
+ * are left out, and so are the damaged files `recover` kept after salvaging what they held).
+ */
 export function backupsOf(dbPath: string, backupDir: string | null = null): BackupFile[] {
   return fileSizes(dbPath, backupDir).backups.filter((b) => {
+    if (/^kuzu\.db\.locrit-mem-damaged_/.test(path.basename(b.path))) return false;
     const stat = fs.statSync(b.path, { throwIfNoEntry: false });
     return stat?.isFile() === true;
   });

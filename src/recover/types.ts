@@ -53,7 +53,7 @@ export interface ReplayReport {
 }
 
 export interface SalvageReport {
-  /** Where the damaged file was kept: kuzu.db.backup_YYYYMMDD_HHMMSS (the application's naming). */
+  /** Where the damaged file was kept: kuzu.db.locrit-mem-damaged_<UTC stamp>. */
   movedAsideTo: string | null;
   walMovedAsideTo: string | null;
   opened: boolean;
@@ -69,6 +69,16 @@ export interface SalvageReport {
   vectorIndexes: string[];
   attempts: number;
   crashes: number;
+  /** Where the messages of the new database came from: the damaged file's rows first, then backups. */
+  sources: { path: string; role: 'damaged' | 'backup'; messages: number; messagesAdded: number; archivedLeftOut: number }[];
+  /** Messages the new database holds. */
+  messages: number;
+  /** The last known message count (damaged file's header, else the newest readable backup) and where it came from. */
+  lastKnownMessages: number | null;
+  lastKnownFrom: string | null;
+  /** Fewer messages than last known, or none: swapped in only with --accept-loss or a "y" at the terminal. */
+  losesMessages: boolean;
+  swapped: boolean;
 }
 
 export interface BackupRestoreReport {

@@ -16,8 +16,9 @@ async function countsOf(dbPath: string): Promise<Record<string, number>> {
   return { ...counts, ...(await relCounts(dbPath, RELS)) };
 }
 
-function appBackups(dir: string): string[] {
-  return fs.readdirSync(dir).filter((f) => /^kuzu\.db\.backup_\d{8}_\d{6}$/.test(f));
+/** The damaged originals recover kept, under our naming (never the application's kuzu.db.backup_*). */
+function damagedKept(dir: string): string[] {
+  return fs.readdirSync(dir).filter((f) => /^kuzu\.db\.locrit-mem-damaged_\d{8}T\d{9}Z$/.test(f));
 }
 
 /** The report's per-table recovered counts are exactly what the new database holds, and it opens with the whole schema. */
@@ -70,13 +71,24 @@ describe('recover', () => {
     assert.match(again.stdout, /Nothing wrong/);
   });
 
-  it('rebuilds a truncated file into a working, empty database and says plainly that nothing could be read', async (t) => {
+  it('a truncated file with nothing to rebuild from is not swapped for an empty database without --accept-loss, and stays flagged until acknowledged', async (t) => {
     const data = tempDir(t);
     const config = writeConfig(data, CONFIG);
     const fixture = await makeLocrit(data, { name: 'cut' });
     truncateFile(fixture.dbPath, 0.5);
     const damaged = sha256File(fixture.dbPath);
-    const result = await runCli(['-c', config, '-d', data, 'recover', '--json']);
+    const refused = await runCli(['-c', config, '-d', data, 'recover', '--json']);
+    assert.equal(refused.code, 3, refused.stderr);
+    const held = JSON.parse(refused.stdout).locrits[0];
+    assert.equal(held.outcome, 'refused');
+    assert.equal(held.salvage.swapped, false);
+    assert.equal(held.salvage.messages, 0);
+    assert.match(held.error.message, /would hold 0 message\(s\), and how many the damaged file held is unknown: not swapped in/);
+    assert.match(held.error.hint, /--accept-loss/);
+    assert.equal(sha256File(fixture.dbPath), damaged, 'kuzu.db is unchanged');
+    assert.deepEqual(damagedKept(path.dirname(fixture.dbPath)), []);
+
+    const result = await runCli(['-c', config, '-d', data, 'recover', '--accept-loss', '--json']);
     assert.equal(result.code, 1, result.stderr);
     const locrit = JSON.parse(result.stdout).locrits[0];
     await assertHonestSalvage(locrit, fixture.dbPath);
@@ -87,13 +99,51 @@ describe('recover', () => {
     assert.equal(locrit.salvage.totals.lost, null, 'an unreadable file cannot say how much it held');
     assert.ok(locrit.problems.some((p: string) => /nothing could be read/.test(p)));
     assert.ok(locrit.suggestions.some((s: string) => /--list/.test(s)));
-    // The damaged bytes are kept under the application's backup naming.
-    const [kept] = appBackups(path.dirname(fixture.dbPath));
-    assert.ok(kept, 'kuzu.db.backup_YYYYMMDD_HHMMSS exists');
+    // The damaged bytes are kept under our naming, not the application's backup pattern.
+    const [kept] = damagedKept(path.dirname(fixture.dbPath));
+    assert.ok(kept, 'kuzu.db.locrit-mem-damaged_<UTC stamp> exists');
     assert.equal(sha256File(path.join(path.dirname(fixture.dbPath), kept)), damaged);
     assert.equal(locrit.salvage.movedAsideTo, path.join(path.dirname(fixture.dbPath), kept));
-    const table = await runCli(['-c', config, '-d', data, 'recover']);
-    assert.equal(table.code, 0, 'the rebuilt database is healthy now');
+    // Flagged in stats and validate until acknowledged.
+    const stats = JSON.parse((await runCli(['-c', config, '-d', data, 'stats', '--json'])).stdout).locrits[0];
+    assert.equal(stats.salvagedWithLosses.messages, 0);
+    const prometheus = await runCli(['-c', config, '-d', data, 'stats', '--format', 'prometheus']);
+    assert.match(prometheus.stdout, /^locrit_salvaged_with_losses\{locrit="cut"\} 1$/m);
+    const validate = JSON.parse((await runCli(['-c', config, '-d', data, 'validate', '--json'])).stdout).locrits[0];
+    assert.equal(validate.findings.find((f: { rule: string }) => f.rule === 'file.salvaged-with-losses')?.severity, 'error');
+    const acknowledged = await runCli(['-c', config, '-d', data, 'recover', 'cut', '--acknowledge-loss', '--json']);
+    assert.equal(acknowledged.code, 0, acknowledged.stderr);
+    assert.equal(JSON.parse(acknowledged.stdout).locrits[0].steps[0].step, 'acknowledge');
+    const after = JSON.parse((await runCli(['-c', config, '-d', data, 'stats', '--json'])).stdout).locrits[0];
+    assert.equal(after.salvagedWithLosses, null);
+  });
+
+  it('a truncated file with a backup comes back with the backup\'s messages, minus those a complete archive holds', async (t) => {
+    const data = tempDir(t);
+    const config = writeConfig(data, CONFIG);
+    const fixture = await makeLocrit(data, { name: 'cut' });
+    const dir = path.dirname(fixture.dbPath);
+    fs.copyFileSync(fixture.dbPath, path.join(dir, 'kuzu.db.backup_20261031_090000'));
+    // Then the older messages of each session are archived on purpose: they must not come back.
+    const archived = await runCli(['-c', config, '-d', data, 'archive', '--json', '--days', '0', '--keep', '0', '--max-per-conversation', '30']);
+    assert.equal(archived.code, 0, archived.stderr);
+    const kept = await idsOf(fixture.dbPath);
+    const gone = 200 - kept.length;
+    assert.ok(gone > 0);
+    truncateFile(fixture.dbPath, 0.5);
+    const result = await runCli(['-c', config, '-d', data, 'recover', '--json']);
+    assert.equal(result.code, 1, result.stderr);
+    const locrit = JSON.parse(result.stdout).locrits[0];
+    assert.equal(locrit.outcome, 'salvaged');
+    assert.equal(locrit.salvage.swapped, true);
+    assert.equal(locrit.salvage.lastKnownMessages, kept.length);
+    assert.deepEqual(
+      locrit.salvage.sources.map((s: { role: string; messagesAdded: number; archivedLeftOut: number }) => [s.role, s.messagesAdded, s.archivedLeftOut]),
+      [['damaged', 0, 0], ['backup', kept.length, gone]],
+    );
+    assert.deepEqual(await idsOf(fixture.dbPath), kept);
+    assert.equal(damagedKept(dir).length, 1);
+    assert.ok(fs.existsSync(path.join(dir, 'kuzu.db.backup_20261031_090000')), 'the backup stays');
   });
 
   it('salvages a file with damaged pages (damagePages) and reports exactly what the new database holds', async (t) => {
@@ -103,11 +153,12 @@ describe('recover', () => {
     const fixture = await makeLocrit(data, { name: 'pages', serialCopy: true, vectorIndexes: false });
     damagePages(fixture.dbPath, { pages: 8, seed: 1 });
     const damaged = sha256File(fixture.dbPath);
-    const result = await runCli(['-c', config, '-d', data, 'recover', '--json']);
+    // Rows may be lost here and there is no backup: --accept-loss lets the salvage in.
+    const result = await runCli(['-c', config, '-d', data, 'recover', '--accept-loss', '--json']);
     assert.ok(result.code === 0 || result.code === 1, `exit ${result.code}: ${result.stderr}`);
     const locrit = JSON.parse(result.stdout).locrits[0];
     await assertHonestSalvage(locrit, fixture.dbPath);
-    const [kept] = appBackups(path.dirname(fixture.dbPath));
+    const [kept] = damagedKept(path.dirname(fixture.dbPath));
     assert.equal(sha256File(path.join(path.dirname(fixture.dbPath), kept)), damaged);
     // Whatever came back is real: every recovered message id is one the fixture wrote.
     const ids = await idsOf(fixture.dbPath);
@@ -156,7 +207,8 @@ describe('recover', () => {
     assert.equal(byName.wal.outcome, 'planned');
     assert.match(byName.wal.plan.join('\n'), /CHECKPOINT/);
     assert.equal(byName.cut.action, 'salvage');
-    assert.match(byName.cut.plan.join('\n'), /kuzu\.db\.backup_YYYYMMDD_HHMMSS/);
+    assert.match(byName.cut.plan.join('\n'), /kuzu\.db\.locrit-mem-damaged_<UTC stamp>/);
+    assert.match(byName.cut.plan.join('\n'), /--accept-loss/);
     assert.equal(byName.fine.problem, 'none');
     assert.equal(byName.fine.exitCode, 0);
     const text = await runCli(['-c', config, '-d', data, 'recover', '--dry-run']);

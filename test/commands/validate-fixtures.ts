@@ -172,6 +172,8 @@ export async function plantDefects(dataDir: string, name = 'defects'): Promise<P
   // The application's own backup beside the database.
   fs.writeFileSync(path.join(path.dirname(fixture.dbPath), 'kuzu.db.backup_20261020_101500'), 'old copy');
   plant2(expected, 'file.app-backups', 'kuzu.db.backup_20261020_101500');
+  // It is not a Kuzu file: whether it holds lost messages cannot be known.
+  plant2(expected, 'file.backup-unreadable', 'kuzu.db.backup_20261020_101500');
   for (const rule of Object.keys(expected)) expected[rule] = sorted(expected[rule]);
   return { fixture, expected, ...result! };
 }

@@ -65,6 +65,10 @@ function notes(locrits: LocritStats[], colors: ChalkInstance): string[] {
       out.push(`${colors.red('✗')} ${l.name}: reset: ${backup.name} (made ${backup.createdAt ?? 'at an unknown time'}) holds ${count(backup.held)} messages, ${count(backup.missing)} of them neither in kuzu.db nor in an archive${restart}; run \`locrit-mem recover ${l.name}\` to merge them back`);
     }
     if (l.resets.foreignWal) out.push(`${colors.red('✗')} ${l.name}: kuzu.db.wal was written by another database file (${l.resets.foreignWal.reason}); run \`locrit-mem recover ${l.name}\``);
+    if (l.salvagedWithLosses) {
+      const m = l.salvagedWithLosses;
+      out.push(`${colors.red('✗')} ${l.name}: salvaged with losses${m.at ? ` on ${m.at}` : ''}: ${count(m.messages)} message(s)${m.lastKnown !== null ? ` of ${count(m.lastKnown)} last known (${m.lastKnownFrom})` : ''}; once dealt with: \`locrit-mem recover ${l.name} --acknowledge-loss\``);
+    }
     for (const backup of l.resets.unreadableBackups) out.push(`${colors.yellow('!')} ${l.name}: backup ${backup.name} cannot be read: ${backup.error}`);
     if (l.files.uncleanStop && !l.resets.foreignWal) out.push(`${colors.yellow('!')} ${l.name}: a WAL is present and no process holds the database (the last writer did not stop cleanly); run \`locrit-mem recover ${l.name}\``);
     for (const limit of l.limits) {
@@ -142,6 +146,7 @@ export function statsPrometheus(report: StatsReport): string {
     gauge('reset_missing_messages', 'Messages only backups hold (neither kuzu.db nor a complete archive): lost in a reset until merged back.', locrit, l.resets.missingMessages);
     gauge('reset_backups', 'Backups holding messages found nowhere else.', locrit, l.resets.backups.length);
     gauge('backups_unreadable', 'Backups that cannot be read.', locrit, l.resets.unreadableBackups.length);
+    gauge('salvaged_with_losses', 'A salvage with fewer messages than last known was swapped in and not yet acknowledged.', locrit, l.salvagedWithLosses ? 1 : 0);
     gauge('foreign_wal', 'A WAL written by another database file lies beside kuzu.db.', locrit, l.resets.foreignWal ? 1 : 0);
     gauge('limit_status', 'Status against each limit: 0 ok, 1 warn, 2 over.', { ...locrit, limit: 'any' }, l.status === 'over' ? 2 : l.status === 'warn' ? 1 : l.status === 'ok' ? 0 : null);
     for (const limit of l.limits) gauge('limit_status', 'Status against each limit: 0 ok, 1 warn, 2 over.', { ...locrit, limit: limit.name }, limit.status === 'over' ? 2 : limit.status === 'warn' ? 1 : 0);

@@ -11,6 +11,8 @@ interface RecoverFlags {
   conversationsDir?: string;
   batchSize?: string;
   mergeBackup?: string[];
+  acceptLoss?: boolean;
+  acknowledgeLoss?: boolean;
 }
 
 export function registerRecover(program: Command, runtime: CliRuntime): void {
@@ -24,6 +26,8 @@ export function registerRecover(program: Command, runtime: CliRuntime): void {
     .option('--from-archive <folder>', 'put the messages of this archive (folder or its manifest.json) back; ids already present are skipped')
     .option('--list', 'list the backups and archives of each Locrit, with time, size and messages')
     .option('--merge-backup <file>', 'merge this backup into the database (repeatable); without it every backup holding lost messages is merged', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--accept-loss', 'swap in a salvage that holds fewer messages than last known, or none (asked on a terminal)')
+    .option('--acknowledge-loss', 'clear the "salvaged with losses" flag that stats and validate show after such a salvage')
     .option('--conversations-dir <dir>', "the application's conversation files (default: conversations.dir)")
     .option('--batch-size <rows>', 'rows per salvage batch (default 5000); a batch that fails is split until the bad rows are found')
     .addHelpText(
@@ -83,6 +87,10 @@ Reference (every option, the JSON fields): docs/recover.md in the locrit-mem rep
         conversationsDir: flags.conversationsDir,
         batchSize,
         mergeBackups: flags.mergeBackup,
+        acceptLoss: flags.acceptLoss,
+        acknowledgeLoss: flags.acknowledgeLoss,
+        // On a terminal, a salvage that would lose messages is put to the operator; elsewhere the answer is no.
+        confirmLoss: !flags.dryRun && !global.json && process.stdin.isTTY && runtime.io.stderr.isTTY ? (await import('./retentionFlags.js')).confirm : undefined,
       });
       runtime.print(global.json ? runtime.json(report) : runtime.paste(recoverTable(report, (await runtime.colors(command)), global.verbose, runtime.tableWidth(command))));
       runtime.finish(report.exitCode);
