@@ -61,3 +61,4 @@ function ownerOf(walMtimeMs: number, backups: BackupFile[]): BackupFile | null {
     .sort((a, b) => Date.parse(a.createdAt!) - Date.parse(b.createdAt!));
   return candidates[0] ?? null;
 }
+

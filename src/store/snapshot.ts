@@ -19,7 +19,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseUnavailableError, type LockHolder } from '../errors.js';
+import { fileSizes } from '../layout/files.js';
 import { makeScratchFolder } from '../layout/scratch.js';
+import { inspectWal } from '../layout/walOwner.js';
 import { checkHeader } from './header.js';
 import { holderOf } from './locks.js';
 
@@ -146,7 +148,8 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
       const takenAt = new Date();
       const db = stateOf(dbPath);
       if (!db) checkHeader(dbPath); // gone meanwhile: the usual 'missing' error
-      const wal = stateOf(walPath);
+      // A WAL another database file wrote (left by the application's reset) is not this file's: not copied.
+      const wal = walIsForeign(dbPath) ? null : stateOf(walPath);
       const needed = Number(db!.size) + Number(wal?.size ?? 0n) + (options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
       const free = freeBytes(folder);
       if (free !== null && free < needed) throw noSpace(dbPath, folder, needed, free);
@@ -164,7 +167,7 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
         if (code !== 'ENOENT') throw error;
         continue; // a file went away while we copied it (a checkpoint deleting the WAL): copy again
       }
-      if (!consistentCopy({ db: db!, wal }, { db: stateOf(dbPath), wal: stateOf(walPath) }, walCopied)) continue;
+      if (!consistentCopy({ db: db!, wal }, { db: stateOf(dbPath), wal: wal ? stateOf(walPath) : null }, walCopied)) continue;
       const walBytes = walCopied ? fs.statSync(copyWal).size : null;
       return { livePath: dbPath, dbPath: copyDb, takenAt: takenAt.toISOString(), attempts: attempt, dbBytes: Number(db!.size), walBytes, holder, remove };
     }
@@ -181,6 +184,10 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
     }
     throw error;
   }
+}
+
+function walIsForeign(dbPath: string): boolean {
+  return inspectWal(dbPath, fileSizes(dbPath).backups)?.verdict === 'foreign';
 }
 
 /** An error about the copy, told about the live file it was taken from (the copy is gone by the time anyone reads it). */

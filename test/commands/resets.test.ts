@@ -35,6 +35,7 @@ describe('resets in stats and validate', () => {
     const by = Object.fromEntries(report.locrits.map((l: { name: string }) => [l.name, l]));
     assert.deepEqual(by.bob.resets.backups.map((b: { name: string; held: number; missing: number }) => [b.name, b.held, b.missing]), [[BACKUP, 124, 124]]);
     assert.equal(by.bob.resets.missingMessages, 124);
+    assert.equal(by.bob.database.messages, 30, "the foreign WAL's 4 messages are not counted as bob's");
     assert.match(by.bob.resets.foreignWal.reason, /before kuzu\.db was created/);
     assert.equal(by.ada.resets.missingMessages, 80);
     assert.equal(by.ada.resets.foreignWal, null);
@@ -59,6 +60,7 @@ describe('resets in stats and validate', () => {
     assert.deepEqual(finding('bob', 'file.reset').examples, [BACKUP]);
     assert.match(finding('bob', 'file.reset').detail, /holds 124 messages, 124 found nowhere else/);
     assert.equal(finding('bob', 'file.foreign-wal').severity, 'error');
+    assert.equal(by.bob.checked.messages, 30, 'the foreign WAL is not read with kuzu.db');
     assert.deepEqual(finding('ada', 'file.reset').examples, [BACKUP]);
     assert.match(finding('ada', 'file.reset').detail, /holds 80 messages, 80 found nowhere else/);
     assert.equal(finding('ada', 'file.foreign-wal'), undefined);
