@@ -14,6 +14,7 @@ import type { RecoverEnv, RecoverOptions } from '../recover/flow.js';
 import { restoreFromArchive } from '../recover/fromArchive.js';
 import { restoreFromBackup } from '../recover/fromBackup.js';
 import { listAll } from '../recover/list.js';
+import { pruneAll } from '../recover/prune.js';
 import { repairAll } from '../recover/repair.js';
 import { SALVAGE_BATCH } from '../recover/salvage.js';
 import type { LocritRecovery, RecoveryPart, Timed } from '../recover/types.js';
@@ -22,7 +23,7 @@ import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
 export type { RecoverOptions } from '../recover/flow.js';
 
-export type RecoverMode = 'diagnose' | 'from-backup' | 'from-archive' | 'list';
+export type RecoverMode = 'diagnose' | 'from-backup' | 'from-archive' | 'list' | 'prune-backups';
 
 export interface RecoverReport {
   version: typeof REPORT_VERSION;
@@ -42,9 +43,9 @@ export interface RecoverReport {
 }
 
 export async function runRecover(context: CommandContext, options: RecoverOptions): Promise<RecoverReport> {
-  const modes = [options.fromBackup !== undefined && '--from-backup', options.fromArchive !== undefined && '--from-archive', options.list && '--list'].filter(Boolean);
-  if (modes.length > 1) throw new UsageError(`${modes.join(' and ')} cannot be combined`, 'choose one of --from-backup, --from-archive, --list');
-  const mode: RecoverMode = options.fromBackup !== undefined ? 'from-backup' : options.fromArchive !== undefined ? 'from-archive' : options.list ? 'list' : 'diagnose';
+  const modes = [options.fromBackup !== undefined && '--from-backup', options.fromArchive !== undefined && '--from-archive', options.list && '--list', options.pruneBackups && '--prune-backups'].filter(Boolean);
+  if (modes.length > 1) throw new UsageError(`${modes.join(' and ')} cannot be combined`, 'choose one of --from-backup, --from-archive, --list, --prune-backups');
+  const mode: RecoverMode = options.fromBackup !== undefined ? 'from-backup' : options.fromArchive !== undefined ? 'from-archive' : options.list ? 'list' : options.pruneBackups ? 'prune-backups' : 'diagnose';
   if (options.waitSeconds !== undefined && mode === 'list') throw new UsageError('--wait has no meaning with --list', 'drop --wait');
   const values = context.config.values;
   const locations = dataLocations(context);
@@ -67,6 +68,7 @@ export async function runRecover(context: CommandContext, options: RecoverOption
   if (mode === 'from-backup') parts = [await restoreFromBackup(env)];
   else if (mode === 'from-archive') parts = [await restoreFromArchive(env)];
   else if (mode === 'list') parts = await listAll(env, resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry));
+  else if (mode === 'prune-backups') parts = await pruneAll(env, resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry));
   else {
     const targets = resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry);
     if (targets.length === 0) context.reporter.warn(`no Locrit databases under ${context.dataDir}`);
@@ -122,6 +124,7 @@ function assemble({ target, part, durationMs }: Timed<RecoveryPart>, identity: L
     verification: part.verification,
     backups: 'backups' in part ? part.backups : null,
     archives: 'archives' in part ? part.archives : null,
+    pruned: 'pruned' in part ? part.pruned : null,
     suggestions: part.suggestions, error: part.error, exitCode: part.exitCode, durationMs,
   };
 }

@@ -39,6 +39,8 @@ export interface RecoverOptions {
   confirmLoss?: (question: string) => Promise<boolean>;
   /** Clear the "salvaged with losses" flag of the Locrits named. */
   acknowledgeLoss?: boolean;
+  /** Remove the backups whose every message is in kuzu.db or a complete archive. */
+  pruneBackups?: boolean;
 }
 
 /** The run every flow works in, resolved once by the command. */

@@ -9,7 +9,7 @@ import type { TableSalvage } from './salvage.js';
 /** What is wrong with a Locrit, in the order recover checks ('requested': --from-backup, --from-archive, --list). Stable strings. */
 export type RecoverProblem = 'none' | 'requested' | 'in-use' | 'unclean-stop' | 'unreadable' | 'missing' | 'unsupported-version' | 'check-failed' | 'unsaved-conversations' | 'reset' | 'foreign-wal';
 /** What recover does (or, with --dry-run, would do) about it. */
-export type RecoverAction = 'none' | 'refuse' | 'replay-wal' | 'salvage' | 'restore-backup' | 'restore-archive' | 'report' | 'list' | 'merge' | 'move-foreign-wal';
+export type RecoverAction = 'none' | 'refuse' | 'replay-wal' | 'salvage' | 'restore-backup' | 'restore-archive' | 'report' | 'list' | 'merge' | 'move-foreign-wal' | 'prune-backups';
 /** How it ended. */
 export type RecoverOutcome = 'ok' | 'planned' | 'repaired' | 'salvaged' | 'restored' | 'refused' | 'unusable' | 'failed' | 'reported' | 'listed' | 'merged';
 
@@ -219,6 +219,8 @@ export interface LocritRecovery {
   verification: Verification | null;
   backups: ListedBackup[] | null;
   archives: ListedArchive[] | null;
+  /** --prune-backups: every backup, whether it could go and whether it went. */
+  pruned: PrunedBackup[] | null;
   /** Commands the operator may run next. */
   suggestions: string[];
   error: ErrorReport | null;
@@ -273,7 +275,27 @@ export interface ListPart extends RecoveryBase {
 }
 
 /** One flow's part of a Locrit's report, keyed on the action; the command adds name, path and duration. */
-export type RecoveryPart = RepairPart | BackupRestorePart | ArchiveRestorePart | ListPart;
+/** A backup --prune-backups looked at. */
+export interface PrunedBackup {
+  path: string;
+  madeBy: 'application' | 'locrit-mem';
+  createdAt: string | null;
+  bytes: number;
+  held: number | null;
+  missing: number | null;
+  /** Every message it holds is in kuzu.db or a complete archive. */
+  removable: boolean;
+  removed: boolean;
+  reason: string;
+}
+
+/** --prune-backups. */
+export interface PrunePart extends RecoveryBase {
+  action: 'prune-backups' | 'refuse';
+  pruned: PrunedBackup[];
+}
+
+export type RecoveryPart = RepairPart | BackupRestorePart | ArchiveRestorePart | ListPart | PrunePart;
 
 /** A flow's part for one Locrit, with how long the flow took on it. */
 export interface Timed<P extends RecoveryPart> {

@@ -31,6 +31,7 @@ const ACTION_TEXT: Record<LocritRecovery['action'], string> = {
   list: 'list',
   merge: 'merge the backups back',
   'move-foreign-wal': 'move the WAL to its file',
+  'prune-backups': 'prune backups',
 };
 
 function outcome(colors: ChalkInstance, value: RecoverOutcome, l: LocritRecovery): string {
@@ -121,6 +122,16 @@ function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verb
     if (m.messagesAfter !== null) out.push(`  messages: ${count(m.messagesBefore)} before, ${count(m.messagesAfter)} after`);
     else out.push(`  ${count(m.missingMessages)} message(s) to bring back; kuzu.db holds ${count(m.messagesBefore)}`);
     if (m.conflictCount) out.push(`  ${count(m.conflictCount)} id(s) held other values in a backup; kuzu.db's were kept: ${m.conflicts.slice(0, 5).map((c) => `${c.table} ${c.id}`).join(', ')}${m.conflictCount > 5 ? ', …' : ''}`);
+  }
+  if (l.pruned?.length) {
+    const t = new Table({ head: ['Backup', 'Made', 'Size', 'Messages', 'Nowhere else', 'Result'].map((h) => colors.bold(h)), ...TABLE_STYLE });
+    for (const p of l.pruned) {
+      const result = p.removed ? colors.green('removed') : p.removable ? (dryRun ? colors.cyan('would be removed') : colors.yellow('kept (changed)')) : 'kept';
+      t.push([path.basename(p.path), p.createdAt ?? '-', bytes(p.bytes), p.held === null ? '?' : count(p.held), p.missing === null ? '?' : p.missing ? colors.yellow(count(p.missing)) : '0', result]);
+    }
+    out.push(t.toString().split('\n').map((line) => `  ${line}`).join('\n'));
+  } else if (l.pruned) {
+    out.push('  no backup');
   }
   if (l.archiveRestore?.messages) {
     const a = l.archiveRestore;

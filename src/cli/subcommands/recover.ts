@@ -13,6 +13,7 @@ interface RecoverFlags {
   mergeBackup?: string[];
   acceptLoss?: boolean;
   acknowledgeLoss?: boolean;
+  pruneBackups?: boolean;
 }
 
 export function registerRecover(program: Command, runtime: CliRuntime): void {
@@ -26,6 +27,7 @@ export function registerRecover(program: Command, runtime: CliRuntime): void {
     .option('--from-archive <folder>', 'put the messages of this archive (folder or its manifest.json) back; ids already present are skipped')
     .option('--list', 'list the backups and archives of each Locrit, with time, size and messages')
     .option('--merge-backup <file>', 'merge this backup into the database (repeatable); without it every backup holding lost messages is merged', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--prune-backups', 'remove the backups whose every message is in kuzu.db or a complete archive (never archives); with --dry-run, list them')
     .option('--accept-loss', 'swap in a salvage that holds fewer messages than last known, or none (asked on a terminal)')
     .option('--acknowledge-loss', 'clear the "salvaged with losses" flag that stats and validate show after such a salvage')
     .option('--conversations-dir <dir>', "the application's conversation files (default: conversations.dir)")
@@ -53,6 +55,7 @@ Examples:
   locrit-mem recover bob --list                     backups and archives of bob
   locrit-mem recover bob --from-backup data/memory/bob/kuzu.db.backup_20251121_101500
   locrit-mem recover bob --merge-backup data/memory/bob/kuzu.db.backup_20251121_101500
+  locrit-mem recover --prune-backups --dry-run       backups whose every message is elsewhere
   locrit-mem recover --from-archive data/archive/bob/20251121T101500123Z
 
 Reference (every option, the JSON fields): docs/recover.md in the locrit-mem repository.`,
@@ -68,8 +71,8 @@ Reference (every option, the JSON fields): docs/recover.md in the locrit-mem rep
       for (const value of flags.mergeBackup ?? []) {
         if (value.trim() === '') throw new UsageError('--merge-backup needs a path', 'pass --merge-backup <file> (see `locrit-mem recover --list`)');
       }
-      if (flags.mergeBackup?.length && (flags.fromBackup !== undefined || flags.fromArchive !== undefined || flags.list)) {
-        throw new UsageError('--merge-backup cannot be combined with --from-backup, --from-archive or --list', 'merge with --merge-backup, or restore with --from-backup, not both');
+      if (flags.mergeBackup?.length && (flags.fromBackup !== undefined || flags.fromArchive !== undefined || flags.list || flags.pruneBackups)) {
+        throw new UsageError('--merge-backup cannot be combined with --from-backup, --from-archive, --list or --prune-backups', 'merge with --merge-backup first, then run the other');
       }
       for (const [flag, value] of [['--from-backup', flags.fromBackup], ['--from-archive', flags.fromArchive], ['--conversations-dir', flags.conversationsDir]] as const) {
         if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} needs a path`, `pass ${flag} <path>`);
@@ -89,6 +92,7 @@ Reference (every option, the JSON fields): docs/recover.md in the locrit-mem rep
         mergeBackups: flags.mergeBackup,
         acceptLoss: flags.acceptLoss,
         acknowledgeLoss: flags.acknowledgeLoss,
+        pruneBackups: flags.pruneBackups,
         // On a terminal, a salvage that would lose messages is put to the operator; elsewhere the answer is no.
         confirmLoss: !flags.dryRun && !global.json && process.stdin.isTTY && runtime.io.stderr.isTTY ? (await import('./retentionFlags.js')).confirm : undefined,
       });
