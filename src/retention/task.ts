@@ -22,6 +22,9 @@
  */
 import fs from 'node:fs';
 import { clearCompactionOwed, oweCompaction, readCompactionOwed } from './owed.js';
+import { DatabaseUnavailableError } from '../errors.js';
+import { fileSizes } from '../layout/files.js';
+import { inspectWal } from '../layout/walOwner.js';
 import { listArchives } from '../archive/format.js';
 import { readJournal } from '../archive/journal.js';
 import type { LocritTarget } from '../layout/locrits.js';
@@ -70,10 +73,25 @@ async function withArchivePool<T>(payload: RetentionJob, work: (settings: StoreS
   }
 }
 
+/**
+ * A WAL that another database file wrote (left beside kuzu.db by the application's reset)
+ * would be replayed by any open of kuzu.db, into the wrong file: `recover` deals with it first.
+ */
+function refuseForeignWal(target: LocritTarget): void {
+  const wal = inspectWal(target.dbPath, fileSizes(target.dbPath).backups);
+  if (wal?.verdict !== 'foreign') return;
+  throw new DatabaseUnavailableError(
+    `${target.dbPath}: kuzu.db.wal was written by another database file (${wal.reason}); opening kuzu.db would replay it into this Locrit`,
+    'damaged',
+    `run \`locrit-mem recover ${target.name}\` first: it moves the WAL to the file that wrote it and merges the backups back`,
+  );
+}
+
 /** Per-Locrit work, in a worker process. */
 export async function retentionTask(target: LocritTarget, payload: RetentionJob, task: TaskContext): Promise<RetentionResult> {
   killPointsFor(target.name);
   checkHeader(target.dbPath);
+  refuseForeignWal(target);
   if (payload.dryRun) return (await planOnSnapshot(target, payload, task)).result;
   task.progress('taking the run lock');
   return withRunLock(target.dbPath, payload.command, async () => {

@@ -89,6 +89,12 @@ describe('recover after a reset', () => {
     const before = new Date(fs.statSync(eve.dbPath).birthtimeMs - 60_000);
     fs.utimesSync(foreign, before, before);
     const walHash = sha256File(foreign);
+    // archive opens kuzu.db read-write, which would replay the WAL: it refuses instead.
+    const files = snapshotFolder(path.dirname(eve.dbPath));
+    const archive = await runCli(['-d', data, 'archive', 'eve', '--days', '0', '--keep', '0', '--max-per-conversation', '10']);
+    assert.equal(archive.code, 3, archive.stderr);
+    assert.match(archive.stdout + archive.stderr, /kuzu\.db\.wal was written by another database file/);
+    assert.deepEqual(snapshotFolder(path.dirname(eve.dbPath)), files);
     const run = await runCli(['-d', data, 'recover', 'eve', '--json']);
     assert.equal(run.code, 0, run.stderr);
     const result = JSON.parse(run.stdout).locrits[0];
