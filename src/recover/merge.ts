@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseUnavailableError, ExitCode, LocritMemError, UsageError } from '../errors.js';
 import { swapIn } from '../layout/backup.js';
+import { databaseOwnership, makeContentFolder } from '../layout/ownership.js';
 import { utcStamp } from '../layout/files.js';
 import type { WalOwnership } from '../layout/walOwner.js';
 import { NODE_TABLES } from '../schema/locrit.js';
@@ -127,7 +128,8 @@ export async function mergeLocrit(dbPath: string, options: MergeOptions): Promis
   }
   const before = identity(dbPath);
   const { tmpDb, workDir } = mergePaths(dbPath);
-  fs.mkdirSync(workDir, { recursive: true });
+  // Message content passes through it: closed to others, like the database.
+  makeContentFolder(workDir, databaseOwnership(dbPath));
   try {
     // The current file first (it wins), then the backups, newest first.
     const ordered = [...chosen].sort((a, b) => createdAt(scan, b).localeCompare(createdAt(scan, a)));
