@@ -6,7 +6,7 @@ import { age, bytes, count, counted, fittedTable, locritLabel, percent, status, 
 
 /** Columns of the stats table, and the order they are left out in to fit a narrow terminal. */
 const STATS_HEAD = ['Locrit', 'Status', 'DB file', 'WAL', 'Backups', 'Messages', 'Embedded', 'Emb. stored', 'Sessions (largest)', 'Oldest', 'Lost in reset', 'In use'];
-const STATS_DROP_ORDER = [7, 6, 4, 9, 8, 3];
+const STATS_DROP_ORDER = [7, 6, 4, 9, 8, 3, 10];
 
 export function statsTable(report: StatsReport, colors: ChalkInstance, verbose = false, fit: TableWidth = { width: null }): string {
   const table: string[][] = [];
