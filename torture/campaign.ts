@@ -7,7 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { damagedCase } from './kinds/damaged.js';
+import { diskCase, mountRefusal } from './kinds/disk.js';
 import { inputCase, inputCases } from './kinds/input.js';
+import { killCase, killFixtures, type KillFixtures } from './kinds/kills.js';
+import { raceCase } from './kinds/races.js';
 import type { CaseResult, KindName } from './lib/cases.js';
 import { buildBaseFixtures, type BaseFixtures } from './lib/fixtures.js';
 
@@ -57,13 +60,22 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   fs.mkdirSync(casesRoot, { recursive: true });
   const fixtures: BaseFixtures = await buildBaseFixtures(path.join(workDir, 'base'));
   const skippedKinds: Partial<Record<KindName, string>> = {};
+  let killSetup: Promise<KillFixtures> | undefined;
+  const kills = (): Promise<KillFixtures> => (killSetup ??= killFixtures(fixtures));
   const planned: PlannedCase[] = [];
   for (const kind of options.kinds) {
     const count = options.cases[kind];
-    if (kind === 'damaged') {
-      for (let i = 0; i < count; i++) planned.push({ id: `damaged-${i}`, kind, run: () => damagedCase(options.seed, i, fixtures, casesRoot) });
-    } else if (kind === 'input') {
-      for (const c of inputCases().slice(0, count)) planned.push({ id: c.id, kind, run: () => inputCase(c, fixtures, casesRoot) });
+    const numbered = (make: (i: number) => Promise<CaseResult>): void => {
+      for (let i = 0; i < count; i++) planned.push({ id: `${kind}-${i}`, kind, run: () => make(i) });
+    };
+    if (kind === 'damaged') numbered((i) => damagedCase(options.seed, i, fixtures, casesRoot));
+    else if (kind === 'input') for (const c of inputCases().slice(0, count)) planned.push({ id: c.id, kind, run: () => inputCase(c, fixtures, casesRoot) });
+    else if (kind === 'kills') numbered(async (i) => killCase(options.seed, i, await kills(), casesRoot));
+    else if (kind === 'races') numbered(async (i) => raceCase(options.seed, i, fixtures, await kills(), casesRoot));
+    else if (kind === 'disk') {
+      const refusal = count > 0 ? mountRefusal(workDir) : null;
+      if (refusal) skippedKinds.disk = refusal;
+      else numbered(async (i) => diskCase(options.seed, i, fixtures, await kills(), casesRoot));
     }
   }
   const chosen = options.only ? planned.filter((p) => options.only!.includes(p.id)) : planned;

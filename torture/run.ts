@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CASES, runCampaign } from './campaign.js';
 import { KINDS, type KindName } from './lib/cases.js';
 import { ROOT } from './lib/proc.js';
-import { markdownReport, terminalReport } from './lib/report.js';
+import { cpuSeconds, markdownReport, terminalReport } from './lib/report.js';
 
 export const DEFAULT_SEED = 20261129;
 
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   });
   if (tty) process.stderr.write('\r\x1b[K');
   const meta = {
-    seed, kinds: kinds as KindName[], cases, startedAt, durationMs: Date.now() - startedAt.getTime(), jobs, skippedKinds,
+    seed, kinds: kinds as KindName[], cases, startedAt, durationMs: Date.now() - startedAt.getTime(), jobs, skippedKinds, cpuSeconds: cpuSeconds(),
     command: `npm run torture${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   };
   process.stdout.write(`${terminalReport(results, meta)}\n`);

@@ -21,6 +21,8 @@ export interface CaseResult {
   /** The case could not run here (no mount permission, ...): neither passed nor failed. */
   skipped?: string;
   notes?: string[];
+  /** Kills: the run was still going when SIGKILL came (it had not finished on its own). */
+  killed?: boolean;
 }
 
 /** A generator for one case, from the campaign seed and the case id only. */

@@ -1,6 +1,19 @@
 /** The campaign's table on the terminal and its TORTURE.md: seed, counts, figures, every failure. */
+import fs from 'node:fs';
 import os from 'node:os';
 import type { CaseResult, KindName } from './cases.js';
+
+/** CPU seconds used by this process and every child it waited for (Linux /proc), or null. */
+export function cpuSeconds(): number | null {
+  try {
+    const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    // utime, stime, cutime, cstime are fields 14-17 of stat(5); [0] here is field 3.
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    return ticks / 100;
+  } catch {
+    return null;
+  }
+}
 
 export interface CampaignMeta {
   seed: number;
@@ -9,6 +22,8 @@ export interface CampaignMeta {
   startedAt: Date;
   durationMs: number;
   jobs: number;
+  /** CPU seconds of the campaign and all its processes. */
+  cpuSeconds: number | null;
   /** Why a whole kind did not run (no permission to mount, ...). */
   skippedKinds: Partial<Record<KindName, string>>;
   command: string;
@@ -98,13 +113,15 @@ export function terminalReport(results: CaseResult[], meta: CampaignMeta): strin
   for (const k of kindFigures(results, meta.kinds)) rows.push([k.kind, 'total', String(k.cases), String(k.passed), String(k.failed), String(k.skipped), '']);
   out.push(textTable(rows));
   if (results.some((r) => r.kind === 'damaged')) out.push('', 'Rows recover brought back, against the undamaged file:', textTable(rowsDistribution(results)));
+  const kills = results.filter((r) => r.kind === 'kills');
+  if (kills.length) out.push('', `Kills: ${kills.filter((k) => k.killed).length} of ${kills.length} runs killed while running, ${kills.filter((k) => k.killed && k.passed).length} of them survived.`);
   for (const [kind, why] of Object.entries(meta.skippedKinds)) out.push(`skipped ${kind}: ${why}`);
   const failed = results.filter((r) => !r.passed && !r.skipped);
   if (failed.length) {
     out.push('', `${failed.length} failure(s):`);
     for (const f of failed) out.push(`  ${f.id} (${f.label}): ${f.failures.join('; ')}`);
   }
-  out.push('', `seed ${meta.seed}, ${results.length} case(s) in ${(meta.durationMs / 1000).toFixed(0)} s with ${meta.jobs} job(s)`);
+  out.push('', `seed ${meta.seed}, ${results.length} case(s) in ${(meta.durationMs / 1000).toFixed(0)} s with ${meta.jobs} job(s)${meta.cpuSeconds !== null ? `, ${meta.cpuSeconds.toFixed(0)} s of CPU` : ''}`);
   return out.join('\n');
 }
 
@@ -119,7 +136,7 @@ export function markdownReport(results: CaseResult[], meta: CampaignMeta): strin
     ['date', meta.startedAt.toISOString()],
     ['seed', String(meta.seed)],
     ['command', `\`${meta.command}\``],
-    ['duration', `${(meta.durationMs / 1000).toFixed(0)} s, ${meta.jobs} case(s) at a time`],
+    ['duration', `${(meta.durationMs / 1000).toFixed(0)} s, ${meta.jobs} case(s) at a time${meta.cpuSeconds !== null ? `; ${meta.cpuSeconds.toFixed(0)} s of CPU (the campaign and every process it ran)` : ''}`],
     ['machine', `${os.cpus().length} core(s), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end, Node ${process.version}`],
   ]));
   out.push('', '## Cases per kind', '');
@@ -136,6 +153,16 @@ export function markdownReport(results: CaseResult[], meta: CampaignMeta): strin
     out.push('', 'What `recover` found and did (problem -> outcome):', '');
     out.push(mdTable([['damage: problem -> outcome', 'cases'], ...[...outcomes.entries()].sort().map(([k, v]) => [k, String(v)])]));
   }
+  const kills = results.filter((r) => r.kind === 'kills');
+  if (kills.length) {
+    out.push('', '## Kills', '');
+    out.push(`${kills.filter((k) => k.killed).length} of ${kills.length} runs were still going when SIGKILL came (the others had finished first); ${kills.filter((k) => k.killed && k.passed).length} of those were survived: the next run finished or rolled back and nothing was lost.`, '');
+    const groups = [...new Set(kills.map((k) => k.group))];
+    out.push(mdTable([['command', 'cases', 'killed while running', 'survived'], ...groups.map((g) => {
+      const of = kills.filter((k) => k.group === g);
+      return [g, String(of.length), String(of.filter((k) => k.killed).length), String(of.filter((k) => k.passed).length)];
+    })]));
+  }
   const failed = results.filter((r) => !r.passed && !r.skipped);
   out.push('', `## Failures (${failed.length})`, '');
   if (failed.length === 0) out.push('None.');
@@ -145,10 +172,12 @@ export function markdownReport(results: CaseResult[], meta: CampaignMeta): strin
     out.push('', `## Skipped (${skipped.length})`, '');
     for (const s of skipped) out.push(`- \`${s.id}\` ${s.label}: ${s.skipped}`);
   }
-  const noted = results.filter((r) => r.notes?.length && r.kind !== 'damaged');
+  // Kill cases note every run that finished before its kill: only what a later run left behind is worth reading.
+  const notesOf = (r: CaseResult): string[] => (r.kind === 'kills' ? (r.notes ?? []).filter((n) => !n.startsWith('finished')) : (r.notes ?? []));
+  const noted = results.filter((r) => r.kind !== 'damaged' && notesOf(r).length);
   if (noted.length) {
     out.push('', '## Notes', '');
-    for (const n of noted) out.push(`- \`${n.id}\` ${n.label}: ${n.notes!.join('; ')}`);
+    for (const n of noted) out.push(`- \`${n.id}\` ${n.label}: ${notesOf(n).join('; ')}`);
   }
   out.push('', `Rerun one case: \`npm run torture -- --seed ${meta.seed} --only <id>\` (add \`--keep\` to keep its folder).`, '');
   return out.join('\n');
