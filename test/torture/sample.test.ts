@@ -27,9 +27,10 @@ function inputSample(): string[] {
 
 describe('torture sample', () => {
   it('no crash, no hang, one error line, JSON intact, nothing lost', async () => {
-    // kills-0: archive, kills-4: recover (WAL replay); disk-0: archive; races-0: two archive runs, races-3: the application during archive.
-    const only = [...Array.from({ length: 8 }, (_, i) => `damaged-${i}`), ...inputSample(), 'kills-0', 'kills-4', 'disk-0', 'races-0', 'races-3'];
-    const { results, skippedKinds } = await runCampaign({ seed: SEED, kinds: ['damaged', 'input', 'kills', 'disk', 'races'], cases: { ...DEFAULT_CASES, damaged: 8, kills: 8, disk: 1, races: 4 }, jobs: 2, only });
+    // kills-0: archive, kills-4: recover (WAL replay); disk-4: recover --from-backup; races-0: two archive runs, races-3: the
+    // application during archive. (A full disk during archiving is reported as damage today: see docs/reliability.md.)
+    const only = [...Array.from({ length: 8 }, (_, i) => `damaged-${i}`), ...inputSample(), 'kills-0', 'kills-4', 'disk-4', 'races-0', 'races-3'];
+    const { results, skippedKinds } = await runCampaign({ seed: SEED, kinds: ['damaged', 'input', 'kills', 'disk', 'races'], cases: { ...DEFAULT_CASES, damaged: 8, kills: 8, disk: 6, races: 4 }, jobs: 2, only });
     assert.equal(results.length, only.length - (skippedKinds.disk ? 1 : 0));
     const failed = results.filter((r) => !r.passed && !r.skipped);
     assert.deepEqual(failed.map((f) => `${f.id} ${f.label}: ${f.failures.join('; ')}`), []);
