@@ -25,7 +25,10 @@ describe('archive survives SIGKILL at every stage', () => {
     const config = writeConfig(data, 'memory:\n  base_path: memory\narchive:\n  dir: archive\n  batch_messages: 37\n');
     const names = ['control', ...PHASES.map((p) => `k_${p}`), 'k_compacting'];
     // Identical Locrits (same seed): an uninterrupted run on `control` says what every run must end with.
-    const fixtures = await Promise.all(names.map((name) => makeLocrit(memory, { name, messages: 200, sessions: 3, criticalShare: 0.05 })));
+    // One after the other: eight databases open at once in this process can exhaust the address
+    // space Kuzu reserves for each (an mmap of 8 TiB fails under load).
+    const fixtures = [];
+    for (const name of names) fixtures.push(await makeLocrit(memory, { name, messages: 200, sessions: 3, criticalShare: 0.05 }));
     const original = await idsOf(fixtures[0].dbPath);
     const days = String((Date.now() - FIXED_NOW.getTime()) / 86_400_000 + 20);
     const args = ['-c', config, '-j', '2', 'archive', '--json', '--days', days, '--keep', '50', '--max-per-conversation', '60'];
