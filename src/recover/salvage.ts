@@ -94,7 +94,7 @@ class SalvageChild {
     if (process.env.LOCRIT_MEM_DEBUG_SALVAGE) process.stderr.write(`salvage: ${JSON.stringify(request).slice(0, 200)}\n`);
     // Heap damage can also leave Kuzu spinning or deadlocked instead of crashing: give up on
     // the attempt after a while and kill the child, which then counts as a crash.
-    const answer = await child.ask({ ...request, id } as SalvageRequest, (reply) => (reply.id === id ? reply : undefined), this.attemptTimeoutMs);
+    const answer = await child.ask({ ...request, id } as SalvageRequest, (reply) => (reply.id === id ? reply : undefined), { timeoutMs: this.attemptTimeoutMs });
     if (answer.kind === 'reply') {
       const reply = answer.value;
       return reply.ok ? { ok: true, value: reply.value as T } : { ok: false, crashed: false, message: describe(reply.error), reason: reply.error.reason };

@@ -5,6 +5,7 @@
  * dying on a damaged page, or our own kill); an exit code means the child failed by itself.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 
 /** How a child process ended. */
 export interface ChildDeath {
@@ -12,7 +13,26 @@ export interface ChildDeath {
   exitCode: number | null;
 }
 
-export type ChildAnswer<R> = { kind: 'reply'; value: R } | { kind: 'died'; death: ChildDeath; timedOut: boolean };
+/** outOfMemoryMb: the resident MiB the child had reached when the memory ceiling stopped it. */
+export type ChildAnswer<R> = { kind: 'reply'; value: R } | { kind: 'died'; death: ChildDeath; timedOut: boolean; outOfMemoryMb: number | null };
+
+/** What to watch while a request runs: a time-out, and a ceiling on the child's resident memory. */
+export interface AskLimits {
+  timeoutMs?: number;
+  memoryLimitMb?: number;
+}
+
+const MEMORY_CHECK_MS = 250;
+
+/** Resident memory of a process in MiB (Linux /proc), or null when it cannot be read. */
+export function residentMb(pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
 
 export class ForkedChild<Request, Reply> {
   private readonly child: ChildProcess;
@@ -37,16 +57,27 @@ export class ForkedChild<Request, Reply> {
   /**
    * Sends `request` and waits for the reply `handle` turns into a value (it returns undefined
    * for replies that are not the answer, such as progress), or for the child's death. After
-   * `timeoutMs` the child is killed with SIGKILL and the answer is its death.
+   * `limits.timeoutMs`, or once its resident memory passes `limits.memoryLimitMb`, the child is
+   * killed with SIGKILL and the answer is its death.
    */
-  ask<R>(request: Request, handle: (reply: Reply) => R | undefined, timeoutMs?: number): Promise<ChildAnswer<R>> {
+  ask<R>(request: Request, handle: (reply: Reply) => R | undefined, limits: AskLimits = {}): Promise<ChildAnswer<R>> {
     const child = this.child;
     return new Promise((resolve) => {
       let timedOut = false;
-      const timer = timeoutMs === undefined ? null : setTimeout(() => {
+      let outOfMemoryMb: number | null = null;
+      const timer = limits.timeoutMs === undefined ? null : setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
-      }, timeoutMs);
+      }, limits.timeoutMs);
+      const { memoryLimitMb } = limits;
+      const watchdog = memoryLimitMb === undefined ? null : setInterval(() => {
+        const rss = child.pid === undefined ? null : residentMb(child.pid);
+        if (rss !== null && rss > memoryLimitMb && outOfMemoryMb === null) {
+          outOfMemoryMb = Math.round(rss);
+          child.kill('SIGKILL');
+        }
+      }, MEMORY_CHECK_MS);
+      watchdog?.unref();
       const onMessage = (reply: Reply): void => {
         const value = handle(reply);
         if (value === undefined) return;
@@ -55,10 +86,11 @@ export class ForkedChild<Request, Reply> {
       };
       const onExit = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
         cleanup();
-        resolve({ kind: 'died', death: { signal, exitCode }, timedOut });
+        resolve({ kind: 'died', death: { signal, exitCode }, timedOut, outOfMemoryMb });
       };
       const cleanup = (): void => {
         if (timer) clearTimeout(timer);
+        if (watchdog) clearInterval(watchdog);
         child.off('message', onMessage);
         child.off('exit', onExit);
       };

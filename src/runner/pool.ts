@@ -27,6 +27,21 @@ const WORKER = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 const STDERR_TAIL = 4000;
 
 /**
+ * Some damaged files make Kuzu allocate without bound outside its buffer pool (a zeroed page
+ * took a worker past 5 GB in 20 s, and on until the machine runs out, so the command never
+ * returned). Healthy workers stay under their buffer pool plus about 300 MB; one past the pool
+ * plus this much is stopped and its Locrit reported damaged.
+ */
+const MEMORY_HEADROOM_MB = 2048;
+const DEFAULT_POOL_MB = 256;
+
+/** The buffer pool a task's payload asks for (every Locrit task carries its store settings). */
+function payloadPoolMb(payload: unknown): number {
+  const pool = (payload as { store?: { bufferPoolMb?: unknown } } | null)?.store?.bufferPoolMb;
+  return typeof pool === 'number' && pool > 0 ? pool : DEFAULT_POOL_MB;
+}
+
+/**
  * Ctrl-C (SIGINT) while Locrits are being worked on: the first one lets the Locrits in progress
  * finish and starts no other, the second stops those too (every task is safe to kill: the next
  * run finishes or rolls back what was half-done). Either way every Locrit gets an outcome, so
@@ -126,6 +141,8 @@ class Worker {
 
   async run<T>(id: number, task: TaskName, target: LocritTarget, payload: unknown, onProgress?: (target: LocritTarget, phase: string) => void): Promise<TaskOutcome<T>> {
     const started = performance.now();
+    const poolMb = payloadPoolMb(payload);
+    const memoryLimitMb = poolMb + MEMORY_HEADROOM_MB;
     const answer = await this.child.ask<WorkerReply>({ type: 'run', id, task, target, payload }, (reply) => {
       if (reply.id !== id) return undefined;
       if (reply.type === 'progress') {
@@ -133,13 +150,21 @@ class Worker {
         return undefined;
       }
       return reply;
-    });
+    }, { memoryLimitMb });
     const durationMs = Math.round(performance.now() - started);
     if (answer.kind === 'died') {
       if (this.interrupted) {
         const error = new InterruptedError(
           `stopped while in progress: the run was interrupted`,
           'run the same command again: it finishes or rolls back what was left half-done',
+        );
+        return { target, ok: false, error: toErrorReport(error), death: answer.death, durationMs };
+      }
+      if (answer.outOfMemoryMb !== null) {
+        const error = new DatabaseUnavailableError(
+          `Kuzu used ${answer.outOfMemoryMb.toLocaleString('en-US')} MiB of memory while working on ${target.dbPath} (more than the ${poolMb} MiB buffer pool plus ${MEMORY_HEADROOM_MB} MiB) and was stopped: the database is damaged`,
+          'damaged',
+          `run \`locrit-mem recover ${target.name}\` to salvage what can still be read`,
         );
         return { target, ok: false, error: toErrorReport(error), death: answer.death, durationMs };
       }

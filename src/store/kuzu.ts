@@ -20,6 +20,13 @@ export async function loadKuzu(): Promise<Kuzu> {
   return kuzuModule;
 }
 
+/**
+ * The address space Kuzu reserves for each open database. Its default is 8 TiB, and a process
+ * could then hold only about ten databases before `Mmap ... failed` (fewer on a busy machine):
+ * tests, merges and comparisons open several at once. 1 TiB is far beyond any Locrit's file.
+ */
+const MAX_DATABASE_BYTES = 2 ** 40;
+
 export interface OpenOptions {
   readOnly: boolean;
   bufferPoolMb: number;
@@ -57,7 +64,7 @@ export class KuzuStore {
         options.bufferPoolMb * 1024 * 1024,
         true,
         options.readOnly,
-        0,
+        MAX_DATABASE_BYTES,
         options.autoCheckpoint ?? true,
       );
       await db.init();

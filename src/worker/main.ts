@@ -7,11 +7,19 @@ const send = (reply: WorkerReply): void => {
   process.send!(reply);
 };
 
-// The parent is gone (killed): stop at once rather than work for nobody in a run folder that was removed.
-process.on('disconnect', () => process.exit(0));
+let parentAskedToExit = false;
+
+// The parent is gone (killed): die as hard as it did, at once. A normal exit would run Kuzu's
+// destructors under a query still in flight (they can hang), and an orphan still holding the
+// Locrit's run lock and database would make the next run refuse to start.
+process.on('disconnect', () => {
+  if (parentAskedToExit) process.exit(0);
+  process.kill(process.pid, 'SIGKILL');
+});
 
 process.on('message', async (request: WorkerRequest) => {
   if (request.type === 'exit') {
+    parentAskedToExit = true;
     process.disconnect();
     return;
   }

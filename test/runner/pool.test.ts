@@ -3,11 +3,13 @@
  * Locrits are still worked on, outcomes come back in the order of the targets, and a death by
  * signal (damage) is told apart from an exit code (a failure of the worker itself).
  * The deaths are made by a module preloaded into every worker (NODE_OPTIONS=--import) that
- * kills or ends its process when it is handed the Locrit named 'killed' or 'exits'.
+ * kills or ends its process when it is handed the Locrit named 'killed' or 'exits', allocates
+ * without bound for 'hog', and for 'sleeps' writes its pid to a file and waits forever.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { describe, it, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { StatsPayload, StatsTaskResult } from '../../src/commands/stats.js';
@@ -19,10 +21,21 @@ import { FIXED_NOW, makeLocrit, tempDir } from '../helpers.js';
 // Wraps the worker's own message handler (a second listener would race the worker's start-up
 // for the first request).
 const PRELOAD = `
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
 const on = process.on.bind(process);
 process.on = (event, listener) => on(event, event !== 'message' ? listener : (request, ...rest) => {
   if (request?.type === 'run' && request.target.name === 'killed') process.kill(process.pid, 'SIGKILL');
   else if (request?.type === 'run' && request.target.name === 'exits') process.exit(7);
+  else if (request?.type === 'run' && request.target.name === 'hog') {
+    const kept = [];
+    setInterval(() => kept.push(Buffer.alloc(64 * 1024 * 1024, 1)), 5);
+  } else if (request?.type === 'run' && request.target.name === 'sleeps') {
+    require('node:fs').writeFileSync(request.target.dbPath, String(process.pid));
+    // Stands for native work whose teardown hangs: an orderly exit would never end.
+    process.on('exit', () => { for (;;) {} });
+    setInterval(() => undefined, 1000);
+  }
   else return listener(request, ...rest);
 });
 `;
@@ -87,4 +100,49 @@ describe('worker pool', () => {
     assert.ok(ok.ok);
     assert.equal(ok.value.database.messages, 10);
   });
+
+  it('stops a worker whose memory runs past its buffer pool plus 2 GiB and reports the Locrit damaged', async (t) => {
+    const data = tempDir(t);
+    const hog: LocritTarget = { name: 'hog', dir: path.join(data, 'hog'), dbPath: path.join(data, 'hog', 'kuzu.db') };
+    const [outcome] = await withDyingWorkers(t, () => runEach<StatsTaskResult>('stats', [hog], payload, { jobs: 1 }));
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.error.reason, 'damaged');
+    assert.match(outcome.error.message, /MiB of memory .*more than the 64 MiB buffer pool plus 2048 MiB/);
+  });
+
+  it('a worker whose parent was killed dies at once instead of holding the Locrit', async (t) => {
+    const dir = tempDir(t);
+    const pidFile = path.join(dir, 'worker.pid');
+    const script = path.join(dir, 'parent.mjs');
+    const pool = pathToFileURL(path.resolve('dist/src/runner/pool.js')).href;
+    fs.writeFileSync(script, `
+import { runEach } from ${JSON.stringify(pool)};
+await runEach('stats', [{ name: 'sleeps', dir: ${JSON.stringify(dir)}, dbPath: ${JSON.stringify(pidFile)} }], ${JSON.stringify(payload)}, { jobs: 1 });
+`);
+    const parent = await withDyingWorkers(t, async () => spawn(process.execPath, [script], { stdio: 'ignore', env: process.env }));
+    const workerPid = await waitFor(() => (fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8') ? Number(fs.readFileSync(pidFile, 'utf8')) : null));
+    assert.ok(isAlive(workerPid), 'the worker runs while its parent does');
+    parent.kill('SIGKILL');
+    await waitFor(() => (isAlive(workerPid) ? null : true));
+  });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `probe` until it gives a value (at most 20 s: a loaded machine starts processes slowly). */
+async function waitFor<T>(probe: () => T | null): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
