@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import { DatabaseUnavailableError } from '../errors.js';
 import { preflightWrite, repairWalOwnership, type DatabaseOwnership } from './ownership.js';
+import { processAlive } from './processes.js';
 
 export interface RunLock {
   file: string;
@@ -21,15 +22,6 @@ export interface RunLock {
 
 export function runLockPath(dbPath: string): string {
   return `${dbPath}.locrit-mem.lock`;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function acquireRunLock(dbPath: string, command: string): RunLock {
@@ -60,7 +52,7 @@ export function acquireRunLock(dbPath: string, command: string): RunLock {
       } catch {
         // Half-written by a run killed at that very moment: treat as stale.
       }
-      if (holder.pid && alive(holder.pid) && holder.pid !== process.pid) {
+      if (holder.pid && processAlive(holder.pid) && holder.pid !== process.pid) {
         throw new DatabaseUnavailableError(
           `${dbPath} is being changed by another locrit-mem run (pid ${holder.pid}, ${holder.command ?? 'unknown command'})`,
           'busy',

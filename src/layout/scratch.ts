@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocritMemError, ExitCode } from '../errors.js';
+import { processAlive } from './processes.js';
 
 /** Set by a run for its worker processes: the run folder they put their copies in. */
 export const RUN_SCRATCH_ENV = 'LOCRIT_MEM_RUN_SCRATCH';
@@ -50,15 +51,6 @@ function scratchError(folder: string, error: unknown): LocritMemError {
   return new LocritMemError(`cannot create ${folder} for copies of live databases (${code})`, ExitCode.unavailable, 'set TMPDIR to a writable folder');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes the run folders of processes that are gone (runs killed with SIGKILL). Returns what was removed. */
 export function sweepStaleRuns(base = scratchBase()): string[] {
   let names: string[];
@@ -70,7 +62,7 @@ export function sweepStaleRuns(base = scratchBase()): string[] {
   const removed: string[] = [];
   for (const name of names) {
     const match = RUN_FOLDER.exec(name);
-    if (!match || Number(match[1]) === process.pid || alive(Number(match[1]))) continue;
+    if (!match || Number(match[1]) === process.pid || processAlive(Number(match[1]))) continue;
     fs.rmSync(path.join(base, name), { recursive: true, force: true });
     removed.push(path.join(base, name));
   }

@@ -116,8 +116,8 @@ async function repairOne(
       part.outcome = 'planned';
       part.exitCode = ExitCode.findings;
     } else {
-    part.outcome = diagnosis.action === 'none' ? 'ok' : 'planned';
-    part.exitCode = diagnosis.action === 'none' ? ExitCode.ok : ExitCode.findings;
+      part.outcome = diagnosis.action === 'none' ? 'ok' : 'planned';
+      part.exitCode = diagnosis.action === 'none' ? ExitCode.ok : ExitCode.findings;
     }
   } else if (resetRepair) {
     const lock = acquireRunLock(target.dbPath, 'recover');

@@ -10,6 +10,7 @@ import { listArchives } from '../archive/format.js';
 import { journalPath } from '../archive/journal.js';
 import { runLockPath } from '../layout/runLock.js';
 import { compactionPaths } from '../store/compact.js';
+import { processAlive } from '../layout/processes.js';
 
 export interface Leftover {
   /** compaction: a rebuild's temporary files; journal: an archive run that did not end; partial-archive: an archive folder
@@ -28,15 +29,6 @@ function treeBytes(p: string): number {
   let sum = 0;
   for (const name of fs.readdirSync(p)) sum += treeBytes(path.join(p, name));
   return sum;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A lock file is stale when its process is gone (a live one belongs to a run in progress: not a leftover). */

@@ -42,7 +42,7 @@ import type { StoreSettings } from '../store/settings.js';
 import { applyRetention } from './apply.js';
 import { sizeOf } from './files.js';
 import { killPoint, killPointsFor } from './killPoints.js';
-import { planDryRun, planOn, planReport, type Planned } from './plan.js';
+import { planOn, planReport, type Planned } from './plan.js';
 import { resumeInterrupted } from './resume.js';
 import type { InterruptedRun, RetentionJob, RetentionResult } from './types.js';
 
