@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
 import { damagePages, killWriterMidWrite } from '../../src/fixtures/damage.js';
+import { simulateReset } from '../../src/fixtures/reset.js';
 import { userName } from '../../src/layout/ownership.js';
 import { archivesOf, sorted } from '../archive/archiveHelpers.js';
 import { BIN, FIXED_NOW, ROOT, idsOf, makeLocrit, runCli, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
@@ -240,6 +241,21 @@ describe('files keep their owner and mode', { skip }, () => {
     for (const id of after) assert.ok(fixture.messageIds.includes(id), id);
     assertDatabaseFilesKept(fixture.dbPath);
     assert.equal(await applicationOpens(fixture.dbPath, t), after.length);
+  });
+
+  it('recover, merging a reset: the merged database, the backup and the kept file keep owner and mode', async (t) => {
+    const { root, memory, config } = setup(t);
+    const before = await makeLocrit(memory, { name: 'forgetful', messages: 80 });
+    const reset = await simulateReset({ dataDir: memory, name: 'forgetful', at: new Date('2026-11-02T10:00:00'), newMessages: 12, leaveWal: false, dimension: 16 });
+    handToApplication(before.dbPath);
+
+    const result = await runCli(['-c', config, 'recover', '--json'], { cwd: root });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).locrits[0].outcome, 'merged');
+    const after = await idsOf(before.dbPath);
+    assert.deepEqual(after, sorted([...before.messageIds, ...reset.fresh.messageIds]));
+    assertDatabaseFilesKept(before.dbPath);
+    assert.equal(await applicationOpens(before.dbPath, t), after.length);
   });
 
   it('recover --from-backup and --from-archive: restored files keep owner and mode', async (t) => {
