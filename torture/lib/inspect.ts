@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { runTool } from './proc.js';
 
 const PROBE = fileURLToPath(new URL('./probe.js', import.meta.url));
+/** Some damaged files make Kuzu allocate without bound; the probe is stopped well before the machine runs out. */
+const PROBE_MEMORY_LIMIT_MB = 3072;
 
 export interface DbContents {
   /** Why the database could not be read (null when it was read). */
@@ -15,7 +17,8 @@ export interface DbContents {
 }
 
 export async function readDb(dbPath: string, timeoutMs = 120_000): Promise<DbContents> {
-  const run = await runTool(['db', dbPath], { cwd: path.dirname(dbPath), timeoutMs, script: PROBE });
+  const run = await runTool(['db', dbPath], { cwd: path.dirname(dbPath), timeoutMs, script: PROBE, memoryLimitMb: PROBE_MEMORY_LIMIT_MB });
+  if (run.outOfMemoryMb) return { error: `Kuzu used ${run.outOfMemoryMb} MiB reading it and was stopped (a damaged file)`, tables: {}, ids: [] };
   if (run.timedOut) return { error: 'the read did not finish in time', tables: {}, ids: [] };
   if (run.signal) return { error: `Kuzu died of ${run.signal} while reading it`, tables: {}, ids: [] };
   try {

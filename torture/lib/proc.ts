@@ -4,6 +4,7 @@
  * below 128, no stack trace or native crash text, at most one error line, one JSON document.
  */
 import { spawn } from 'node:child_process';
+import { residentMb } from '../../src/runner/child.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +24,8 @@ export interface RunResult {
   killed: boolean;
   /** Processes of the group were still alive after the launcher exited on its own. */
   strayProcesses: boolean;
+  /** The resident MiB the launched process had reached when memoryLimitMb stopped it (null: not stopped for memory). */
+  outOfMemoryMb?: number | null;
 }
 
 export interface RunOptions {
@@ -33,6 +36,8 @@ export interface RunOptions {
   killAfterMs?: number;
   /** Run this script with node instead of the launcher. */
   script?: string;
+  /** SIGKILL the group once the launched process's resident memory passes this (Kuzu allocating without bound on a damaged file). */
+  memoryLimitMb?: number;
 }
 
 const groupAlive = (pid: number): boolean => {
@@ -77,6 +82,15 @@ export function runTool(args: string[], options: RunOptions): Promise<RunResult>
       timedOut = true;
       killGroup(pid);
     }, options.timeoutMs);
+    let outOfMemoryMb: number | null = null;
+    const { memoryLimitMb } = options;
+    const watchdog = memoryLimitMb === undefined ? undefined : setInterval(() => {
+      const rss = residentMb(pid);
+      if (rss !== null && rss > memoryLimitMb && outOfMemoryMb === null) {
+        outOfMemoryMb = Math.round(rss);
+        killGroup(pid);
+      }
+    }, 250);
     const killer =
       options.killAfterMs === undefined
         ? undefined
@@ -89,6 +103,7 @@ export function runTool(args: string[], options: RunOptions): Promise<RunResult>
     });
     child.on('close', async (code, signal) => {
       clearTimeout(timer);
+      if (watchdog) clearInterval(watchdog);
       if (killer) clearTimeout(killer);
       let strayProcesses = false;
       if (!killed && !timedOut && groupAlive(pid)) {
@@ -98,7 +113,7 @@ export function runTool(args: string[], options: RunOptions): Promise<RunResult>
       }
       // A kill or a time-out ends the workers too, as a power cut or the OOM killer would.
       killGroup(pid);
-      resolve({ args, code, signal, stdout, stderr, durationMs: Date.now() - started, timedOut, killed, strayProcesses });
+      resolve({ args, code, signal, stdout, stderr, durationMs: Date.now() - started, timedOut, killed, strayProcesses, outOfMemoryMb });
     });
   });
 }
