@@ -1,7 +1,9 @@
 /**
  * A lock file that stops two locrit-mem runs from changing the same Locrit at once:
- * `<dir>/kuzu.db.locrit-mem.lock`, created with O_EXCL, holding our pid. A lock whose process
- * is gone (a run killed with SIGKILL) is stale and taken over.
+ * `<dir>/kuzu.db.locrit-mem.lock`, created with O_EXCL, holding our pid and our parent's. A lock
+ * whose process is gone (a run killed with SIGKILL) is stale and taken over. A lock held by a
+ * worker whose parent is gone (the run was killed; the worker kills itself when it notices) is
+ * waited for briefly, then taken over once that worker is gone.
  *
  * Every run that changes a Locrit takes this lock first, so it is also where a run that could
  * not keep the database's owner, or would write through a symlink leading out of the data
@@ -30,7 +32,7 @@ export function acquireRunLock(dbPath: string, command: string): RunLock {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = fs.openSync(file, 'wx');
-      fs.writeSync(fd, JSON.stringify({ pid: process.pid, command, since: new Date().toISOString() }));
+      fs.writeSync(fd, JSON.stringify({ pid: process.pid, parentPid: process.ppid, command, since: new Date().toISOString() }));
       fs.closeSync(fd);
       repairWalOwnership(dbPath);
       let released = false;
@@ -46,11 +48,14 @@ export function acquireRunLock(dbPath: string, command: string): RunLock {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let holder: { pid?: number; command?: string } = {};
+      let holder: { pid?: number; parentPid?: number; command?: string } = {};
       try {
         holder = JSON.parse(fs.readFileSync(file, 'utf8'));
       } catch {
         // Half-written by a run killed at that very moment: treat as stale.
+      }
+      if (holder.pid && holder.pid !== process.pid && processAlive(holder.pid) && holder.parentPid && !processAlive(holder.parentPid)) {
+        waitForExit(holder.pid, ORPHAN_WAIT_MS);
       }
       if (holder.pid && processAlive(holder.pid) && holder.pid !== process.pid) {
         throw new DatabaseUnavailableError(
@@ -63,6 +68,16 @@ export function acquireRunLock(dbPath: string, command: string): RunLock {
     }
   }
   throw new DatabaseUnavailableError(`${dbPath}: could not take the lock ${file}`, 'busy', `remove ${file} if no locrit-mem run is working on it`);
+}
+
+/** How long an orphaned worker's lock is waited for: it kills itself as soon as it notices its parent is gone. */
+const ORPHAN_WAIT_MS = 10_000;
+
+/** Blocks until `pid` is gone or `timeoutMs` has passed (taking the lock is synchronous). */
+function waitForExit(pid: number, timeoutMs: number): void {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid) && Date.now() < deadline) Atomics.wait(sleeper, 0, 0, 50);
 }
 
 /** Runs `work` holding the run lock of a database. */

@@ -54,7 +54,7 @@ export async function killFixtures(fixtures: BaseFixtures): Promise<KillFixtures
     { name: 'emergency-cleanup', check: 'archived', expected: fixtures.clean.ids, setup: (_, d) => (copyLocrit(fixtures.clean.dir, d), ['emergency-cleanup', '--json', '--yes', '--max-messages', '100']) },
     { name: 'validate --fix', check: 'archived', expected: fixtures.defects.ids, setup: (_, d) => (copyLocrit(fixtures.defects.dir, d), ['validate', '--json', '--fix']) },
     { name: 'recover (WAL replay)', check: 'exact', expected: fixtures.withWal.ids, setup: (_, d) => (copyLocrit(fixtures.withWal.dir, d), ['recover', '--json']) },
-    { name: 'recover (salvage)', check: 'at-least-control', expected: [], setup: (_, d) => (copyLocrit(damaged.dir, d), ['recover', '--json']) },
+    { name: 'recover (salvage)', check: 'at-least-control', expected: [], setup: (_, d) => (copyLocrit(damaged.dir, d), ['recover', '--json', '--accept-loss']) },
     {
       name: 'recover --from-backup', check: 'exact', expected: fixtures.clean.ids,
       setup: (_, d) => {
