@@ -24,6 +24,8 @@ const WORKER = fileURLToPath(new URL('./salvageWorker.js', import.meta.url));
 export const SALVAGE_BATCH = 5000;
 /** An attempt that takes longer than this is killed and counted as a crash. */
 const ATTEMPT_TIMEOUT_MS = Number(process.env.LOCRIT_MEM_SALVAGE_TIMEOUT_MS) || 60_000;
+/** Memory a salvage child may use beyond its buffer pool before it is stopped (damaged pages can make Kuzu allocate without bound). */
+const SALVAGE_MEMORY_HEADROOM_MB = 2048;
 /** Crashes one table may cost before the salvage stops splitting its damaged ranges (~0.5 s each). */
 const CRASH_BUDGET = Number(process.env.LOCRIT_MEM_SALVAGE_CRASH_BUDGET) || 24;
 /** Lost ids listed in the report per table (the count is always exact). */
@@ -92,9 +94,11 @@ class SalvageChild {
     const id = this.nextId++;
     this.attempts++;
     if (process.env.LOCRIT_MEM_DEBUG_SALVAGE) process.stderr.write(`salvage: ${JSON.stringify(request).slice(0, 200)}\n`);
-    // Heap damage can also leave Kuzu spinning or deadlocked instead of crashing: give up on
-    // the attempt after a while and kill the child, which then counts as a crash.
-    const answer = await child.ask({ ...request, id } as SalvageRequest, (reply) => (reply.id === id ? reply : undefined), { timeoutMs: this.attemptTimeoutMs });
+    // Heap damage can also leave Kuzu spinning, deadlocked or allocating without bound instead
+    // of crashing: give up on the attempt after a while, or past the buffer pool plus 2 GiB of
+    // memory, and kill the child, which then counts as a crash.
+    const limits = { timeoutMs: this.attemptTimeoutMs, memoryLimitMb: this.bufferPoolMb + SALVAGE_MEMORY_HEADROOM_MB };
+    const answer = await child.ask({ ...request, id } as SalvageRequest, (reply) => (reply.id === id ? reply : undefined), limits);
     if (answer.kind === 'reply') {
       const reply = answer.value;
       return reply.ok ? { ok: true, value: reply.value as T } : { ok: false, crashed: false, message: describe(reply.error), reason: reply.error.reason };
