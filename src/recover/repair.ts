@@ -120,42 +120,24 @@ async function repairOne(
       part.exitCode = diagnosis.action === 'none' ? ExitCode.ok : ExitCode.findings;
     }
   } else if (resetRepair) {
-    const lock = acquireRunLock(target.dbPath, 'recover');
-    try {
-      const late = await holderOf(target.dbPath);
-      if (late) {
-        refuse(part, target.dbPath, late);
-        return;
-      }
+    const done = await underRunLock(target, part, async (checkSameDatabase) => {
       // An unclean stop whose WAL is kuzu.db's own is replayed first, then the backups are merged.
       if (part.action === 'replay-wal') {
-        await replayWalFlow(env, target, part, (probe as { ok: true; value: Inspection }).value);
-        if (part.outcome !== 'repaired') return;
+        await replayWalFlow(env, target, part, (probe as { ok: true; value: Inspection }).value, checkSameDatabase);
+        if (part.outcome !== 'repaired') return false;
       }
       await repairReset(env, target, part, resets!, explicit);
-    } finally {
-      lock.release();
-    }
-    if (part.exitCode === ExitCode.unavailable) return;
+      return true;
+    });
+    if (!done || part.exitCode === ExitCode.unavailable) return;
     if (headers.length) probe = part.verification?.ok ? await probeOne(env, target, headers) : probe;
   } else if (diagnosis.action === 'replay-wal' || diagnosis.action === 'salvage') {
-    const lock = acquireRunLock(target.dbPath, 'recover');
-    try {
-      // The application may have started since the probe.
-      const late = await holderOf(target.dbPath);
-      if (late) {
-        refuse(part, target.dbPath, late);
-        return;
-      }
-      // The application may reset the Locrit during a long salvage (its open fails on our lock): every destructive step checks first.
-      const identity = noteDatabaseIdentity(target.dbPath);
-      const checkSameDatabase = (what: string): void => assertSameDatabase(identity, what, target.name);
+    const done = await underRunLock(target, part, async (checkSameDatabase) => {
       if (diagnosis.action === 'replay-wal') await replayWalFlow(env, target, part, (probe as { ok: true; value: Inspection }).value, checkSameDatabase);
       else await rebuildFromSalvage(env, target, part, target.dbPath, checkSameDatabase);
-    } finally {
-      lock.release();
-    }
-    if (part.exitCode === ExitCode.unavailable) return;
+      return true;
+    });
+    if (!done || part.exitCode === ExitCode.unavailable) return;
     if (part.salvage && part.exitCode !== ExitCode.ok && headers.length) {
       // Messages the salvage lost would all look "unsaved": comparing would mislead.
       part.problems.push(`${headers.length} conversation file(s) not compared: the salvage could not bring every row back`);
@@ -195,4 +177,25 @@ async function probeOne(env: RecoverEnv, target: LocritTarget, headers: Conversa
 
 function checkConversations(headers: ConversationHeader[], inspection: Inspection): ConversationCheck {
   return findUnsavedConversations(headers, inspection.sessionMessages ?? {}, inspection.archivedPerSession);
+}
+
+/**
+ * Runs a repair holding the Locrit's run lock. The application may have started since the
+ * probe: a holder found now refuses the repair. It may also reset the Locrit during a long
+ * repair (its open fails on our lock), so `work` gets a check for every destructive step.
+ * False when the repair was refused or `work` stopped it.
+ */
+async function underRunLock(target: LocritTarget, part: RepairPart, work: (checkSameDatabase: (what: string) => void) => Promise<boolean>): Promise<boolean> {
+  const lock = acquireRunLock(target.dbPath, 'recover');
+  try {
+    const late = await holderOf(target.dbPath);
+    if (late) {
+      refuse(part, target.dbPath, late);
+      return false;
+    }
+    const identity = noteDatabaseIdentity(target.dbPath);
+    return await work((what) => assertSameDatabase(identity, what, target.name));
+  } finally {
+    lock.release();
+  }
 }
