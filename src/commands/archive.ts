@@ -10,7 +10,7 @@ import { flagSource, type ValueSource } from '../config/sources.js';
 import { ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
 import { fileSizes } from '../layout/files.js';
 import { identify, resolveTargets, type LocritIdentity } from '../layout/locrits.js';
-import type { RetentionCommand, RetentionSettings } from '../policy/retention.js';
+import type { RetentionCommand, RetentionSettings } from '../policy/retentionRules.js';
 import type { LimitOutcome, RetentionJob, RetentionResult } from '../retention/types.js';
 import { runEach } from '../runner/pool.js';
 import { dataLocations, storeSettings, type CommandContext } from './context.js';

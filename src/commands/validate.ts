@@ -2,7 +2,7 @@
  * Longer than a command file should be: it still holds the worker side of validate (validateTask
  * and the --fix repair it runs) beside the assembly of the report; they share the report's types.
  *
- * `validate`: checks each Locrit database against the integrity rules (src/policy/integrity.ts),
+ * `validate`: checks each Locrit database against the integrity rules (src/policy/integrityRules.ts),
  * read-only; `--deep` also reads every column of every row; `--fix` quarantines invalid messages
  * into an archive and repairs what is safe. The parent resolves targets, checks the files beside
  * each database, and assembles the report; validateTask runs per Locrit in a worker process, so
@@ -43,13 +43,13 @@ import {
   type MessageRuleSettings,
   type RuleDef,
   type Severity,
-} from '../policy/integrity.js';
+} from '../policy/integrityRules.js';
 import { formatWallClock, instantToWallClock } from '../policy/time.js';
 import { runEach, type TaskOutcome } from '../runner/pool.js';
 import type { TaskContext } from '../runner/protocol.js';
 import { checkHeader } from '../store/header.js';
 import { deepScan, type TableScan } from '../store/deepScan.js';
-import { countMassRules, duplicateGroups, readGraphFigures, readSchemaInput, scanMessages, sessionsOver } from '../store/integrity.js';
+import { countMassRules, duplicateGroups, readGraphFigures, readSchemaInput, scanMessages, sessionsOver } from '../store/integrityQueries.js';
 import { nullEmbeddings, setSessionFromGraph } from '../store/integrityFix.js';
 import { withStore, type KuzuStore } from '../store/kuzu.js';
 import { withSnapshot } from '../store/snapshot.js';

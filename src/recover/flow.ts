@@ -12,10 +12,10 @@ import type { LocritTarget } from '../layout/locrits.js';
 import { runEach } from '../runner/pool.js';
 import type { Inspection } from '../store/inspect.js';
 import { stopBeforeChange } from '../store/locks.js';
-import type { TableCounts } from '../store/salvage.js';
+import type { TableCounts } from '../store/salvageQueries.js';
 import type { StoreSettings } from '../store/settings.js';
 import { describeHolder } from './diagnose.js';
-import type { RecoverTaskPayload } from './tasks.js';
+import type { RecoverTaskPayload } from './task.js';
 import type { RecoveryBase, RecoverProblem, Verification } from './types.js';
 import { verifyInspection } from './verify.js';
 

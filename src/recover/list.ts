@@ -7,7 +7,7 @@ import type { LocritTarget } from '../layout/locrits.js';
 import { runEach } from '../runner/pool.js';
 import type { Inspection } from '../store/inspect.js';
 import { elapsed, emptyBase, type RecoverEnv } from './flow.js';
-import type { RecoverTaskPayload } from './tasks.js';
+import type { RecoverTaskPayload } from './task.js';
 import type { ListedArchive, ListedBackup, ListPart, Timed } from './types.js';
 
 export async function listAll(env: RecoverEnv, targets: LocritTarget[]): Promise<Timed<ListPart>[]> {

@@ -18,8 +18,8 @@ import type { WalOwnership } from '../layout/walOwner.js';
 import { NODE_TABLES } from '../schema/locrit.js';
 import { IdSet, type ReadSettings } from '../store/idSets.js';
 import { describeProcess, locksOn } from '../store/locks.js';
-import { buildMergedDatabase, type Conflict, type MergeBuild, type MergeInput, type SourceTables } from '../store/merge.js';
-import type { TableCounts } from '../store/salvage.js';
+import { buildMergedDatabase, type Conflict, type MergeBuild, type MergeInput, type SourceTables } from '../store/mergeQueries.js';
+import type { TableCounts } from '../store/salvageQueries.js';
 import { listArchives, messageFilesOf } from '../archive/format.js';
 import { runSourceChild, scanResets, type ResetScan } from './resets.js';
 

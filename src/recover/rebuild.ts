@@ -12,8 +12,8 @@ import { DatabaseUnavailableError, ExitCode, toErrorReport } from '../errors.js'
 import { DB_FILE, type LocritTarget } from '../layout/locrits.js';
 import { writeLossMarker } from '../layout/lossMarker.js';
 import { inspectWal } from '../layout/walOwner.js';
-import type { BuildResult } from '../store/salvage.js';
-import { installRebuilt, keepDamaged, workFolder } from './files.js';
+import type { BuildResult } from '../store/salvageQueries.js';
+import { installRebuilt, keepDamaged, workFolder } from './install.js';
 import { inWorker, step, suggestFallbacks, verify, type RecoverEnv } from './flow.js';
 import { buildFromSources, moveForeignWal, type SourceFile } from './merge.js';
 import { findResets } from './mergeFlow.js';

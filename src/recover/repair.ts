@@ -21,7 +21,7 @@ import { rebuildFromSalvage } from './rebuild.js';
 import { replayWalFlow } from './replayWal.js';
 import { acknowledgeLoss } from '../layout/lossMarker.js';
 import { findResets, planResetRepair, repairReset } from './mergeFlow.js';
-import type { RecoverTaskPayload } from './tasks.js';
+import type { RecoverTaskPayload } from './task.js';
 import type { ConversationCheck, RepairPart, Timed } from './types.js';
 
 export async function repairAll(env: RecoverEnv, targets: LocritTarget[], conversations: ConversationFiles): Promise<Timed<RepairPart>[]> {

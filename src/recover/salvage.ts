@@ -6,7 +6,7 @@
  * primary key, each read made by a child process (salvageWorker.ts) so that a native crash on
  * a damaged page loses only that attempt. A batch that fails is split in two until the single
  * unreadable row is found; that row is recorded as lost and the salvage goes on after it.
- * Rows are written to Parquet by Kuzu itself in a work folder; src/store/salvage.ts loads them
+ * Rows are written to Parquet by Kuzu itself in a work folder; src/store/salvageQueries.ts loads them
  * into a fresh database.
  */
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { ErrorReport } from '../errors.js';
 import { ForkedChild } from '../runner/child.js';
 import { NODE_TABLES, REL_TABLES } from '../schema/locrit.js';
-import { batchFile, missingFromLocritSchema, schemaDimension, type SalvagedFiles } from '../store/salvage.js';
+import { batchFile, missingFromLocritSchema, schemaDimension, type SalvagedFiles } from '../store/salvageQueries.js';
 import type { DatabaseSchema } from '../store/schema.js';
 import type { SalvageReply, SalvageRequest } from './salvageProtocol.js';
 

@@ -6,7 +6,7 @@
  */
 import { toErrorReport } from '../errors.js';
 import { KuzuStore } from '../store/kuzu.js';
-import { copyNodeRange, copyRelRange, countTable, nextIds, readSchema } from '../store/salvage.js';
+import { copyNodeRange, copyRelRange, countTable, nextIds, readSchema } from '../store/salvageQueries.js';
 import type { DatabaseSchema } from '../store/schema.js';
 import type { SalvageReply, SalvageRequest } from './salvageProtocol.js';
 

@@ -1,13 +1,13 @@
 /**
  * Child process that reads one database file and prints the result as one JSON line:
  *   ids <database> <output.parquet> <bufferPoolMb>           its Message ids (src/store/idSets.ts)
- *   tables <database> <output folder> <bufferPoolMb> <dim>   every Locrit table (src/store/merge.ts)
+ *   tables <database> <output folder> <bufferPoolMb> <dim>   every Locrit table (src/store/mergeQueries.ts)
  * Run in its own process because a damaged backup can crash Kuzu natively; the parent then
  * reports that source as unreadable and goes on.
  */
 import { toErrorReport } from '../errors.js';
 import { exportMessageIds } from '../store/idSets.js';
-import { exportSourceTables } from '../store/merge.js';
+import { exportSourceTables } from '../store/mergeQueries.js';
 
 const [mode, dbPath, output, bufferPoolText, dimensionText] = process.argv.slice(2);
 const settings = { bufferPoolMb: Number(bufferPoolText) || 64 };

@@ -3,7 +3,7 @@ import type { Leftover } from '../retention/leftovers.js';
 import type { ArchiveCheck } from '../archive/format.js';
 import type { ErrorReport, ExitCode, LockHolder } from '../errors.js';
 import type { RestoredTable } from '../store/restoreIo.js';
-import type { TableCounts } from '../store/salvage.js';
+import type { TableCounts } from '../store/salvageQueries.js';
 import type { TableSalvage } from './salvage.js';
 
 /** What is wrong with a Locrit, in the order recover checks ('requested': --from-backup, --from-archive, --list). Stable strings. */

@@ -1,7 +1,7 @@
 /** The verification that ends every repair, as a pure comparison of what a fresh read-only open showed. */
 import type { ErrorReport } from '../errors.js';
 import type { Inspection } from '../store/inspect.js';
-import type { TableCounts } from '../store/salvage.js';
+import type { TableCounts } from '../store/salvageQueries.js';
 import type { TableMismatch, Verification } from './types.js';
 
 export function verifyInspection(

@@ -2,11 +2,11 @@
 import { messageFilesOf } from '../archive/format.js';
 import { removeJournal } from '../archive/journal.js';
 import type { LocritTarget } from '../layout/locrits.js';
-import { embeddingBytes, willCompact } from '../policy/retention.js';
+import { embeddingBytes, willCompact } from '../policy/retentionRules.js';
 import type { TaskContext } from '../runner/protocol.js';
 import { checkFreeSpaceForCompaction } from '../store/compact.js';
 import type { KuzuStore } from '../store/kuzu.js';
-import { deleteArchivedIds, deleteSelection, largestSessionAfter, messageCount } from '../store/retention.js';
+import { deleteArchivedIds, deleteSelection, largestSessionAfter, messageCount } from '../store/retentionQueries.js';
 import { killPoint } from './killPoints.js';
 import { readCompactionOwed } from './owed.js';
 import { limitOutcomes, planOn, type Planned } from './plan.js';

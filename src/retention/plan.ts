@@ -1,5 +1,5 @@
 /**
- * The plan of a run: the rules that apply (src/policy/retention.ts) turned into one selection
+ * The plan of a run: the rules that apply (src/policy/retentionRules.ts) turned into one selection
  * predicate, counted per rule, with critical messages spared, the limits before and after, and
  * the embeddings --strip-embeddings would drop. A dry run reports the plan from a read-only open.
  */
@@ -9,12 +9,12 @@ import { IdDigest, listArchives, MANIFEST_FILE } from '../archive/format.js';
 import { readJournal } from '../archive/journal.js';
 import { ExitCode, LocritMemError } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
-import { decideRules, embeddingBytes, mebibytes, ruleParameters, willCompact, type RetentionSettings, type RuleDecision } from '../policy/retention.js';
+import { decideRules, embeddingBytes, mebibytes, ruleParameters, willCompact, type RetentionSettings, type RuleDecision } from '../policy/retentionRules.js';
 import type { TaskContext } from '../runner/protocol.js';
 import { explainBufferPoolError } from '../store/archiveIo.js';
 import { compactionNeedsBytes, compactionPaths, freeBytes } from '../store/compact.js';
 import type { KuzuStore } from '../store/kuzu.js';
-import { buildSelection, countRules, countSpared, countStrip, eachSelectedId, largestSessionAfter, measure, messageCount, stripTarget, type Selection } from '../store/retention.js';
+import { buildSelection, countRules, countSpared, countStrip, eachSelectedId, largestSessionAfter, measure, messageCount, stripTarget, type Selection } from '../store/retentionQueries.js';
 import { readSchema, type DatabaseSchema } from '../store/schema.js';
 import { embeddingDimension } from '../schema/locrit.js';
 import { readCompactionOwed } from './owed.js';

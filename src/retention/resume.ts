@@ -12,7 +12,7 @@ import type { LocritTarget } from '../layout/locrits.js';
 import type { TaskContext } from '../runner/protocol.js';
 import { kuzuParquetReader } from '../store/archiveIo.js';
 import type { KuzuStore } from '../store/kuzu.js';
-import { deleteArchivedIds } from '../store/retention.js';
+import { deleteArchivedIds } from '../store/retentionQueries.js';
 import type { InterruptedRun, RetentionJob } from './types.js';
 
 /** Finishes or rolls back what a killed run left (journal, .partial folders, compaction leftovers). */

@@ -1,7 +1,7 @@
 /** The shapes of one Locrit's retention run (the per-Locrit part of the `archive` and `emergency-cleanup` JSON). */
 import type { CompactionOwed } from './owed.js';
 import type { ArchiveRule } from '../archive/format.js';
-import type { RetentionCommand, RetentionSettings } from '../policy/retention.js';
+import type { RetentionCommand, RetentionSettings } from '../policy/retentionRules.js';
 import type { CompactionResult } from '../store/compact.js';
 import type { StoreSettings } from '../store/settings.js';
 import type { ValueSource } from '../config/sources.js';

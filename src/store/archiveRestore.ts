@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { StoreSettings } from './settings.js';
 import { withStore } from './kuzu.js';
 import { restoreMessages, restoreRelationships, parquetRows, type RestoredTable } from './restoreIo.js';
-import { missingFromLocritSchema, readSchema, tableCounts, type TableCounts } from './salvage.js';
+import { missingFromLocritSchema, readSchema, tableCounts, type TableCounts } from './salvageQueries.js';
 import { ArchiveError, messageEntries, RELATIONSHIP_FILES, verifyArchive, type ArchivedRelationship, type ArchiveCheck } from '../archive/format.js';
 
 /** What a checked archive holds, in a form that crosses to a worker process. */

@@ -9,7 +9,7 @@ import { wallClockToInstant } from '../policy/time.js';
 import { DatabaseUnavailableError, LocritMemError } from '../errors.js';
 import { checkHeader } from './header.js';
 import { withStore } from './kuzu.js';
-import { missingFromLocritSchema, readEveryColumn, readSchema, schemaDimension, tableCounts, type TableCounts } from './salvage.js';
+import { missingFromLocritSchema, readEveryColumn, readSchema, schemaDimension, tableCounts, type TableCounts } from './salvageQueries.js';
 
 export interface Inspection {
   path: string;

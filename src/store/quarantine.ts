@@ -29,7 +29,7 @@ import { utcStamp } from '../layout/files.js';
 import { embeddingDimension } from '../schema/locrit.js';
 import { exportSelection, kuzuParquetReader } from './archiveIo.js';
 import type { KuzuStore } from './kuzu.js';
-import { deleteArchivedIds, measure, type Selection } from './retention.js';
+import { deleteArchivedIds, measure, type Selection } from './retentionQueries.js';
 import type { DatabaseSchema } from './schema.js';
 import { DataSafetyError } from '../errors.js';
 

@@ -4,7 +4,7 @@
  * is closed before the database (store.execute does): the other order can SIGSEGV.
  */
 import { withStore } from './kuzu.js';
-import { readSchema, tableCounts, type TableCounts } from './salvage.js';
+import { readSchema, tableCounts, type TableCounts } from './salvageQueries.js';
 
 export async function replayWal(dbPath: string, options: { bufferPoolMb: number; threads?: number }): Promise<TableCounts> {
   return withStore(dbPath, { readOnly: false, bufferPoolMb: options.bufferPoolMb, threads: options.threads }, async (store) => {

@@ -10,7 +10,7 @@ export type LocritTask<P = unknown, R = unknown> = (target: LocritTarget, payloa
 
 export const TASKS = {
   stats: async () => (await import('../commands/statsTask.js')).statsTask,
-  recover: async () => (await import('../recover/tasks.js')).recoverTask,
+  recover: async () => (await import('../recover/task.js')).recoverTask,
   retention: async () => (await import('../retention/task.js')).retentionTask,
   validate: async () => (await import('../commands/validate.js')).validateTask,
 } satisfies Record<TaskName, () => Promise<LocritTask<any, any>>>;

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { readManifest } from '../../src/archive/format.js';
 import { holdDatabase, killWriterMidWrite } from '../../src/fixtures/damage.js';
 import { acquireRunLock } from '../../src/layout/runLock.js';
-import { isLowPriority } from '../../src/policy/retention.js';
+import { isLowPriority } from '../../src/policy/retentionRules.js';
 import { verifyArchiveWithKuzu } from '../../src/store/archiveIo.js';
 import { withStore } from '../../src/store/kuzu.js';
 import { archivesOf, messageRows, parquetColumn, sorted } from '../archive/archiveHelpers.js';

@@ -8,7 +8,7 @@ import { holdDatabase, killWriterMidWrite } from '../../src/fixtures/damage.js';
 import { verifyArchiveWithKuzu } from '../../src/store/archiveIo.js';
 import { QUARANTINE_KILL_ENV } from '../../src/store/quarantine.js';
 import { runLockPath } from '../../src/layout/runLock.js';
-import { RULES } from '../../src/policy/integrity.js';
+import { RULES } from '../../src/policy/integrityRules.js';
 import { withStore } from '../../src/store/kuzu.js';
 import { idsOf, relCounts, runCli, sha256File, tempDir, writeConfig } from '../helpers.js';
 import { CLEAN_CONFIG, plantDefects } from './validate-fixtures.js';

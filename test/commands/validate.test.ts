@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { damagePages, holdDatabase, killWriterMidWrite, writeNotKuzu } from '../../src/fixtures/damage.js';
-import { RULES } from '../../src/policy/integrity.js';
+import { RULES } from '../../src/policy/integrityRules.js';
 import { validateJunit } from '../../src/cli/render/junit.js';
 import type { ValidateReport } from '../../src/commands/validate.js';
 import { makeLocrit, runCli, sha256File, snapshotFolder, tempDir, writeConfig } from '../helpers.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canOpenReadWrite, checkPermissions, FindingCollector, type PermissionInput } from '../../src/policy/integrity.js';
+import { canOpenReadWrite, checkPermissions, FindingCollector, type PermissionInput } from '../../src/policy/integrityRules.js';
 
 const app = { uid: 1000, gid: 1000, name: 'locrit', from: 'folder' as const };
 const file = (uid: number, gid: number, mode: number) => ({ uid, gid, mode });

@@ -4,7 +4,7 @@ import { diagnose, type Observation } from '../../src/recover/diagnose.js';
 import { findUnsavedConversations } from '../../src/recover/conversations.js';
 import { compareCounts, countDelta } from '../../src/recover/verify.js';
 import type { Inspection } from '../../src/store/inspect.js';
-import { appBackupName } from '../../src/recover/files.js';
+import { appBackupName } from '../../src/recover/install.js';
 import { workerDeathError } from '../../src/runner/pool.js';
 
 const inspection = (counts: Record<string, number>): Inspection => ({

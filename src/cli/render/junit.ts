@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import type { LocritValidation, ValidateReport } from '../../commands/validate.js';
-import type { Finding } from '../../policy/integrity.js';
+import type { Finding } from '../../policy/integrityRules.js';
 
 export function escapeXml(text: string): string {
   // Characters XML 1.0 forbids are dropped; the five specials are escaped.

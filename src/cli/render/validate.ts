@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { LocritValidation, ValidateReport } from '../../commands/validate.js';
-import type { Severity } from '../../policy/integrity.js';
+import type { Severity } from '../../policy/integrityRules.js';
 import path from 'node:path';
 import { count, counted, fittedTable, locritLabel, plural, status, TABLE_STYLE, type TableWidth } from '../format.js';
 

@@ -21,7 +21,7 @@ import {
   type MessageRow,
   type MessageRuleSettings,
   type SchemaInput,
-} from '../../src/policy/integrity.js';
+} from '../../src/policy/integrityRules.js';
 import { NODE_TABLES, REL_TABLES } from '../../src/schema/locrit.js';
 
 const NOW = Date.UTC(2026, 10, 1, 12, 0, 0); // stored wall-clock "now"

@@ -1,10 +1,10 @@
 /**
  * The queries behind `validate`: one keyset-paginated pass over Message for every per-message
  * rule, and a handful of small queries (counts plus the first example ids) for the rest. The
- * rules themselves live in src/policy/integrity.ts; this module only reads and returns rows.
+ * rules themselves live in src/policy/integrityRules.ts; this module only reads and returns rows.
  */
 import { EMBEDDING_COLUMNS } from '../schema/locrit.js';
-import { isJsonObject, MAX_EXAMPLES, type MessageCapabilities, type MessageRow, type SchemaInput } from '../policy/integrity.js';
+import { isJsonObject, MAX_EXAMPLES, type MessageCapabilities, type MessageRow, type SchemaInput } from '../policy/integrityRules.js';
 import type { KuzuStore, Params } from './kuzu.js';
 import type { DatabaseSchema } from './schema.js';
 
@@ -48,7 +48,7 @@ export interface MessageScanSettings {
 /**
  * The per-message pass over Message, in pages of node offsets so that memory stays bounded,
  * handing JS only the candidate rows: messages that may break a per-message rule (the rules
- * themselves decide, in src/policy/integrity.ts). A healthy Locrit has none, and each page
+ * themselves decide, in src/policy/integrityRules.ts). A healthy Locrit has none, and each page
  * costs three cheap statements:
  * - suspects by their own columns (a NULL, an unknown role, a future timestamp, an embedding
  *   that fails the cheap test below), returned whole;
@@ -142,7 +142,7 @@ function wholeColumns(capabilities: MessageCapabilities, squares: string | null)
   return 'm.id AS id, m.role AS role, m.content IS NULL AS contentNull, size(m.content) AS contentLength, m.timestamp AS timestamp, ' + `m.session_id AS sessionId, m.metadata AS metadata, ${embedding}`;
 }
 
-/** Rules about many healthy rows, counted in Kuzu: how many and the first ids (same definitions as src/policy/integrity.ts). */
+/** Rules about many healthy rows, counted in Kuzu: how many and the first ids (same definitions as src/policy/integrityRules.ts). */
 export async function countMassRules(
   store: KuzuStore,
   capabilities: MessageCapabilities,

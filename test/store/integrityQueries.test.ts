@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MASS_RULES, messageCapabilities, messageRulesBroken, type MessageRow, type MessageRuleSettings } from '../../src/policy/integrity.js';
+import { MASS_RULES, messageCapabilities, messageRulesBroken, type MessageRow, type MessageRuleSettings } from '../../src/policy/integrityRules.js';
 import { formatWallClock, instantToWallClock } from '../../src/policy/time.js';
 import { deepScan } from '../../src/store/deepScan.js';
-import { countMassRules, duplicateGroups, readSchemaInput, scanMessages } from '../../src/store/integrity.js';
+import { countMassRules, duplicateGroups, readSchemaInput, scanMessages } from '../../src/store/integrityQueries.js';
 import { withStore } from '../../src/store/kuzu.js';
 import { readSchema } from '../../src/store/schema.js';
 import { makeLocrit, tempDir } from '../helpers.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   ageCutoff, criticalContentRegex, decideRules, embeddingBytes, emergencyRemoveCount, isCritical, isLowPriority, ruleParameters, type RetentionSettings,
-} from '../../src/policy/retention.js';
+} from '../../src/policy/retentionRules.js';
 
 const settings: RetentionSettings = {
   archiveAfterDays: 30, keepCount: 1000, maxMessagesPerConversation: 1000, maxMessagesPerLocrit: 5000, maxDbSizeMb: 100, emergencyFraction: 0.5,

@@ -11,7 +11,7 @@ import { inspectDatabase, type Inspection } from '../store/inspect.js';
 import { withStore } from '../store/kuzu.js';
 import { withSnapshot } from '../store/snapshot.js';
 import { replayWal } from '../store/replay.js';
-import { buildFromSalvage, type BuildResult, type SalvagedFiles, type TableCounts } from '../store/salvage.js';
+import { buildFromSalvage, type BuildResult, type SalvagedFiles, type TableCounts } from '../store/salvageQueries.js';
 import type { StoreSettings } from '../store/settings.js';
 
 export type RecoverTaskPayload =

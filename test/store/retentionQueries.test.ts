@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { decideRules, isCritical, type RetentionSettings } from '../../src/policy/retention.js';
+import { decideRules, isCritical, type RetentionSettings } from '../../src/policy/retentionRules.js';
 import { formatWallClock } from '../../src/policy/time.js';
 import { withStore } from '../../src/store/kuzu.js';
-import { buildSelection, countRules, eachSelectedId, measure } from '../../src/store/retention.js';
+import { buildSelection, countRules, eachSelectedId, measure } from '../../src/store/retentionQueries.js';
 import { readSchema } from '../../src/store/schema.js';
 import { messageRows, sortKey, sorted, type MessageRow } from '../archive/archiveHelpers.js';
 import { FIXED_NOW, makeLocrit, tempDir } from '../helpers.js';

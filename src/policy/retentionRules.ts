@@ -1,6 +1,6 @@
 /**
  * The retention rules as pure functions: which rules apply to a Locrit, with which
- * thresholds, what makes a message critical or low-priority. No I/O, no Kuzu: src/store/retention.ts
+ * thresholds, what makes a message critical or low-priority. No I/O, no Kuzu: src/store/retentionQueries.ts
  * turns these decisions into queries, and the tests check both against each other.
  *
  * Rules:

@@ -2,7 +2,7 @@
  * Longer than most files on purpose: the selection predicate and every query that must use the
  * very same text of it (count, measure, export, delete, strip) stay in one place.
  *
- * The queries behind `archive` and `emergency-cleanup`: turn the rules of src/policy/retention.ts
+ * The queries behind `archive` and `emergency-cleanup`: turn the rules of src/policy/retentionRules.ts
  * into one Cypher predicate over Message, measure what it selects, and delete or strip.
  *
  * How a selection is expressed. Every rule is "older than a boundary": the boundary is a
@@ -24,7 +24,7 @@
  * only Message rows and the edges touching them leave.
  */
 import type { ArchiveRule } from '../archive/format.js';
-import { anywhere, criticalContentRegex, IMPORTANT_METADATA_REGEX, type RuleDecision } from '../policy/retention.js';
+import { anywhere, criticalContentRegex, IMPORTANT_METADATA_REGEX, type RuleDecision } from '../policy/retentionRules.js';
 import { formatWallClock } from '../policy/time.js';
 import type { KuzuStore, Params } from './kuzu.js';
 import { hasColumn, type DatabaseSchema } from './schema.js';
@@ -147,7 +147,7 @@ export async function buildSelection(
   const contentRegex = criticalContentRegex(options.criticalPatterns);
   const hasMetadata = hasColumn(schema, 'Message', 'metadata');
   const hasContent = hasColumn(schema, 'Message', 'content');
-  // Literal patterns, not parameters, and regexp_full_match: see anywhere() in src/policy/retention.ts.
+  // Literal patterns, not parameters, and regexp_full_match: see anywhere() in src/policy/retentionRules.ts.
   const critical = (v: string): string => {
     const parts: string[] = [];
     if (contentRegex && hasContent) parts.push(`coalesce(regexp_full_match(${v}.content, ${cypherString(anywhere(contentRegex))}), false)`);

@@ -3,7 +3,7 @@
  * fire them, which are read together when a rule is added or changed.
  *
  * The integrity rules of `validate`, as pure functions: no Kuzu, no files. The store layer
- * (src/store/integrity.ts) runs a few queries and feeds their rows in here; the command
+ * (src/store/integrityQueries.ts) runs a few queries and feeds their rows in here; the command
  * assembles the findings. Every rule has a stable id (it appears in JSON, JUnit and the README),
  * a severity, a one-line meaning, and what to run next.
  */
@@ -251,7 +251,7 @@ export function messageRulesBroken(row: MessageRow, settings: MessageRuleSetting
 /**
  * Rules that concern many healthy rows (every embedded message when embeddings are disabled):
  * the store counts them in Kuzu rather than handing every such row to JS, with the same
- * definitions as messageRulesBroken (test/store/integrity.test.ts holds them equal).
+ * definitions as messageRulesBroken (test/store/integrityQueries.test.ts holds them equal).
  */
 export const MASS_RULES: ReadonlySet<string> = new Set(['message.embedding-low-priority', 'message.embeddings-disabled']);
 
