@@ -14,7 +14,8 @@ import {
   chunkFileName, DEFAULT_BATCH_MESSAGES, IdDigest, sha256OfFile, verifyArchive, type ArchiveColumn, type ArchiveFileEntry, type ArchiveVerification, type ParquetReader,
 } from '../archive/format.js';
 import { withStore, type KuzuStore } from './kuzu.js';
-import { cypherString, eachSelectedId, paramsFor, queryWith, type Selection } from './retentionQueries.js';
+import { cypherString, paramsFor, queryWith } from './cypher.js';
+import { eachSelectedId, type Selection } from './retentionQueries.js';
 import type { DatabaseSchema, TableInfo } from './schema.js';
 
 /** Code-unit order (JS `<`), the order of the id digest. */

@@ -16,7 +16,7 @@ import { pruneBackups, swapIn } from '../layout/backup.js';
 import { databaseOwnership, protectContentTree } from '../layout/ownership.js';
 import { withStore, type KuzuStore } from './kuzu.js';
 import { locksOn, describeProcess } from './locks.js';
-import { cypherString } from './retentionQueries.js';
+import { cypherString } from './cypher.js';
 import { readSchema } from './schema.js';
 import { explainBufferPoolError, primaryKeyOf } from './archiveIo.js';
 

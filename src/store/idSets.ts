@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KuzuStore, withStore } from './kuzu.js';
-import { cypherString } from './retentionQueries.js';
+import { cypherString } from './cypher.js';
 import { readSchema } from './schema.js';
 import type { StoreSettings } from './settings.js';
 

@@ -9,7 +9,7 @@
  * relationship touching it re-created with its properties.
  */
 import type { KuzuStore, Params } from './kuzu.js';
-import { inTransaction } from './retentionQueries.js';
+import { inTransaction } from './cypher.js';
 import type { DatabaseSchema } from './schema.js';
 
 /** Sets session_id from the one Session each message is PART_OF. */

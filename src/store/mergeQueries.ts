@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { columnType, NODE_TABLES, REL_TABLES, schemaDdl, VECTOR_INDEXES, vectorIndexDdl, vectorIndexName, type ColumnDef } from '../schema/locrit.js';
 import { withStore, type KuzuStore } from './kuzu.js';
-import { cypherString } from './retentionQueries.js';
+import { cypherString } from './cypher.js';
 import { readSchema, type DatabaseSchema } from './schema.js';
 import { schemaDimension, type TableCounts } from './salvageQueries.js';
 import type { ReadSettings } from './idSets.js';

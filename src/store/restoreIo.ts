@@ -7,9 +7,9 @@
 import { REL_TABLES } from '../schema/locrit.js';
 import type { KuzuStore } from './kuzu.js';
 import type { DatabaseSchema } from './schema.js';
+import { cypherString } from './cypher.js';
 
 const q = (name: string): string => `\`${name.replace(/`/g, '')}\``;
-const literal = (file: string): string => `'${file.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 export interface RestoredTable {
   table: string;
@@ -24,7 +24,7 @@ export interface RestoredTable {
 }
 
 export async function parquetRows(store: KuzuStore, file: string): Promise<number> {
-  return Number(await store.scalar(`LOAD FROM ${literal(file)} RETURN count(*)`));
+  return Number(await store.scalar(`LOAD FROM ${cypherString(file)} RETURN count(*)`));
 }
 
 /**
@@ -39,7 +39,7 @@ export async function restoreMessages(store: KuzuStore, schema: DatabaseSchema, 
   const set = columns.map((c) => `${q(c)}: ${q(c)}`).join(', ');
   const created = Number(
     await store.scalar(
-      `LOAD FROM ${literal(file)} WITH ${columns.map(q).join(', ')} WHERE NOT EXISTS { MATCH (x:Message) WHERE x.id = id } CREATE (m:Message {${set}}) RETURN count(*)`,
+      `LOAD FROM ${cypherString(file)} WITH ${columns.map(q).join(', ')} WHERE NOT EXISTS { MATCH (x:Message) WHERE x.id = id } CREATE (m:Message {${set}}) RETURN count(*)`,
     ),
   );
   return { table: 'Message', inArchive, created, alreadyPresent: inArchive - created, missingEndpoint: 0 };
@@ -62,10 +62,10 @@ export async function restoreRelationships(store: KuzuStore, schema: DatabaseSch
   // (Message x Message) even on a small Locrit.
   const carried = ['to_id', ...props].map(q).join(', ');
   const ends = `MATCH (a:${q(def.from)}) WHERE a.id = from_id WITH a, ${carried} MATCH (b:${q(def.to)}) WHERE b.id = to_id`;
-  const bothEnds = Number(await store.scalar(`LOAD FROM ${literal(file)} WITH ${withList} ${ends} RETURN count(*)`));
+  const bothEnds = Number(await store.scalar(`LOAD FROM ${cypherString(file)} WITH ${withList} ${ends} RETURN count(*)`));
   const created = Number(
     await store.scalar(
-      `LOAD FROM ${literal(file)} WITH ${withList} ${ends} AND NOT EXISTS { MATCH (a)-[:${q(table)}]->(b) } CREATE (a)-[:${q(table)}${set}]->(b) RETURN count(*)`,
+      `LOAD FROM ${cypherString(file)} WITH ${withList} ${ends} AND NOT EXISTS { MATCH (a)-[:${q(table)}]->(b) } CREATE (a)-[:${q(table)}${set}]->(b) RETURN count(*)`,
     ),
   );
   return { table, inArchive, created, alreadyPresent: bothEnds - created, missingEndpoint: inArchive - bothEnds };

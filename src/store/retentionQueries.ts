@@ -28,6 +28,7 @@ import { anywhere, criticalContentRegex, IMPORTANT_METADATA_REGEX, type RuleDeci
 import { formatWallClock } from '../policy/time.js';
 import type { KuzuStore, Params } from './kuzu.js';
 import { hasColumn, type DatabaseSchema } from './schema.js';
+import { cypherString, inTransaction, paramsFor, queryWith } from './cypher.js';
 import { DataSafetyError } from '../errors.js';
 
 interface Boundary {
@@ -51,11 +52,6 @@ export interface Selection {
   critical: (v: string) => string;
   /** The messages that go: not critical (when protected) and selected by at least one rule. */
   selected: (v: string) => string;
-}
-
-/** Escapes a value for a single-quoted Cypher string literal (paths in COPY/LOAD cannot be parameters). */
-export function cypherString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 const olderThan = (v: string, t: string, id: string, inclusive = false): string =>
@@ -158,17 +154,6 @@ export async function buildSelection(
   // The rules first: Kuzu evaluates the terms of an AND in order, each on the rows the previous kept.
   const selected = (v: string): string => (options.protectCritical ? `(${any(v)} AND NOT ${critical(v)})` : any(v));
   return { rules, params, protectCritical: options.protectCritical, critical, selected };
-}
-
-/** Only the parameters a query text really uses: Kuzu rejects unknown parameters. */
-export function paramsFor(cypher: string, params: Params): Params {
-  const used: Params = {};
-  for (const [key, value] of Object.entries(params)) if (new RegExp(`\\$${key}\\b`).test(cypher)) used[key] = value;
-  return used;
-}
-
-export async function queryWith<T>(store: KuzuStore, cypher: string, params: Params): Promise<T[]> {
-  return store.query<T>(cypher, paramsFor(cypher, params));
 }
 
 export interface SetFigures {
@@ -320,20 +305,6 @@ export async function deleteSelection(store: KuzuStore, selection: Selection, ex
     beforeCommit();
     return deleted;
   });
-}
-
-/** Runs `work` inside BEGIN TRANSACTION ... COMMIT, rolling back on any error. */
-export async function inTransaction<T>(store: KuzuStore, work: () => Promise<T>): Promise<T> {
-  await store.execute('BEGIN TRANSACTION');
-  let result: T;
-  try {
-    result = await work();
-  } catch (error) {
-    await store.execute('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-  await store.execute('COMMIT');
-  return result;
 }
 
 // ---------------------------------------------------------------- low-priority embeddings (--strip-embeddings)
