@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 /**
  * Typed errors. Commands throw these; only src/cli/main.ts turns them into an exit code and
  * an `Error: ...` / `Try: ...` pair on stderr.
@@ -106,6 +109,114 @@ export class DatabaseUnavailableError extends LocritMemError {
  */
 export class NotRegularFileError extends DatabaseUnavailableError {}
 
+/**
+ * The disk ran out of space (ENOSPC or a quota from Node, a short write from Kuzu). Not damage:
+ * every write goes through a temporary file or Kuzu's WAL, so the data is as it was, and the same
+ * command works once space is freed. The message names the folder and what is free on its disk.
+ */
+export class NoSpaceError extends DatabaseUnavailableError {
+  constructor(
+    readonly folder: string,
+    readonly freeBytes: number | null,
+    doing?: string,
+    readonly neededBytes?: number,
+    hint = 'free space on that disk (old backups, archives moved elsewhere), then run the same command again: it finishes or rolls back what was left half-done',
+  ) {
+    const free = freeBytes === null ? 'free space unknown' : `${formatBytes(freeBytes)} free`;
+    const needed = neededBytes === undefined ? '' : `, about ${formatBytes(neededBytes)} needed`;
+    super(
+      `no space left on the disk of ${folder} (${free}${needed})${doing ? ` while ${doing}` : ''}`,
+      'no-space',
+      hint,
+    );
+  }
+}
+
+/** `4.0 KiB`, `38.4 MiB`: what an operator compares with `df -h`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Bytes this user may still write on the disk of `folder` (or of its nearest existing parent); null if unknown. */
+export function freeBytesOn(folder: string): number | null {
+  for (let dir = path.resolve(folder); ; dir = path.dirname(dir)) {
+    try {
+      const stat = fs.statfsSync(dir);
+      return Number(stat.bavail) * Number(stat.bsize);
+    } catch {
+      if (dir === path.dirname(dir)) return null;
+    }
+  }
+}
+
+/** Below this, a write that failed for no stated reason failed for want of space. */
+const NEARLY_FULL_BYTES = 1024 * 1024;
+
+/** True when the disk of `folder` is (nearly) full. */
+export function diskNearlyFull(folder: string): boolean {
+  const free = freeBytesOn(folder);
+  return free !== null && free < NEARLY_FULL_BYTES;
+}
+
+/**
+ * The file a failed write was writing, when the error says: Node's `dest`/`path`, or Kuzu's
+ * `Cannot write to file. path: <file> ...`.
+ */
+function failedWritePath(error: unknown): string | null {
+  const errno = error as NodeJS.ErrnoException & { dest?: string };
+  if (typeof errno?.dest === 'string') return errno.dest;
+  if (typeof errno?.path === 'string') return errno.path;
+  const message = error instanceof Error ? error.message : String(error);
+  return /path: (\S+)/.exec(message)?.[1] ?? null;
+}
+
+/**
+ * Whether `error` is a write that failed for want of space. Node says ENOSPC (EDQUOT for a
+ * quota); Kuzu 0.11 says `Cannot write to file ... numBytesToWrite: N numBytesWritten: M. Error:
+ * Success` (a short write, errno unset) or names the errno: a short or failed write to a disk
+ * that is now nearly full is one too.
+ */
+export function isNoSpace(error: unknown): boolean {
+  if (error instanceof NoSpaceError) return true;
+  if (error instanceof LocritMemError) return false;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/ENOSPC|No space left on device|Disk quota exceeded/i.test(message)) return true;
+  if (!/Cannot write to file/i.test(message)) return false;
+  const toWrite = /numBytesToWrite: (\d+)/.exec(message);
+  const written = /numBytesWritten: (\d+)/.exec(message);
+  if (toWrite && written && Number(written[1]) < Number(toWrite[1])) return true;
+  const file = failedWritePath(error);
+  return file !== null && diskNearlyFull(path.dirname(file));
+}
+
+/**
+ * A NoSpaceError for a failed write, naming the folder it wrote in (from the error, else
+ * `folder`), or `error` unchanged when it is not about space.
+ */
+export function asNoSpace(error: unknown, folder?: string, doing?: string): unknown {
+  if (error instanceof NoSpaceError || !isNoSpace(error)) return error;
+  const file = failedWritePath(error);
+  const where = file !== null ? path.dirname(path.resolve(file)) : folder ?? null;
+  if (where === null) return new NoSpaceError('an unnamed folder', null, doing);
+  return new NoSpaceError(where, freeBytesOn(where), doing);
+}
+
+/** Refuses, before a copy or a write of known size, when the disk of `folder` cannot hold it. */
+export function checkFreeSpace(folder: string, neededBytes: number, doing: string): void {
+  const free = freeBytesOn(folder);
+  if (free !== null && free < neededBytes) throw new NoSpaceError(folder, free, doing, neededBytes);
+}
+
 /** A plain, structured-clone-safe copy of an error, to cross a process boundary or go into JSON. */
 export interface ErrorReport {
   kind: string;
@@ -117,6 +228,8 @@ export interface ErrorReport {
 }
 
 export function toErrorReport(error: unknown): ErrorReport {
+  // A full disk anywhere (Node or Kuzu) is the operator's to fix, never a bug or damage.
+  error = asNoSpace(error);
   if (error instanceof LocritMemError) {
     return {
       kind: error.name,

@@ -2,7 +2,7 @@
  * The single exit point: runs the program, turns typed errors into an exit code and an
  * `Error: ...` / `Try: ...` pair on stderr. No other module sets the exit code.
  */
-import { ExitCode, LocritMemError } from '../errors.js';
+import { asNoSpace, ExitCode, LocritMemError } from '../errors.js';
 import { REPORT_VERSION, toolInfo } from '../commands/report.js';
 import { toolVersion } from '../version.js';
 import { locatingOptions, withLocatingOptions } from './invocation.js';
@@ -39,6 +39,8 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
       const message = error.message.replace(/^error: /, '');
       return failed('UsageError', message, `run \`locrit-mem ${command ? `${command} ` : ''}--help\``, ExitCode.usage);
     }
+    // A full disk met outside any task (a report or a marker file written by the command itself).
+    error = asNoSpace(error, locating.length ? undefined : io.cwd);
     if (error instanceof LocritMemError) return failed(error.name, error.message, error.hint, error.exitCode);
     const text = error instanceof Error ? error.message : String(error);
     const code = failed('InternalError', `internal error: ${text}`, 'rerun with --verbose and report this with the output', ExitCode.internal);

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { asNoSpace, checkFreeSpace } from '../errors.js';
 import { fileSizes, utcStamp } from './files.js';
 import { databaseOwnership, makeContentFolder, writeLikeDatabase, type DatabaseOwnership } from './ownership.js';
 
@@ -31,8 +32,26 @@ function copyLikeDatabase(from: string, to: string, owner: DatabaseOwnership): v
     fs.renameSync(temporary, to);
   } catch (error) {
     fs.rmSync(temporary, { force: true });
-    throw error;
+    throw asNoSpace(error, path.dirname(to), `copying ${from} to ${to}`);
   }
+}
+
+/**
+ * Copies `from` to `to` (a work copy, not a backup), refusing first when the disk cannot hold it,
+ * and removing a copy cut short by a full disk.
+ */
+export function copyWithRoom(from: string, to: string, doing = `copying ${from} to ${to}`): void {
+  checkFreeSpace(path.dirname(to), fs.statSync(from).size, doing);
+  try {
+    fs.copyFileSync(from, to);
+  } catch (error) {
+    fs.rmSync(to, { force: true });
+    throw asNoSpace(error, path.dirname(to), doing);
+  }
+}
+
+function sizeOrZero(file: string): number {
+  return fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }
 
 /** `kuzu.db.locrit-mem-<reason>_<UTC stamp>`: the name `stats` and `recover --list` recognise. */
@@ -49,12 +68,20 @@ export function copyBackup(dbPath: string, reason: string, backupDir: string | n
   const owner = databaseOwnership(dbPath);
   const dir = backupFolder(dbPath, backupDir, owner);
   const dbBackup = path.join(dir, backupName(reason, at));
-  copyLikeDatabase(dbPath, dbBackup, owner);
   const wal = `${dbPath}.wal`;
+  // Both sizes are known: refuse before the first byte rather than fill the disk half-way.
+  checkFreeSpace(dir, sizeOrZero(dbPath) + sizeOrZero(wal), `backing up ${dbPath}${fs.existsSync(wal) ? ' and its WAL' : ''} to ${dir}`);
+  copyLikeDatabase(dbPath, dbBackup, owner);
   let walBackup: string | null = null;
   if (fs.existsSync(wal)) {
     walBackup = `${dbBackup}.wal`;
-    copyLikeDatabase(wal, walBackup, owner);
+    try {
+      copyLikeDatabase(wal, walBackup, owner);
+    } catch (error) {
+      // A backup of the file without its WAL is not the state it backs up: none at all.
+      fs.rmSync(dbBackup, { force: true });
+      throw error;
+    }
   }
   return { dbBackup, walBackup };
 }

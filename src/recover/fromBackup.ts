@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
-import { swapIn } from '../layout/backup.js';
+import { copyWithRoom, swapIn } from '../layout/backup.js';
 import { DB_FILE, resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
 import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
@@ -71,9 +71,9 @@ export async function restoreFromBackup(env: RecoverEnv): Promise<Timed<BackupRe
       const work = workFolder(target.dbPath, 'restore');
       try {
         const copy = path.join(work, DB_FILE);
-        fs.copyFileSync(source, copy);
+        copyWithRoom(source, copy, `copying the backup ${source} into ${work}`);
         if (sourceWal) {
-          fs.copyFileSync(sourceWal, `${copy}.wal`);
+          copyWithRoom(sourceWal, `${copy}.wal`, `copying the backup's WAL ${sourceWal} into ${work}`);
           const replayed = await inWorker<TableCounts>(env, target, { op: 'replay', path: copy, store: env.store });
           step(part, 'replay backup WAL', replayed.ok, replayed.ok ? 'the backup\'s WAL was replayed into the copy' : replayed.error.message);
           if (!replayed.ok) {

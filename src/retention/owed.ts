@@ -5,6 +5,9 @@
  * run then rebuilds the file even with nothing new to archive, and removes the note.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { asNoSpace } from '../errors.js';
+import { writeFileAtomic } from '../layout/atomicFile.js';
 
 export interface CompactionOwed {
   /** Estimated bytes a compaction gives back (data of the rows deleted since the last compaction). */
@@ -31,8 +34,11 @@ export function oweCompaction(dbPath: string, bytes: number, at = new Date()): C
   const earlier = readCompactionOwed(dbPath);
   const owed: CompactionOwed = { bytes: (earlier?.bytes ?? 0) + bytes, since: earlier?.since ?? at.toISOString() };
   const file = compactionOwedPath(dbPath);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(owed));
-  fs.renameSync(`${file}.tmp`, file);
+  try {
+    writeFileAtomic(file, JSON.stringify(owed), `${file}.tmp`);
+  } catch (error) {
+    throw asNoSpace(error, path.dirname(file), `noting in ${file} the space a compaction would give back`);
+  }
   return owed;
 }
 

@@ -5,7 +5,8 @@
  */
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { DatabaseUnavailableError, ExitCode, InterruptedError, toErrorReport, type ErrorReport } from '../errors.js';
+import path from 'node:path';
+import { DatabaseUnavailableError, diskNearlyFull, ExitCode, freeBytesOn, InterruptedError, isNoSpace, NoSpaceError, toErrorReport, type ErrorReport } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { RUN_SCRATCH_ENV, runScratchForWorkers } from '../layout/scratch.js';
 import { ForkedChild, type ChildDeath } from './child.js';
@@ -193,6 +194,12 @@ class Worker {
  */
 export function workerDeathError(target: LocritTarget, death: ChildDeath, lastStderrLine?: string): ErrorReport {
   const detail = lastStderrLine ? ` (${lastStderrLine.slice(0, 200)})` : '';
+  // Kuzu 0.11 can abort (SIGABRT, "double free") after a write failed on a full disk: the file is
+  // as the last commit left it, and freeing space is the cure, not a rebuild.
+  const folder = path.dirname(target.dbPath);
+  if (death.signal && (diskNearlyFull(folder) || (lastStderrLine !== undefined && isNoSpace(new Error(lastStderrLine))))) {
+    return toErrorReport(new NoSpaceError(folder, freeBytesOn(folder), `Kuzu worked on ${target.dbPath} (it was stopped by ${death.signal})`));
+  }
   if (death.signal) {
     return toErrorReport(new DatabaseUnavailableError(
       `Kuzu was killed by ${death.signal} while working on ${target.dbPath}: the database is damaged${detail}`,

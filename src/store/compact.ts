@@ -11,7 +11,8 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { DatabaseUnavailableError, ExitCode, LocritMemError } from '../errors.js';
+import path from 'node:path';
+import { DatabaseUnavailableError, ExitCode, LocritMemError, NoSpaceError } from '../errors.js';
 import { pruneBackups, swapIn } from '../layout/backup.js';
 import { databaseOwnership, protectContentTree } from '../layout/ownership.js';
 import { withStore, type KuzuStore } from './kuzu.js';
@@ -61,17 +62,15 @@ export function checkFreeSpaceForCompaction(dbPath: string): { needed: number; f
   const needed = compactionNeedsBytes(dbBytes);
   const free = freeBytes(fs.realpathSync(dbPath).replace(/\/[^/]*$/, '') || '/');
   if (free < needed) {
-    throw new LocritMemError(
-      `not enough free disk to compact ${dbPath}: a rebuild needs about ${mib(needed)} MiB beside it, ${mib(free)} MiB are free`,
-      ExitCode.unavailable,
+    throw new NoSpaceError(
+      path.dirname(dbPath),
+      free,
+      `planning to compact ${dbPath}: a rebuild needs room for an export and a new file beside it`,
+      needed,
       'free some disk (old backups, archives moved elsewhere), or rerun without compaction (`archive` without --compact, `emergency-cleanup --no-compact`): freed pages are then reused but the file does not shrink',
     );
   }
   return { needed, free };
-}
-
-function mib(bytes: number): string {
-  return (bytes / 1024 / 1024).toFixed(1);
 }
 
 export interface TableFingerprint {

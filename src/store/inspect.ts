@@ -4,9 +4,10 @@
  * with the application's conversation headers). Used on live databases, on backups and on
  * freshly built ones before they are swapped in.
  */
+import path from 'node:path';
 import { EMBEDDING_COLUMNS } from '../schema/locrit.js';
 import { wallClockToInstant } from '../policy/time.js';
-import { DatabaseUnavailableError, LocritMemError } from '../errors.js';
+import { asNoSpace, DatabaseUnavailableError, LocritMemError, NoSpaceError } from '../errors.js';
 import { checkHeader } from './header.js';
 import { withStore } from './kuzu.js';
 import { missingFromLocritSchema, readEveryColumn, readSchema, schemaDimension, tableCounts, type TableCounts } from './salvageQueries.js';
@@ -52,6 +53,8 @@ export interface InspectOptions {
  */
 export function asReadError(dbPath: string, error: unknown): unknown {
   if (error instanceof LocritMemError) return error;
+  const space = asNoSpace(error, path.dirname(dbPath), `reading ${dbPath}`);
+  if (space instanceof NoSpaceError) return space;
   const message = error instanceof Error ? error.message : String(error);
   if (/^[A-Za-z ]*exception:/i.test(message) && !/buffer manager|out of memory/i.test(message)) {
     return new DatabaseUnavailableError(`${dbPath} is damaged: Kuzu cannot read it (${message.split('\n')[0].slice(0, 300)})`, 'damaged', 'run `locrit-mem recover` to salvage it');

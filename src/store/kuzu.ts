@@ -5,7 +5,8 @@
  * (closing in another order can crash Kuzu with SIGSEGV).
  */
 import type * as KuzuModule from 'kuzu';
-import { DatabaseUnavailableError, ExitCode, LocritMemError, type LockHolder } from '../errors.js';
+import path from 'node:path';
+import { asNoSpace, DatabaseUnavailableError, ExitCode, LocritMemError, NoSpaceError, type LockHolder } from '../errors.js';
 import { checkHeader } from './header.js';
 import { describeProcess, locksOn, writeLockHolder } from './locks.js';
 
@@ -182,6 +183,9 @@ async function translateOpenError(dbPath: string, error: unknown): Promise<Locri
     // The machine could not give Kuzu the memory (or the address space) it reserves: no sign of damage.
     return new LocritMemError(`${dbPath}: Kuzu could not reserve memory to open it (${firstLine(message)})`, ExitCode.unavailable, 'retry when the machine has more free memory, or lower kuzu.buffer_pool_mb');
   }
+  // An open that replays a WAL or checkpoints writes: a full disk then is not damage.
+  const space = asNoSpace(error, path.dirname(dbPath), `opening ${dbPath}`);
+  if (space instanceof NoSpaceError) return space;
   if (/Reading past the end of the file/i.test(message)) {
     return new DatabaseUnavailableError(`${dbPath} is damaged: it is shorter than its own header says (truncated)`, 'damaged', 'run `locrit-mem recover` to salvage it');
   }

@@ -140,7 +140,8 @@ describe('emergency-cleanup', () => {
     const result = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json'], { cwd: data, env: { LOCRIT_MEM_TEST_FREE_BYTES: '1000' } });
     assert.equal(result.code, 3);
     const bob = JSON.parse(result.stdout).locrits[0];
-    assert.match(bob.error.message, /not enough free disk to compact .*kuzu\.db: a rebuild needs about [\d.]+ MiB beside it, 0\.0 MiB are free/);
+    assert.match(bob.error.message, /no space left on the disk of .*bob \(1000 bytes free, about [\d.]+ MiB needed\) while planning to compact .*kuzu\.db/);
+    assert.equal(bob.error.reason, 'no-space');
     assert.match(bob.error.hint, /--no-compact/);
     assert.deepEqual(snapshotFolder(data), before);
     assert.equal((await idsOf(fixture.dbPath)).length, 150);

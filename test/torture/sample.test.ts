@@ -35,4 +35,15 @@ describe('torture sample', () => {
     assert.equal(new Set(results.filter((r) => r.kind === 'damaged').map((r) => r.group)).size, 8);
     for (const r of results.filter((x) => x.kind === 'damaged')) assert.ok(r.rows && r.rows.expected >= 240, r.id);
   });
+
+  it('full disk: one error naming the disk and its free space, exit 3, nothing lost, no work file left, the rerun works', async () => {
+    // Cases of the default campaign that run out of space: compaction past its own check, a
+    // restore from a backup and from an archive, the backup before a WAL replay, a salvage.
+    const only = ['disk-1', 'disk-4', 'disk-5', 'disk-8', 'disk-9'];
+    const { results } = await runCampaign({ seed: 20261129, kinds: ['disk'], cases: { ...DEFAULT_CASES }, jobs: 2, only });
+    assert.equal(results.length, only.length);
+    const failed = results.filter((r) => !r.passed && !r.skipped);
+    assert.deepEqual(failed.map((f) => `${f.id} ${f.label}: ${f.failures.join('; ')}`), []);
+    for (const r of results.filter((x) => !x.skipped)) assert.ok((r.notes ?? []).some((n) => /ran out of space \(exit 3\): no space left on the disk of /.test(n)), `${r.id}: ${(r.notes ?? []).join('; ')}`);
+  });
 });

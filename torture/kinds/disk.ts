@@ -96,8 +96,17 @@ export async function diskCase(seed: number, index: number, fixtures: BaseFixtur
     failures.push(...outputProblems(run, { json: true, exitCodes: [0, 1, 2, 3] }));
     const failed = run.code !== 0 && run.code !== 1;
     const said = `${run.stderr}\n${run.stdout}`;
+    // With --json the error is in the document (the whole run's, or the Locrit's).
+    const jsonMessages = [...run.stdout.matchAll(/"message": "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]);
+    const errorLine = run.stderr.split('\n').find((l) => l.startsWith('Error: ')) ?? jsonMessages.find((m) => SPACE_WORDS.test(m)) ?? jsonMessages[0] ?? '';
     if (failed && !SPACE_WORDS.test(said)) failures.push(`it failed (exit ${run.code}) without saying the disk is full: ${stderrExcerpt(run, 2)}${/"message": "([^"]*)"/.exec(run.stdout)?.[1] ?? ''}`);
-    notes.push(failed ? `ran out of space (exit ${run.code})` : `finished with ${freeKib} KiB free (exit ${run.code})`);
+    else if (failed) {
+      // The operator must learn which disk and how full it is, and must not be sent to a repair.
+      if (/damaged|salvage/i.test(errorLine)) failures.push(`a full disk was reported as damage: ${errorLine}`);
+      if (!errorLine.includes(data)) failures.push(`the error does not name the disk's folder (${data}): ${errorLine}`);
+      if (!/\d+(\.\d+)? ?(bytes|[KMG]i?B)\b[^.;]*free|free[^.;]*\d+(\.\d+)? ?(bytes|[KMG]i?B)\b/i.test(errorLine)) failures.push(`the error does not say how much is free: ${errorLine}`);
+    }
+    notes.push(failed ? `ran out of space (exit ${run.code}): ${errorLine.slice(0, 300)}` : `finished with ${freeKib} KiB free (exit ${run.code})`);
 
     const check = async (when: string): Promise<void> => {
       const now = fs.existsSync(dbPath) ? await readDb(dbPath) : { error: 'kuzu.db is missing', ids: [] as string[], tables: {} };
@@ -133,6 +142,10 @@ export async function diskCase(seed: number, index: number, fixtures: BaseFixtur
       const lost = op.expected.filter((i) => !after.ids.includes(i));
       if (lost.length) failures.push(`once space was freed, the ${op.name} still lacks ${lost.length} message(s)`);
     }
+    // A work file or folder left beside kuzu.db would be half-written data where the application
+    // looks (and would fill the disk again): the run that failed, or the rerun, must clear it.
+    const left = fs.readdirSync(locritDir).filter((name) => /^\.locrit-mem-|\.partial$|\.tmp(\.wal)?$|\.export$|\.work$/.test(name));
+    if (left.length) failures.push(`once space was freed and the command rerun, work files are left beside kuzu.db: ${left.join(', ')}`);
   } finally {
     unmount(data);
   }
