@@ -1,7 +1,7 @@
 /**
  * The run journal: what makes archive + delete crash-safe. A small JSON file beside the
- * database, `kuzu.db.locrit-mem-journal.json`, exists exactly while a run is between "the
- * archive is complete" and "the archived messages are deleted". The next run reads it:
+ * database, `kuzu.db.locrit-mem-journal.json`, exists from "the archive is complete" until the
+ * run has ended (the archived messages deleted and the file compacted). The next run reads it:
  *  - the archive it names is complete and verifies: the run is FINISHED (the archived ids still
  *    in the database are deleted, in one transaction; deleting is idempotent), never archived again;
  *  - the archive is not complete (killed before the rename): the run is ROLLED BACK (the

@@ -8,17 +8,21 @@
  * Every run that changes a Locrit takes this lock first, so it is also where a run that could
  * not keep the database's owner, or would write through a symlink leading out of the data
  * directory, is refused before anything changes; and where a WAL our own read-write open left
- * (a killed run) is given back the database's owner.
+ * (a killed run) is given back the database's owner, and where the work folders a killed run
+ * left beside the database are removed.
  */
 import fs from 'node:fs';
 import { DatabaseUnavailableError } from '../errors.js';
 import { preflightWrite, repairWalOwnership, type DatabaseOwnership } from './ownership.js';
 import { processAlive } from './processes.js';
+import { removeWorkFolders } from './scratch.js';
 
 export interface RunLock {
   file: string;
   /** The owner, group and mode every file written for this database gets. */
   owner: DatabaseOwnership;
+  /** Work folders a killed run left beside the database, removed once the lock was taken. */
+  removedLeftovers: string[];
   release(): void;
 }
 
@@ -35,10 +39,12 @@ export function acquireRunLock(dbPath: string, command: string): RunLock {
       fs.writeSync(fd, JSON.stringify({ pid: process.pid, parentPid: process.ppid, command, since: new Date().toISOString() }));
       fs.closeSync(fd);
       repairWalOwnership(dbPath);
+      const removedLeftovers = removeWorkFolders(dbPath);
       let released = false;
       return {
         file,
         owner,
+        removedLeftovers,
         release: () => {
           if (released) return;
           released = true;
@@ -81,10 +87,10 @@ function waitForExit(pid: number, timeoutMs: number): void {
 }
 
 /** Runs `work` holding the run lock of a database. */
-export async function withRunLock<T>(dbPath: string, command: string, work: () => Promise<T>): Promise<T> {
+export async function withRunLock<T>(dbPath: string, command: string, work: (lock: RunLock) => Promise<T>): Promise<T> {
   const lock = acquireRunLock(dbPath, command);
   try {
-    return await work();
+    return await work(lock);
   } finally {
     lock.release();
   }

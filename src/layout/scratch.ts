@@ -132,3 +132,37 @@ export function makeScratchFolder(prefix: string): string {
     throw scratchError(run, error);
   }
 }
+
+/**
+ * Work folders beside a database (`.locrit-mem-<purpose>-XXXXXX`: a salvage, a restore, a
+ * WAL-less look), on the database's own file system so that a finished file is renamed into
+ * place atomically. Only a run holding the Locrit's run lock makes them, so one found by the
+ * next holder was left by a run that was killed: nothing in it is in use or needed.
+ */
+export const WORK_FOLDER_PATTERN = /^\.locrit-mem-[a-z-]+-/;
+
+/** A new work folder beside `dbPath`. */
+export function makeWorkFolder(dbPath: string, purpose: string): string {
+  return fs.mkdtempSync(path.join(path.dirname(dbPath), `.locrit-mem-${purpose}-`));
+}
+
+/** The work folders beside `dbPath`, sorted. */
+export function workFoldersOf(dbPath: string): string[] {
+  const dir = path.dirname(dbPath);
+  try {
+    return fs.readdirSync(dir).filter((name) => WORK_FOLDER_PATTERN.test(name)).sort().map((name) => path.join(dir, name));
+  } catch {
+    return [];
+  }
+}
+
+/** Removes the work folders killed runs left beside `dbPath` (call it holding the run lock). Returns what was removed. */
+export function removeWorkFolders(dbPath: string): string[] {
+  const removed: string[] = [];
+  for (const folder of workFoldersOf(dbPath)) {
+    // A salvage child of the killed run may still be writing inside for a moment: retry.
+    fs.rmSync(folder, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    removed.push(folder);
+  }
+  return removed;
+}

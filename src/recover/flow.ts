@@ -90,6 +90,11 @@ export function walBytesOf(dbPath: string): number | null {
   return fs.statSync(`${dbPath}.wal`, { throwIfNoEntry: false })?.size ?? null;
 }
 
+/** Says which work folders of a killed run taking the run lock removed (see removeWorkFolders). */
+export function noteRemovedLeftovers(part: RecoveryBase, removed: string[]): void {
+  if (removed.length) step(part, 'clean up', true, `removed what a killed run left: ${removed.map((p) => path.basename(p)).join(', ')}`);
+}
+
 /** Marks the part as refused because another process holds the database. */
 export function refuse<P extends RecoveryBase & { action: string }>(part: P, dbPath: string, holder: LockHolder): P & { action: 'refuse' } {
   const refused = part as P & { action: 'refuse' };

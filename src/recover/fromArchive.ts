@@ -10,7 +10,7 @@ import { copyBackup } from '../layout/backup.js';
 import { DB_FILE, resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
 import { checkHeader } from '../store/header.js';
-import { elapsed, emptyBase, fail, inWorker, step, stoppedBeforeChange, verify, type RecoverEnv } from './flow.js';
+import { elapsed, emptyBase, fail, inWorker, noteRemovedLeftovers, step, stoppedBeforeChange, verify, type RecoverEnv } from './flow.js';
 import type { ArchiveRestorePart, Timed } from './types.js';
 
 export async function restoreFromArchive(env: RecoverEnv): Promise<Timed<ArchiveRestorePart>> {
@@ -45,6 +45,7 @@ export async function restoreFromArchive(env: RecoverEnv): Promise<Timed<Archive
   if (await stoppedBeforeChange(part, target.dbPath, options)) return { target, part: part, durationMs: elapsed(started) };
   const lock = acquireRunLock(target.dbPath, 'recover --from-archive');
   try {
+    noteRemovedLeftovers(part, lock.removedLeftovers);
     checkHeader(target.dbPath);
     const backup = copyBackup(target.dbPath, 'restore-archive', env.backupDir);
     part.archiveRestore.dbBackup = backup.dbBackup;

@@ -14,7 +14,7 @@ import { checkHeader } from '../store/header.js';
 import type { Inspection } from '../store/inspect.js';
 import type { TableCounts } from '../store/salvageQueries.js';
 import { workFolder } from './install.js';
-import { elapsed, emptyBase, fail, inWorker, step, stoppedBeforeChange, suggestFallbacks, verify, type RecoverEnv } from './flow.js';
+import { elapsed, emptyBase, fail, inWorker, noteRemovedLeftovers, step, stoppedBeforeChange, suggestFallbacks, verify, type RecoverEnv } from './flow.js';
 import type { BackupRestorePart, Timed } from './types.js';
 
 function targetForFile(env: RecoverEnv, file: string, flag: string): LocritTarget {
@@ -66,6 +66,7 @@ export async function restoreFromBackup(env: RecoverEnv): Promise<Timed<BackupRe
     if (await stoppedBeforeChange(part, target.dbPath, options, ExitCode.ok)) return { target, part: part, durationMs: elapsed(started) };
     const lock = acquireRunLock(target.dbPath, 'recover --from-backup');
     try {
+      noteRemovedLeftovers(part, lock.removedLeftovers);
       const identity = noteDatabaseIdentity(target.dbPath);
       fs.mkdirSync(target.dir, { recursive: true });
       const work = workFolder(target.dbPath, 'restore');

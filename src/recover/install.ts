@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { databaseOwnership, writeLikeDatabase } from '../layout/ownership.js';
 import { backupName } from '../layout/backup.js';
+import { makeWorkFolder } from '../layout/scratch.js';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -69,7 +70,7 @@ export function installRebuilt(rebuilt: string, dbPath: string): void {
   fs.renameSync(rebuilt, dbPath);
 }
 
-/** A work folder beside the database (same file system, so renames are atomic). */
+/** A work folder beside the database (same file system, so renames are atomic); the next run removes one a killed run left. */
 export function workFolder(dbPath: string, purpose: string): string {
-  return fs.mkdtempSync(path.join(path.dirname(dbPath), `.locrit-mem-${purpose}-`));
+  return makeWorkFolder(dbPath, purpose);
 }

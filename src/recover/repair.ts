@@ -9,14 +9,15 @@ import { listArchives, messageFilesOf } from '../archive/format.js';
 import type { ConversationFiles, ConversationHeader } from '../conversations/read.js';
 import { ExitCode, worstExitCode, type LockHolder } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
-import { acquireRunLock } from '../layout/runLock.js';
+import { acquireRunLock, type RunLock } from '../layout/runLock.js';
+import { workFoldersOf } from '../layout/scratch.js';
 import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
 import { runEach } from '../runner/pool.js';
 import type { Inspection } from '../store/inspect.js';
 import { holderOf, waitForRelease } from '../store/locks.js';
 import { findUnsavedConversations } from './conversations.js';
 import { diagnose, type Diagnosis } from './diagnose.js';
-import { emptyBase, fail, inWorker, refuse, step, suggestFallbacks, walBytesOf, type Attempt, type RecoverEnv } from './flow.js';
+import { emptyBase, fail, inWorker, noteRemovedLeftovers, refuse, step, suggestFallbacks, walBytesOf, type Attempt, type RecoverEnv } from './flow.js';
 import { rebuildFromSalvage } from './rebuild.js';
 import { replayWalFlow } from './replayWal.js';
 import { acknowledgeLoss } from '../layout/lossMarker.js';
@@ -145,6 +146,8 @@ async function repairOne(
     }
     if (headers.length) probe = part.verification?.ok ? await probeOne(env, target, headers) : probe;
   }
+  // Nothing to repair, but a killed run's work folders are there: the lock removes them.
+  if (!options.dryRun && workFoldersOf(target.dbPath).length) clearWorkFolders(target, part);
   // Unsaved conversations, against what the (possibly repaired) database holds.
   if (headers.length && probe?.ok) {
     const check = checkConversations(headers, probe.value);
@@ -160,6 +163,21 @@ async function repairOne(
       }
       part.exitCode = worstExitCode([part.exitCode, ExitCode.findings]);
     }
+  }
+}
+
+/** Takes the run lock only to remove what a killed run left; another run holding it keeps its folders. */
+function clearWorkFolders(target: LocritTarget, part: RepairPart): void {
+  let lock: RunLock;
+  try {
+    lock = acquireRunLock(target.dbPath, 'recover');
+  } catch {
+    return;
+  }
+  try {
+    noteRemovedLeftovers(part, lock.removedLeftovers);
+  } finally {
+    lock.release();
   }
 }
 
@@ -188,6 +206,7 @@ function checkConversations(headers: ConversationHeader[], inspection: Inspectio
 async function underRunLock(target: LocritTarget, part: RepairPart, work: (checkSameDatabase: (what: string) => void) => Promise<boolean>): Promise<boolean> {
   const lock = acquireRunLock(target.dbPath, 'recover');
   try {
+    noteRemovedLeftovers(part, lock.removedLeftovers);
     const late = await holderOf(target.dbPath);
     if (late) {
       refuse(part, target.dbPath, late);

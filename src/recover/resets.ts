@@ -16,6 +16,8 @@ import { DatabaseUnavailableError, toErrorReport, type ErrorReport } from '../er
 import { fileSizes, type BackupFile } from '../layout/files.js';
 import { inspectWal, type WalOwnership } from '../layout/walOwner.js';
 import { IdSet, type IdExport, type ReadSettings } from '../store/idSets.js';
+import { locksOn } from '../store/locks.js';
+import { copiesForWalCheck, foreignWalReason } from '../store/walContent.js';
 
 export interface ResetScanOptions {
   /** The archive root (`archive.dir`); null when archives are not considered. */
@@ -81,7 +83,11 @@ export function backupsOf(dbPath: string, backupDir: string | null = null): Back
 
 export async function scanResets(dbPath: string, options: ResetScanOptions): Promise<ResetScan> {
   const backups = backupsOf(dbPath, options.backupDir ?? null);
-  const wal = inspectWal(dbPath, backups);
+  let wal = inspectWal(dbPath, backups);
+  if (wal?.verdict === 'own') {
+    const signs = await walContentSigns(dbPath, wal.wal, options.settings);
+    if (signs.length) wal = { ...wal, verdict: 'foreign', reason: foreignWalReason(signs), ownerBackup: null };
+  }
   const scan: ResetScan = {
     dbPath,
     current: { readable: false, error: null, messages: null, firstMessageAt: null, lastMessageAt: null },
@@ -121,6 +127,28 @@ export async function scanResets(dbPath: string, options: ResetScanOptions): Pro
     return scan;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What replaying the WAL into a private copy adds that the file's own writer could not have
+ * written (src/store/walContent.ts), read in a child process: a WAL of another file can crash
+ * Kuzu. Not looked at while a process holds the database: the WAL is then that process's own,
+ * being written. Empty when there is no sign, or the copy cannot be read (other checks judge it).
+ */
+async function walContentSigns(dbPath: string, walPath: string, settings: ReadSettings): Promise<string[]> {
+  if (locksOn(dbPath).length > 0) return [];
+  let copies;
+  try {
+    copies = copiesForWalCheck(dbPath, walPath);
+  } catch {
+    return [];
+  }
+  try {
+    const outcome = await runSourceChild<string[]>(['wal-check', copies.pairDb, copies.aloneDb, String(Math.min(settings.bufferPoolMb, 256))], dbPath);
+    return Array.isArray(outcome) ? outcome : [];
+  } finally {
+    copies.remove();
   }
 }
 

@@ -2,12 +2,14 @@
  * Child process that reads one database file and prints the result as one JSON line:
  *   ids <database> <output.parquet> <bufferPoolMb>           its Message ids (src/store/idSets.ts)
  *   tables <database> <output folder> <bufferPoolMb> <dim>   every Locrit table (src/store/mergeQueries.ts)
+ *   wal-check <pair database> <same file alone> <bufferPoolMb>   signs of a foreign WAL (src/store/walContent.ts)
  * Run in its own process because a damaged backup can crash Kuzu natively; the parent then
  * reports that source as unreadable and goes on.
  */
 import { toErrorReport } from '../errors.js';
 import { exportMessageIds } from '../store/idSets.js';
 import { exportSourceTables } from '../store/mergeQueries.js';
+import { foreignWalSigns } from '../store/walContent.js';
 
 const [mode, dbPath, output, bufferPoolText, dimensionText] = process.argv.slice(2);
 const settings = { bufferPoolMb: Number(bufferPoolText) || 64 };
@@ -15,7 +17,9 @@ try {
   const value =
     mode === 'tables'
       ? await exportSourceTables(dbPath, output, dimensionText ? Number(dimensionText) : null, settings)
-      : await exportMessageIds(dbPath, output, settings);
+      : mode === 'wal-check'
+        ? await foreignWalSigns(dbPath, output, settings)
+        : await exportMessageIds(dbPath, output, settings);
   process.stdout.write(`${JSON.stringify({ ok: true, value })}\n`);
 } catch (error) {
   process.stdout.write(`${JSON.stringify({ ok: false, error: toErrorReport(error) })}\n`);

@@ -1,6 +1,5 @@
 /** A real run on an open read-write store: plan, archive, delete exactly the archived ids. */
 import { messageFilesOf } from '../archive/format.js';
-import { removeJournal } from '../archive/journal.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { embeddingBytes, willCompact } from '../policy/retentionRules.js';
 import type { TaskContext } from '../runner/protocol.js';
@@ -45,8 +44,8 @@ export async function applyRetention(
         killPoint('deleting');
         checkSameDatabase('committing the delete');
       });
+      // The journal stays until the whole run has ended, its compaction included (see retentionTask).
       killPoint('deleted');
-      removeJournal(target.dbPath);
     } else {
       task.progress('deleting (no archive)');
       deleted = await deleteSelection(store, p.selection, p.union.messages, () => {

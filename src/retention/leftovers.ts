@@ -11,6 +11,7 @@ import { journalPath } from '../archive/journal.js';
 import { runLockPath } from '../layout/runLock.js';
 import { compactionPaths } from '../store/compact.js';
 import { processAlive } from '../layout/processes.js';
+import { WORK_FOLDER_PATTERN } from '../layout/scratch.js';
 
 export interface Leftover {
   /** compaction: a rebuild's temporary files; journal: an archive run that did not end; partial-archive: an archive folder
@@ -65,7 +66,8 @@ export function findLeftovers(dbPath: string, locrit: string, archiveRoot: strin
     names = [];
   }
   for (const name of names.sort()) {
-    if (/^\.locrit-mem-[a-z-]+-/.test(name)) add('recover-work', path.join(dir, name), `rm -r ${quote(path.join(dir, name))}`);
+    // Removed by the next run that takes the Locrit's run lock (any changing command).
+    if (WORK_FOLDER_PATTERN.test(name)) add('recover-work', path.join(dir, name), `locrit-mem recover ${quote(locrit)}`);
   }
   return out;
 }

@@ -2,6 +2,9 @@
  * An interrupted run, finished or rolled back before anything else: a journal whose archive is
  * complete means the archive is verified again and its messages deleted (finished); a journal
  * without one, or a `.partial` folder, means the half-written archive is removed (rolled back).
+ * A finished run is not planned again: the rules applied to what the killed run left would
+ * select more (the emergency count rule halves whatever it finds), so the rerun only completes
+ * the killed run's plan (its delete, then its compaction).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,7 +46,9 @@ export async function resumeInterrupted(store: KuzuStore, target: LocritTarget, 
       fs.rmSync(journal.partial, { recursive: true, force: true });
       report.removed.push(journal.partial);
     }
-    removeJournal(target.dbPath);
+    // A finished run keeps its journal until this run has also compacted (the caller removes it):
+    // killed again before that, the next run still finishes that plan instead of making a new one.
+    if (report.action !== 'finished') removeJournal(target.dbPath);
   }
   for (const partial of partials) {
     if (!fs.existsSync(partial)) continue;

@@ -25,8 +25,10 @@ import { clearCompactionOwed, oweCompaction, readCompactionOwed } from './owed.j
 import { DatabaseUnavailableError } from '../errors.js';
 import { fileSizes } from '../layout/files.js';
 import { inspectWal } from '../layout/walOwner.js';
+import { locksOn } from '../store/locks.js';
+import { foreignWalReason, foreignWalSignsOf } from '../store/walContent.js';
 import { listArchives } from '../archive/format.js';
-import { readJournal } from '../archive/journal.js';
+import { readJournal, removeJournal } from '../archive/journal.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { withRunLock } from '../layout/runLock.js';
 import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
@@ -77,11 +79,20 @@ async function withArchivePool<T>(payload: RetentionJob, work: (settings: StoreS
  * A WAL that another database file wrote (left beside kuzu.db by the application's reset)
  * would be replayed by any open of kuzu.db, into the wrong file: `recover` deals with it first.
  */
-function refuseForeignWal(target: LocritTarget): void {
+async function refuseForeignWal(target: LocritTarget, settings: StoreSettings): Promise<void> {
   const wal = inspectWal(target.dbPath, fileSizes(target.dbPath).backups);
-  if (wal?.verdict !== 'foreign') return;
+  if (!wal) return;
+  let reason = wal.reason;
+  if (wal.verdict === 'own') {
+    // File times say nothing of a WAL copied in from another Locrit: what it would add does
+    // (src/store/walContent.ts). A held database's WAL is its holder's own, being written.
+    if (locksOn(target.dbPath).length > 0) return;
+    const signs = await foreignWalSignsOf(target.dbPath, wal.wal, { bufferPoolMb: Math.min(settings.bufferPoolMb, 256) });
+    if (!signs.length) return;
+    reason = foreignWalReason(signs);
+  }
   throw new DatabaseUnavailableError(
-    `${target.dbPath}: kuzu.db.wal was written by another database file (${wal.reason}); opening kuzu.db would replay it into this Locrit`,
+    `${target.dbPath}: kuzu.db.wal was written by another database file (${reason}); opening kuzu.db would replay it into this Locrit`,
     'damaged',
     `run \`locrit-mem recover ${target.name}\` first: it moves the WAL to the file that wrote it and merges the backups back`,
   );
@@ -91,10 +102,10 @@ function refuseForeignWal(target: LocritTarget): void {
 export async function retentionTask(target: LocritTarget, payload: RetentionJob, task: TaskContext): Promise<RetentionResult> {
   killPointsFor(target.name);
   checkHeader(target.dbPath);
-  refuseForeignWal(target);
+  await refuseForeignWal(target, payload.store);
   if (payload.dryRun) return (await planOnSnapshot(target, payload, task)).result;
   task.progress('taking the run lock');
-  return withRunLock(target.dbPath, payload.command, async () => {
+  return withRunLock(target.dbPath, payload.command, async (lock) => {
     await waitUntilFree(target.dbPath, payload.waitSeconds, task.progress);
     // From here on, kuzu.db must stay the file it is now: the application resets a Locrit whose
     // open fails on our lock by moving kuzu.db aside. Every destructive step checks first.
@@ -111,7 +122,10 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
       // copy, so that a Locrit with nothing to do is left byte for byte as it was and never locked.
       // The plan is then carried into the read-write open (see applyRetention) rather than made twice.
       const preview = await planOnSnapshot(target, payload, task);
-      if (preview.result.status === 'nothing-to-do') return { ...preview.result, after: { ...preview.result.after, dbBytes: preview.result.before.dbBytes } };
+      if (preview.result.status === 'nothing-to-do') {
+        const cleaned: InterruptedRun | null = lock.removedLeftovers.length ? { action: 'cleaned-up', archive: null, deleted: 0, removed: lock.removedLeftovers } : null;
+        return { ...preview.result, after: { ...preview.result.after, dbBytes: preview.result.before.dbBytes }, interrupted: cleaned ?? preview.result.interrupted };
+      }
       planned = preview.p;
       // Refuse a rebuild the disk cannot hold before the read-write open, which may rewrite pages.
       if (preview.result.compactionPlanned) checkFreeSpaceForCompaction(target.dbPath);
@@ -119,7 +133,7 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
     // Each step says what it does: without these, the label of the lock (taken in microseconds)
     // stayed on screen through the cleanup and the read-write open, seconds on a big file.
     if (pending) task.progress('cleaning up after an interrupted run');
-    const leftovers = removeCompactionLeftovers(target.dbPath);
+    const leftovers = [...lock.removedLeftovers, ...removeCompactionLeftovers(target.dbPath)];
     task.progress('opening the database read-write');
     // A retry with the full pool (see withArchivePool) starts with resume(): it finishes or rolls back what the first try left.
     let result = await withArchivePool(payload, (settings) => withStore(target.dbPath, { readOnly: false, ...settings }, async (store) => {
@@ -160,6 +174,8 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
         result.embeddings = { ...result.embeddings, stripped: compaction.embeddingsStripped, bytesFreed: embeddingBytes(compaction.embeddingsStripped, result.embeddings.dimension) };
       }
     }
+    // The run has ended (its compaction included): from here a kill leaves nothing to finish.
+    removeJournal(target.dbPath);
     result.after.dbBytes = sizeOf(target.dbPath);
     const sizeLimit = result.limits.find((l) => l.name === 'max_db_size_mb');
     if (sizeLimit) {

@@ -14,7 +14,7 @@ import { archivesOf, sorted } from '../archive/archiveHelpers.js';
 import { FIXED_NOW, idsOf, makeLocrit, runCli, tempDir, writeConfig } from '../helpers.js';
 
 const PHASES = ['exporting', 'exported', 'verified', 'committed', 'deleting', 'deleted'] as const;
-const EXPECTED_ACTION: Record<string, string> = { exporting: 'rolled-back', exported: 'rolled-back', verified: 'rolled-back', committed: 'finished', deleting: 'finished', deleted: 'finished', compacting: 'cleaned-up' };
+const EXPECTED_ACTION: Record<string, string> = { exporting: 'rolled-back', exported: 'rolled-back', verified: 'rolled-back', committed: 'finished', deleting: 'finished', deleted: 'finished', compacting: 'finished' };
 
 describe('archive survives SIGKILL at every stage', () => {
   it('loses nothing, and a rerun finishes or rolls back without archiving twice', async (t) => {

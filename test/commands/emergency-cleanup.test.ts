@@ -148,6 +148,32 @@ describe('emergency-cleanup', () => {
   });
 });
 
+describe('emergency-cleanup killed while compacting', () => {
+  it('the rerun finishes the killed plan: the same messages archived and kept as an uninterrupted run, none archived twice', async (t) => {
+    const { data, memory, archive, config } = setup(t, '  max_messages_per_locrit: 100\n');
+    // Identical Locrits (same seed); `control` runs uninterrupted. After the kill `killed` still
+    // holds more than the limit: planned anew, the count rule would halve it a second time.
+    const control = await makeLocrit(memory, { name: 'control', messages: 240 });
+    const killed = await makeLocrit(memory, { name: 'killed', messages: 240 });
+    const original = await idsOf(killed.dbPath);
+    const first = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json'], { cwd: data, env: { LOCRIT_MEM_TEST_KILL_AT: 'killed:compacting' } });
+    assert.equal(first.code, 3, first.stderr);
+    const rerun = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json', 'killed'], { cwd: data });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const report = JSON.parse(rerun.stdout).locrits[0];
+    assert.equal(report.interrupted?.action, 'finished');
+    assert.ok(report.compaction, 'the rerun compacts, as the killed run would have');
+    const [controlArchive] = await archivesOf(archive, 'control');
+    const archives = await archivesOf(archive, 'killed');
+    assert.equal(archives.length, 1, archives.map((a) => a.folder).join(', '));
+    assert.deepEqual(archives[0].ids, controlArchive.ids);
+    const inDb = await idsOf(killed.dbPath);
+    assert.deepEqual(inDb, await idsOf(control.dbPath));
+    assert.deepEqual(sorted([...inDb, ...archives[0].ids]), original);
+    assert.deepEqual(fs.readdirSync(path.dirname(killed.dbPath)).filter((f) => f.includes('journal') || f.includes('compact.')), []);
+  });
+});
+
 describe("emergency-cleanup with the application's own config.yaml", () => {
   it('takes memory.max_messages as the message limit, says so, lets --max-messages override it, and names Locrits by display name', async (t) => {
     const dir = tempDir(t);

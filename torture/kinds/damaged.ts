@@ -165,6 +165,7 @@ export async function damagedCase(seed: number, index: number, fixtures: BaseFix
   const expectedIds = new Set(base.ids);
   const recovered = contents.ids.filter((i) => expectedIds.has(i)).length;
   const foreign = contents.ids.length - recovered;
+  if (foreign > 0) failures.push(`recover put ${foreign} message(s) this Locrit never held into kuzu.db (a WAL of another database was replayed)`);
   if (failures.length === 0) fs.rmSync(dir, { recursive: true, force: true });
   return {
     kind: 'damaged', id, group: type, label: `${type}: ${what}`, passed: failures.length === 0, failures, notes,
