@@ -12,7 +12,9 @@ import { DatabaseUnavailableError, ExitCode, toErrorReport } from '../errors.js'
 import { DB_FILE, type LocritTarget } from '../layout/locrits.js';
 import { writeLossMarker } from '../layout/lossMarker.js';
 import { inspectWal } from '../layout/walOwner.js';
+import { VECTOR_INDEXES } from '../schema/locrit.js';
 import type { BuildResult } from '../store/salvageQueries.js';
+import { vectorIndexBuildPoolMb } from '../store/vectorIndexPool.js';
 import { installRebuilt, keepDamaged, workFolder } from './install.js';
 import { inWorker, step, suggestFallbacks, verify, type RecoverEnv } from './flow.js';
 import { buildFromSources, moveForeignWal, type SourceFile } from './merge.js';
@@ -51,7 +53,9 @@ export async function rebuildFromSalvage(
     );
     const dimension = salvaged.dimension ?? env.dimension;
     const rebuilt = path.join(work, DB_FILE);
-    const built = await inWorker<BuildResult>(env, target, { op: 'build', path: rebuilt, store: env.store, folder: target.name, dimension, files: salvaged.files });
+    const indexedRows = Math.max(0, ...VECTOR_INDEXES.map((index) => salvaged.tables.find((t) => t.table === index.table)?.salvaged ?? 0));
+    const store = { ...env.store, bufferPoolMb: vectorIndexBuildPoolMb(env.store.bufferPoolMb, indexedRows, dimension) };
+    const built = await inWorker<BuildResult>(env, target, { op: 'build', path: rebuilt, store, folder: target.name, dimension, files: salvaged.files });
     if (!built.ok) {
       step(part, 'build', false, built.error.message);
       part.outcome = 'failed';

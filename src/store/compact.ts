@@ -19,6 +19,8 @@ import { withStore, type KuzuStore } from './kuzu.js';
 import { locksOn, describeProcess } from './locks.js';
 import { cypherString } from './cypher.js';
 import { readSchema } from './schema.js';
+import { vectorIndexBuildPoolMb } from './vectorIndexPool.js';
+import { embeddingDimension } from '../schema/locrit.js';
 import { explainBufferPoolError, primaryKeyOf } from './archiveIo.js';
 
 /** Test hook: pretend the file system has this many free bytes (to test the refusal). */
@@ -142,6 +144,20 @@ interface IndexInfoRow {
   column: string;
 }
 
+/** The pool IMPORT DATABASE needs to rebuild `indexes` over the source's rows (see vectorIndexPool.ts). */
+async function importPoolMb(store: KuzuStore, tables: TableFingerprint[], indexes: IndexInfoRow[], configuredMb: number): Promise<number> {
+  if (indexes.length === 0) return configuredMb;
+  const schema = await readSchema(store);
+  let poolMb = configuredMb;
+  for (const index of indexes) {
+    const type = schema.tables[index.table]?.columns.find((c) => c.name === index.column)?.type;
+    const dimension = type ? embeddingDimension(type) : null;
+    const rows = tables.find((t) => t.table === index.table)?.rows ?? 0;
+    if (dimension !== null) poolMb = Math.max(poolMb, vectorIndexBuildPoolMb(configuredMb, rows, dimension));
+  }
+  return poolMb;
+}
+
 async function vectorIndexes(store: KuzuStore): Promise<IndexInfoRow[]> {
   const rows = await store.query<Record<string, unknown>>('CALL show_indexes() RETURN *');
   return rows
@@ -227,10 +243,12 @@ export async function compactDatabase(dbPath: string, options: CompactOptions): 
       protectContentTree(exportDir, databaseOwnership(dbPath));
       const embeddings = Number(await s.scalar('MATCH (m:Message) RETURN count(m.content_embedding)').catch(() => 0));
       const stripped = options.strip ? (options.progress?.('compacting: stripping embeddings'), await stripExportedMessages(s, exportDir, options.strip)) : 0;
-      return { tables: await fingerprints(s), indexes: await vectorIndexes(s), embeddings, stripped };
+      const tables = await fingerprints(s);
+      const indexes = await vectorIndexes(s);
+      return { tables, indexes, embeddings, stripped, rebuildPoolMb: await importPoolMb(s, tables, indexes, options.bufferPoolMb) };
     });
     options.progress?.('compacting: rebuilding');
-    const rebuilt = await withStore(tmpDb, { readOnly: false, create: true, ...store }, async (s) => {
+    const rebuilt = await withStore(tmpDb, { readOnly: false, create: true, ...store, bufferPoolMb: source.rebuildPoolMb }, async (s) => {
       await s.execute(`IMPORT DATABASE ${cypherString(exportDir)}`);
       options.progress?.('compacting: verifying');
       const tables = await fingerprints(s);

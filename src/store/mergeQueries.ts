@@ -13,6 +13,7 @@ import { withStore, type KuzuStore } from './kuzu.js';
 import { cypherString } from './cypher.js';
 import { readSchema, type DatabaseSchema } from './schema.js';
 import { schemaDimension, type TableCounts } from './salvageQueries.js';
+import { vectorIndexBuildPoolMb } from './vectorIndexPool.js';
 import type { ReadSettings } from './idSets.js';
 
 export interface SourceTables {
@@ -100,7 +101,10 @@ const CONFLICT_EXAMPLES = 20;
  * exist is present, each vector index exists and answers a query with a stored vector.
  */
 export async function buildMergedDatabase(tmpDb: string, inputs: MergeInput[], folder: string, dimension: number, settings: ReadSettings): Promise<MergeBuild> {
-  return withStore(tmpDb, { readOnly: false, create: true, bufferPoolMb: settings.bufferPoolMb, threads: settings.threads }, async (store) => {
+  // The largest table a vector index is built over, counted over every input (an upper bound of the merged rows).
+  const indexedRows = Math.max(0, ...VECTOR_INDEXES.map((index) => inputs.reduce((sum, input) => sum + (input.tables.counts[index.table] ?? 0), 0)));
+  const bufferPoolMb = vectorIndexBuildPoolMb(settings.bufferPoolMb, indexedRows, dimension);
+  return withStore(tmpDb, { readOnly: false, create: true, bufferPoolMb, threads: settings.threads }, async (store) => {
     for (const ddl of schemaDdl(dimension)) await store.execute(ddl);
     const build: MergeBuild = { added: {}, conflicts: [], conflictCount: 0, counts: {}, vectorIndexes: [], problems: [] };
     for (const [index, input] of inputs.entries()) {
