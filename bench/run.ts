@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { archive } from './benchmarks/archive.js';
 import { compaction } from './benchmarks/compaction.js';
 import type { BenchContext } from './benchmarks/context.js';
+import { resetMerge, salvage } from './benchmarks/recover.js';
 import { startup } from './benchmarks/startup.js';
 import { statsBig, statsLive, statsMany } from './benchmarks/stats.js';
 import { validateDeep } from './benchmarks/validate.js';
@@ -33,6 +34,8 @@ const BENCHMARKS: Benchmark[] = [
   { id: '3', names: ['archive'], title: 'archive 100,000 of 200,000 messages', run: archive },
   { id: '4', names: ['compact', 'compaction'], title: 'compaction', run: compaction },
   { id: '5', names: ['validate'], title: 'validate --deep', run: validateDeep },
+  { id: '8', names: ['merge'], title: 'recover: the reset merge, 2 x 50,000 messages', run: resetMerge },
+  { id: '9', names: ['salvage'], title: 'recover: salvage of 50,000 messages with 3 damaged pages', run: salvage },
 ];
 
 const USAGE = `Usage: npm run bench -- [--only <names>] [--quick] [--runs <n>] [--write]

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateLocrit, type FixtureOptions } from '../../src/fixtures/generate.js';
+import { appBackupName } from '../../src/fixtures/reset.js';
 import { withStore, type KuzuStore } from '../../src/store/kuzu.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -167,4 +168,113 @@ export function scratchCopy(fixtureDataDir: string, label: string): string {
 
 export function removeScratch(): void {
   fs.rmSync(path.join(DATA, 'scratch'), { recursive: true, force: true });
+}
+
+export interface ResetFixture {
+  dataDir: string;
+  name: string;
+  dbPath: string;
+  /** The application's backup of the file it moved aside: `kuzu.db.backup_YYYYMMDD_HHMMSS`. */
+  backupPath: string;
+  messagesEach: number;
+  embeddedEach: number;
+  /** Messages, users and sessions the merge must hold: the union of both files' ids. */
+  expected: { messages: number; users: number; sessions: number };
+  dbBytes: number;
+  backupBytes: number;
+  generatedSeconds: number;
+  cached: boolean;
+}
+
+/**
+ * A Locrit the application reset: `kuzu.db.backup_<stamp>` holds `messages` messages written
+ * before the reset, and the fresh `kuzu.db` as many written since (other sessions, same users
+ * `user_1`... recreated: conflicts the merge reports). A few embeddings only (`embeddedShare`):
+ * a message has none whenever the application's embedding service failed or embeddings are off,
+ * and the merge rebuilds the HNSW index over every vector of both files (65 of 77 s when
+ * 2 x 10,000 half-embedded messages were merged by hand), which would make the bench run
+ * unaffordable at half embedded. No vector index in either source (the merge builds its own).
+ */
+export async function resetLocrit(messages: number, embeddedShare: number, log: Log): Promise<ResetFixture> {
+  const params = { kind: 'reset', messages, embeddedShare, dimension: 768, now: FIXTURE_NOW.toISOString(), v: 1 };
+  const dir = keyOf(`reset${messages}`, params);
+  const ready = readReady<ResetFixture>(dir);
+  const name = 'reset';
+  if (ready) {
+    const dataDir = path.join(dir, 'data');
+    return { ...ready, dataDir, dbPath: path.join(dataDir, name, 'kuzu.db'), backupPath: path.join(dataDir, name, path.basename(ready.backupPath)), cached: true };
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  const dataDir = path.join(dir, 'data');
+  const started = performance.now();
+  log(`  generating a reset Locrit: 2 x ${messages} messages (${embeddedShare * 100} % with 768-float embeddings); cached afterwards...`);
+  const days = 30;
+  const resetAt = new Date(FIXTURE_NOW.getTime() - (days + 1) * 86_400_000);
+  const common = { dataDir, name, messages, embeddedShare, dimension: 768, days, vectorIndexes: false, serialCopy: true, bufferPoolMb: 512, concepts: 0, topics: 0, memories: 0 };
+  const before = await generateLocrit({ ...common, seed: 501, now: resetAt });
+  const backupPath = path.join(path.dirname(before.dbPath), appBackupName(resetAt));
+  fs.renameSync(before.dbPath, backupPath);
+  const after = await generateLocrit({ ...common, seed: 502, now: FIXTURE_NOW });
+  const union = (a: string[], b: string[]): number => new Set([...a, ...b]).size;
+  const fixture: ResetFixture = {
+    dataDir, name, dbPath: after.dbPath, backupPath, messagesEach: messages, embeddedEach: before.embeddedMessageIds.length,
+    expected: {
+      messages: union(before.messageIds, after.messageIds),
+      users: Math.max(before.nodeCounts.User ?? 0, after.nodeCounts.User ?? 0),
+      sessions: union(Object.keys(before.sessionSizes), Object.keys(after.sessionSizes)),
+    },
+    dbBytes: fs.statSync(after.dbPath).size, backupBytes: fs.statSync(backupPath).size,
+    generatedSeconds: (performance.now() - started) / 1000, cached: false,
+  };
+  writeReady(dir, fixture);
+  log(`  generated in ${fixture.generatedSeconds.toFixed(1)} s`);
+  return fixture;
+}
+
+export interface DamagedFixture {
+  dataDir: string;
+  name: string;
+  dbPath: string;
+  messages: number;
+  /** Rows per table before the damage (what a perfect salvage would bring back). */
+  rowsBefore: Record<string, number>;
+  damagedPages: number[];
+  dbBytes: number;
+  generatedSeconds: number;
+  cached: boolean;
+}
+
+/**
+ * A Locrit of `messages` messages with the 4 KiB pages `pages` overwritten by a fixed byte
+ * pattern. Serial COPY and no vector index, so that the file's layout, hence what the damage
+ * hits, is the same on every run. The pages are chosen, not drawn: at this size most random
+ * pages either read back silently (Kuzu keeps no checksums) or crash Kuzu's open (nothing can be
+ * read then); these three hit data that is read after the open (the Message keys among them).
+ * Few embeddings, as in the reset fixture (the salvage rebuilds the vector indexes).
+ */
+export async function damagedLocrit(messages: number, pages: number[], log: Log): Promise<DamagedFixture> {
+  const params = { kind: 'damaged', messages, pages, embeddedShare: 0.02, dimension: 768, now: FIXTURE_NOW.toISOString(), v: 2 };
+  const dir = keyOf(`damaged${messages}`, params);
+  const ready = readReady<DamagedFixture>(dir);
+  const name = 'damaged';
+  if (ready) return { ...ready, dataDir: path.join(dir, 'data'), dbPath: path.join(dir, 'data', name, 'kuzu.db'), cached: true };
+  fs.rmSync(dir, { recursive: true, force: true });
+  const dataDir = path.join(dir, 'data');
+  const started = performance.now();
+  log(`  generating a Locrit of ${messages} messages with ${pages.length} damaged pages; cached afterwards...`);
+  const summary = await generateLocrit({ dataDir, name, messages, embeddedShare: 0.02, dimension: 768, seed: 601, now: FIXTURE_NOW, vectorIndexes: false, serialCopy: true, bufferPoolMb: 512 });
+  const rowsBefore = { ...summary.nodeCounts, ...summary.relCounts };
+  const fd = fs.openSync(summary.dbPath, 'r+');
+  try {
+    for (const page of pages) fs.writeSync(fd, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + page * 7) % 256)), 0, 4096, page * 4096);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const fixture: DamagedFixture = {
+    dataDir, name, dbPath: summary.dbPath, messages, rowsBefore, damagedPages: pages, dbBytes: fs.statSync(summary.dbPath).size,
+    generatedSeconds: (performance.now() - started) / 1000, cached: false,
+  };
+  writeReady(dir, fixture);
+  log(`  generated in ${fixture.generatedSeconds.toFixed(1)} s`);
+  return fixture;
 }
