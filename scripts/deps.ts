@@ -17,7 +17,7 @@ export const LAYERS: Record<string, number> = {
   errors: 0, version: 0, schema: 0, config: 0, layout: 0,
   archive: 1, policy: 1,
   store: 2, runner: 2, conversations: 2,
-  recover: 3, retention: 3, fixtures: 3,
+  recover: 3, retention: 3, validation: 3, fixtures: 3,
   commands: 4,
   cli: 5, worker: 5,
 };

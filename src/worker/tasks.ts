@@ -12,5 +12,5 @@ export const TASKS = {
   stats: async () => (await import('../commands/statsTask.js')).statsTask,
   recover: async () => (await import('../recover/task.js')).recoverTask,
   retention: async () => (await import('../retention/task.js')).retentionTask,
-  validate: async () => (await import('../commands/validate.js')).validateTask,
+  validate: async () => (await import('../validation/task.js')).validateTask,
 } satisfies Record<TaskName, () => Promise<LocritTask<any, any>>>;

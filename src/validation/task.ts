@@ -1,0 +1,75 @@
+/**
+ * The worker side of `validate`: what a worker process does for one Locrit. Each phase runs in
+ * a worker so that a native crash inside Kuzu on a damaged page ends only that Locrit's check
+ * ("database damaged"); the parent (src/commands/validate.ts) chooses the phases and assembles
+ * the report.
+ */
+import { DatabaseUnavailableError, ExitCode, LocritMemError, toErrorReport } from '../errors.js';
+import type { LocritTarget } from '../layout/locrits.js';
+import type { TaskContext } from '../runner/protocol.js';
+import { checkHeader } from '../store/header.js';
+import { deepScan } from '../store/deepScan.js';
+import { withStore } from '../store/kuzu.js';
+import { readSchema } from '../store/schema.js';
+import { withSnapshot } from '../store/snapshot.js';
+import { checkDatabase, checkSnapshot } from './check.js';
+import { fixTask } from './fix.js';
+import type { CheckDeepResult, ValidatePayload, ValidateTaskResult } from './types.js';
+
+/** Per-Locrit work, in a worker process. */
+export async function validateTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<ValidateTaskResult> {
+  try {
+    return await validateWork(target, payload, task);
+  } catch (error) {
+    throw asDamage(target, error);
+  }
+}
+
+/**
+ * Kuzu's errors while reading pages (runtime, IO, storage) mean a damaged file; anything else
+ * (a full buffer pool, a bug in this tool) is reported as such, never as damage.
+ */
+function asDamage(target: LocritTarget, error: unknown): unknown {
+  if (error instanceof LocritMemError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/buffer pool is full|Buffer manager exception/i.test(message)) {
+    return new LocritMemError(`${target.dbPath}: Kuzu ran out of buffer pool while checking it (${message.split('\n')[0]})`, ExitCode.unavailable, 'raise kuzu.buffer_pool_mb in the configuration');
+  }
+  if (/^(Runtime|IO|Storage|Overflow|Conversion) exception|Reading past the end|basic_string/i.test(message)) {
+    return new DatabaseUnavailableError(`${target.dbPath} is damaged: Kuzu failed to read it (${message.split('\n')[0].slice(0, 200)})`, 'damaged', `run \`locrit-mem recover ${target.name}\` to salvage what can still be read`);
+  }
+  return error;
+}
+
+async function validateWork(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<ValidateTaskResult> {
+  checkHeader(target.dbPath);
+  const readOnly = { readOnly: true, ...payload.store };
+  if (payload.phase === 'deep') {
+    task.progress('deep: copying');
+    return withSnapshot(target.dbPath, async (snapshot) => {
+      task.progress('deep: reading every row');
+      const scans = await withStore(snapshot.dbPath, readOnly, async (store) => deepScan(store, await readSchema(store), (table, rows) => task.progress(`deep: ${table} ${rows} rows`)));
+      return { scans, snapshot: { takenAt: snapshot.takenAt, holder: snapshot.holder } };
+    });
+  }
+  if (payload.phase === 'check') return checkSnapshot(target, payload, task, false).then(({ result }) => result);
+  if (payload.phase === 'check-deep') {
+    task.progress('copying');
+    return withSnapshot(target.dbPath, async (snapshot) => {
+      task.progress('checking');
+      const readFrom = { takenAt: snapshot.takenAt, holder: snapshot.holder };
+      return withStore(snapshot.dbPath, readOnly, async (store): Promise<CheckDeepResult> => {
+        const { result, schema } = await checkDatabase(store, target, payload, false);
+        const check = { ...result, snapshot: readFrom };
+        // The parent reads this phase name to tell a crash of the deep read from one of the rules.
+        task.progress('deep: reading every row');
+        try {
+          return { check, deep: { ok: true, result: { scans: await deepScan(store, schema, (table, rows) => task.progress(`deep: ${table} ${rows} rows`)), snapshot: readFrom } } };
+        } catch (error) {
+          return { check, deep: { ok: false, error: toErrorReport(asDamage(target, error)) } };
+        }
+      });
+    });
+  }
+  return fixTask(target, payload, task);
+}
