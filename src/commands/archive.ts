@@ -171,7 +171,7 @@ export async function runRetention(context: CommandContext, command: RetentionCo
     return (sizes.dbBytes ?? 0) + (sizes.walBytes ?? 0) + sizes.backups.reduce((sum, b) => sum + b.bytes + (fs.statSync(`${b.path}.wal`, { throwIfNoEntry: false })?.size ?? 0), 0);
   };
   const diskBefore = new Map(targets.map((t) => [t.dbPath, diskOf(t.dbPath)]));
-  const outcomes = await runEach<RetentionResult>('retention', targets, payload, {
+  const outcomes = await runEach('retention', targets, payload, {
     jobs: context.jobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
   });

@@ -195,7 +195,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     store: storeSettings(context), nowMs: context.now.getTime(), ...(options.sessions ? { sessions: { cap: memory.max_messages_per_conversation } } : {}),
   };
   const { backupDir, archiveDir } = dataLocations(context);
-  const outcomes = await runEach<StatsTaskResult>('stats', targets, payload, {
+  const outcomes = await runEach('stats', targets, payload, {
     jobs: context.jobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
   });

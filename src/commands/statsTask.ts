@@ -13,6 +13,12 @@ import { withSnapshot, type Snapshot } from '../store/snapshot.js';
 import { statusAgainst } from '../policy/limits.js';
 import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from './stats.js';
 
+declare module '../runner/protocol.js' {
+  interface TaskTable {
+    stats: { payload: StatsPayload; result: StatsTaskResult };
+  }
+}
+
 /** Bytes one embedding value takes (FLOAT). */
 const FLOAT_BYTES = 4;
 /** The conversation manager's rough estimate per message held in memory. */

@@ -44,11 +44,9 @@ import type {
   LocritValidation,
   ReadFrom,
   ValidatePayload,
-  ValidatePhase,
   ValidateSettings,
   ValidateStatus,
   ValidateSummary,
-  ValidateTaskResult,
 } from '../validation/types.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
@@ -123,8 +121,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   if (values.run.app_user !== null && !appUser) {
     throw new ConfigError(`run.app_user '${values.run.app_user}' is not a user of this host`, 'set it to the user the Locrit application runs as (a name from /etc/passwd or a numeric uid), or remove it');
   }
-  const payload = (phase: ValidatePhase): ValidatePayload => ({
-    phase,
+  const payload: ValidatePayload = {
     store: storeSettings(context),
     settings,
     strict,
@@ -134,7 +131,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     batchMessages: values.archive.batch_messages,
     tool: toolInfo(),
     nowMs: context.now.getTime(),
-  });
+  };
   const lastPhase = new Map<string, string>();
   const progress = {
     jobs: context.jobs,
@@ -143,29 +140,28 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
       context.reporter.phase(`${target.name}: ${phase}`);
     },
   };
-  let first: TaskOutcome<ValidateTaskResult>[];
-  let deep: (TaskOutcome<ValidateTaskResult> | null)[] = targets.map(() => null);
+  let first: TaskOutcome<CheckResult | FixTaskResult>[];
+  let deep: (TaskOutcome<DeepResult> | null)[] = targets.map(() => null);
   if (options.deep && !options.fix) {
     // One worker, one copy and one open for the rules and the deep read (a process start, a copy
     // and an open cost more than the whole check of an ordinary Locrit). When the worker dies
     // during the deep read (Kuzu crashing on a damaged page), the rules are run again alone, so
     // that their findings are still reported beside the damage.
-    const both = await runEach<ValidateTaskResult>('validate', targets, payload('check-deep'), progress);
+    const both = await runEach('validate-check-deep', targets, payload, progress);
     const crashedInDeep = both.filter((o) => !o.ok && lastPhase.get(o.target.dbPath)?.startsWith('deep')).map((o) => o.target);
-    const again = new Map((await runEach<ValidateTaskResult>('validate', crashedInDeep, payload('check'), progress)).map((o) => [o.target.dbPath, o]));
-    first = both.map((o) => again.get(o.target.dbPath) ?? (o.ok ? { ...o, value: (o.value as CheckDeepResult).check } : o));
-    deep = both.map((o): TaskOutcome<ValidateTaskResult> | null => {
-      if (again.has(o.target.dbPath)) return o;
-      if (!o.ok) return null;
-      const read = (o.value as CheckDeepResult).deep;
+    const again = new Map((await runEach('validate-check', crashedInDeep, payload, progress)).map((o) => [o.target.dbPath, o]));
+    first = both.map((o) => again.get(o.target.dbPath) ?? (o.ok ? { ...o, value: o.value.check } : o));
+    deep = both.map((o): TaskOutcome<DeepResult> | null => {
+      if (!o.ok) return again.has(o.target.dbPath) ? o : null;
+      const read = o.value.deep;
       return read.ok ? { target: o.target, ok: true, value: read.result, durationMs: 0 } : { target: o.target, ok: false, error: read.error, death: null, durationMs: 0 };
     });
   } else {
-    first = await runEach<ValidateTaskResult>('validate', targets, payload(options.fix ? 'fix' : 'check'), progress);
+    first = await runEach(options.fix ? 'validate-fix' : 'validate-check', targets, payload, progress);
     if (options.deep) {
       // A second worker pass, so that a crash while reading every page keeps the findings above.
       const readable = first.filter((o) => o.ok).map((o) => o.target);
-      const outcomes = await runEach<ValidateTaskResult>('validate', readable, payload('deep'), progress);
+      const outcomes = await runEach('validate-deep', readable, payload, progress);
       const byPath = new Map(outcomes.map((o) => [o.target.dbPath, o]));
       deep = targets.map((t) => byPath.get(t.dbPath) ?? null);
     }
@@ -213,7 +209,7 @@ interface PermissionSettings {
 type FileLeftover = { name: string; bytes: number };
 
 function assemble(
-  outcome: TaskOutcome<ValidateTaskResult>, deepOutcome: TaskOutcome<ValidateTaskResult> | null, backupDir: string | null, strict: boolean, permissions: PermissionSettings, leftovers: FileLeftover[], scan: ResetScan | null,
+  outcome: TaskOutcome<CheckResult | FixTaskResult>, deepOutcome: TaskOutcome<DeepResult> | null, backupDir: string | null, strict: boolean, permissions: PermissionSettings, leftovers: FileLeftover[], scan: ResetScan | null,
 ): Omit<LocritValidation, keyof LocritIdentity> {
   const target = outcome.target;
   const sizes = fileSizes(target.dbPath, backupDir);
@@ -224,7 +220,7 @@ function assemble(
   let fix: FixReport | null = null;
   let readFrom: ReadFrom | null = null;
   if (outcome.ok) {
-    const value = outcome.value as CheckResult | FixTaskResult;
+    const value = outcome.value;
     if ('fix' in value) {
       fix = { ...value.fix, findingsBefore: mergeFindings(value.before.findings) };
       dbFindings = value.after.findings;
@@ -240,7 +236,7 @@ function assemble(
   const deepCollector = new FindingCollector(strict);
   if (deepOutcome) {
     if (deepOutcome.ok) {
-      deep = (deepOutcome.value as DeepResult).scans;
+      deep = deepOutcome.value.scans;
       checkDeepScan(deep, deepCollector);
       const broken = deep.find((scan) => scan.error !== null);
       if (broken) {

@@ -10,12 +10,12 @@ import { DatabaseUnavailableError, ExitCode, toErrorReport, type ErrorReport, ty
 import { fileSizes } from '../layout/files.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { runEach } from '../runner/pool.js';
+import type { TaskName, TaskPayload, TaskResult } from '../runner/protocol.js';
 import type { Inspection } from '../store/inspect.js';
 import { stopBeforeChange } from '../store/locks.js';
 import type { TableCounts } from '../store/salvageQueries.js';
 import type { StoreSettings } from '../store/settings.js';
 import { describeHolder } from './diagnose.js';
-import type { RecoverTaskPayload } from './task.js';
 import type { RecoveryBase, RecoverProblem, Verification } from './types.js';
 import { verifyInspection } from './verify.js';
 
@@ -68,8 +68,8 @@ export function emptyBase(problem: RecoverProblem = 'none'): RecoveryBase {
 }
 
 /** Runs one recover step in a worker process; a crash comes back as a 'damaged' error. */
-export async function inWorker<T>(env: RecoverEnv, target: LocritTarget, payload: RecoverTaskPayload): Promise<Attempt<T>> {
-  const [outcome] = await runEach<T>('recover', [target], payload, {
+export async function inWorker<N extends TaskName>(env: RecoverEnv, task: N, target: LocritTarget, payload: TaskPayload<N>): Promise<Attempt<TaskResult<N>>> {
+  const [outcome] = await runEach(task, [target], payload, {
     jobs: 1,
     onProgress: (t, phase) => env.phase(`${t.name}: ${phase}`),
   });
@@ -78,7 +78,7 @@ export async function inWorker<T>(env: RecoverEnv, target: LocritTarget, payload
 
 /** A fresh read-only open of `dbPath` in a worker, compared with what it must hold. */
 export async function verify(env: RecoverEnv, target: LocritTarget, dbPath: string, expected: TableCounts | null, allowedMissing: string[] | null = null): Promise<Verification> {
-  const inspection = await inWorker<Inspection>(env, target, { op: 'inspect', path: dbPath, store: env.store, deep: true });
+  const inspection = await inWorker(env, 'recover-inspect', target, { path: dbPath, store: env.store, deep: true });
   return verifyInspection(dbPath, inspection, expected, { walLeft: fs.existsSync(`${dbPath}.wal`), allowedMissing });
 }
 

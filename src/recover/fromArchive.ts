@@ -50,7 +50,7 @@ export async function restoreFromArchive(env: RecoverEnv): Promise<Timed<Archive
     const backup = copyBackup(target.dbPath, 'restore-archive', env.backupDir);
     part.archiveRestore.dbBackup = backup.dbBackup;
     step(part, 'backup', true, `kept ${backup.dbBackup}${backup.walBackup ? ` and ${backup.walBackup}` : ''}`);
-    const restored = await inWorker<ArchiveRestoreCounts>(env, target, { op: 'restore-archive', path: target.dbPath, store: env.store, archive });
+    const restored = await inWorker(env, 'recover-restore-archive', target, { path: target.dbPath, store: env.store, archive });
     if (!restored.ok) {
       step(part, 'restore', false, restored.error.message);
       part.error = restored.error;

@@ -49,7 +49,7 @@ export async function restoreFromBackup(env: RecoverEnv): Promise<Timed<BackupRe
   part.backupRestore.sourceWal = sourceWal;
   try {
     checkHeader(source);
-    const inspected = await inWorker<Inspection>(env, target, { op: 'inspect', path: source, store: env.store, deep: true });
+    const inspected = await inWorker(env, 'recover-inspect', target, { path: source, store: env.store, deep: true });
     if (!inspected.ok) {
       step(part, 'check backup', false, inspected.error.message);
       part.outcome = 'failed';
@@ -75,7 +75,7 @@ export async function restoreFromBackup(env: RecoverEnv): Promise<Timed<BackupRe
         copyWithRoom(source, copy, `copying the backup ${source} into ${work}`);
         if (sourceWal) {
           copyWithRoom(sourceWal, `${copy}.wal`, `copying the backup's WAL ${sourceWal} into ${work}`);
-          const replayed = await inWorker<TableCounts>(env, target, { op: 'replay', path: copy, store: env.store });
+          const replayed = await inWorker(env, 'recover-replay', target, { path: copy, store: env.store });
           step(part, 'replay backup WAL', replayed.ok, replayed.ok ? 'the backup\'s WAL was replayed into the copy' : replayed.error.message);
           if (!replayed.ok) {
             part.outcome = 'failed';

@@ -7,7 +7,6 @@ import type { LocritTarget } from '../layout/locrits.js';
 import { runEach } from '../runner/pool.js';
 import type { Inspection } from '../store/inspect.js';
 import { elapsed, emptyBase, type RecoverEnv } from './flow.js';
-import type { RecoverTaskPayload } from './task.js';
 import type { ListedArchive, ListedBackup, ListPart, Timed } from './types.js';
 
 export async function listAll(env: RecoverEnv, targets: LocritTarget[]): Promise<Timed<ListPart>[]> {
@@ -17,7 +16,7 @@ export async function listAll(env: RecoverEnv, targets: LocritTarget[]): Promise
     const part: ListPart = { ...emptyBase('requested'), action: 'list', outcome: 'listed', backups: [], archives: [] };
     const found = fileSizes(target.dbPath, env.backupDir).backups.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
     const asTargets = found.map((b): LocritTarget => ({ name: target.name, dir: path.dirname(b.path), dbPath: b.path }));
-    const inspected = await runEach<Inspection>('recover', asTargets, { op: 'inspect', path: null, store: env.store } satisfies RecoverTaskPayload, { jobs: env.jobs });
+    const inspected = await runEach('recover-inspect', asTargets, { path: null, store: env.store }, { jobs: env.jobs });
     part.backups = found.map((b, i): ListedBackup => {
       const outcome = inspected[i];
       return {

@@ -55,7 +55,7 @@ export async function rebuildFromSalvage(
     const rebuilt = path.join(work, DB_FILE);
     const indexedRows = Math.max(0, ...VECTOR_INDEXES.map((index) => salvaged.tables.find((t) => t.table === index.table)?.salvaged ?? 0));
     const store = { ...env.store, bufferPoolMb: vectorIndexBuildPoolMb(env.store.bufferPoolMb, indexedRows, dimension) };
-    const built = await inWorker<BuildResult>(env, target, { op: 'build', path: rebuilt, store, folder: target.name, dimension, files: salvaged.files });
+    const built = await inWorker(env, 'recover-build', target, { path: rebuilt, store, folder: target.name, dimension, files: salvaged.files });
     if (!built.ok) {
       step(part, 'build', false, built.error.message);
       part.outcome = 'failed';

@@ -22,7 +22,6 @@ import { rebuildFromSalvage } from './rebuild.js';
 import { replayWalFlow } from './replayWal.js';
 import { acknowledgeLoss } from '../layout/lossMarker.js';
 import { findResets, planResetRepair, repairReset } from './mergeFlow.js';
-import type { RecoverTaskPayload } from './task.js';
 import type { ConversationCheck, RepairPart, Timed } from './types.js';
 
 export async function repairAll(env: RecoverEnv, targets: LocritTarget[], conversations: ConversationFiles): Promise<Timed<RepairPart>[]> {
@@ -36,7 +35,7 @@ export async function repairAll(env: RecoverEnv, targets: LocritTarget[], conver
   for (const target of targets) holders.set(target.dbPath, await holderOf(target.dbPath));
   const probeTargets = targets.filter((t) => fs.existsSync(t.dbPath) && !holders.get(t.dbPath));
   const probes = new Map<string, Attempt<Inspection>>();
-  const outcomes = await runEach<Inspection>('recover', probeTargets, { op: 'inspect', path: null, store: env.store, deep: true, sessions: true, archiveMessageFilesByLocrit: archiveFilesFor(env, probeTargets, byLocrit) } satisfies RecoverTaskPayload, {
+  const outcomes = await runEach('recover-inspect', probeTargets, { path: null, store: env.store, deep: true, sessions: true, archiveMessageFilesByLocrit: archiveFilesFor(env, probeTargets, byLocrit) }, {
     jobs: env.jobs,
     onProgress: (t, phase) => env.phase(`${t.name}: ${phase}`),
   });
@@ -190,7 +189,7 @@ function apply(part: RepairPart, diagnosis: Diagnosis): void {
 
 async function probeOne(env: RecoverEnv, target: LocritTarget, headers: ConversationHeader[]): Promise<Attempt<Inspection>> {
   const archiveFiles = headers.length ? archiveFilesFor(env, [target], new Map([[target.name, headers]])) : {};
-  return inWorker<Inspection>(env, target, { op: 'inspect', path: null, store: env.store, deep: true, sessions: true, archiveMessageFilesByLocrit: archiveFiles });
+  return inWorker(env, 'recover-inspect', target, { path: null, store: env.store, deep: true, sessions: true, archiveMessageFilesByLocrit: archiveFiles });
 }
 
 function checkConversations(headers: ConversationHeader[], inspection: Inspection): ConversationCheck {

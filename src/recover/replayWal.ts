@@ -33,13 +33,13 @@ export async function replayWalFlow(
     } catch {
       fs.copyFileSync(backup.dbBackup, link);
     }
-    const before = await inWorker<Inspection>(env, target, { op: 'inspect', path: link, store: env.store });
+    const before = await inWorker(env, 'recover-inspect', target, { path: link, store: env.store });
     countsBefore = before.ok ? before.value.counts : null;
   } finally {
     fs.rmSync(alone, { recursive: true, force: true });
   }
   checkSameDatabase('replaying the WAL into kuzu.db');
-  const replayed = await inWorker<TableCounts>(env, target, { op: 'replay', path: target.dbPath, store: env.store });
+  const replayed = await inWorker(env, 'recover-replay', target, { path: target.dbPath, store: env.store });
   step(part, 'replay', replayed.ok, replayed.ok ? `WAL of ${walBytes} bytes replayed into kuzu.db and checkpointed` : replayed.error.message);
   part.replay = {
     walBytes, dbBackup: backup.dbBackup, walBackup: backup.walBackup, countsBefore, countsExpected: pairView.counts,

@@ -48,6 +48,12 @@ import { planOn, planReport, type Planned } from './plan.js';
 import { resumeInterrupted } from './resume.js';
 import type { InterruptedRun, RetentionJob, RetentionResult } from './types.js';
 
+declare module '../runner/protocol.js' {
+  interface TaskTable {
+    retention: { payload: RetentionJob; result: RetentionResult };
+  }
+}
+
 /**
  * Buffer pool of the archive worker, at most: 128 MiB per 10,000 messages of
  * archive.batch_messages (never less than 128 MiB), and never more than kuzu.buffer_pool_mb.

@@ -10,7 +10,7 @@ import { DatabaseUnavailableError, diskNearlyFull, ExitCode, freeBytesOn, Interr
 import type { LocritTarget } from '../layout/locrits.js';
 import { RUN_SCRATCH_ENV, runScratchForWorkers } from '../layout/scratch.js';
 import { ForkedChild, type ChildDeath } from './child.js';
-import type { TaskName, WorkerReply, WorkerRequest } from './protocol.js';
+import type { TaskName, TaskPayload, TaskResult, WorkerReply, WorkerRequest } from './protocol.js';
 
 export type TaskOutcome<T> =
   | { target: LocritTarget; ok: true; value: T; durationMs: number }
@@ -37,9 +37,9 @@ const MEMORY_HEADROOM_MB = 2048;
 const DEFAULT_POOL_MB = 256;
 
 /** The buffer pool a task's payload asks for (every Locrit task carries its store settings). */
-function payloadPoolMb(payload: unknown): number {
-  const pool = (payload as { store?: { bufferPoolMb?: unknown } } | null)?.store?.bufferPoolMb;
-  return typeof pool === 'number' && pool > 0 ? pool : DEFAULT_POOL_MB;
+function payloadPoolMb(payload: TaskPayload<TaskName>): number {
+  const pool = payload.store.bufferPoolMb;
+  return pool > 0 ? pool : DEFAULT_POOL_MB;
 }
 
 /**
@@ -80,7 +80,9 @@ function emit(event: RunEvent): void {
   for (const listener of runListeners) listener(event);
 }
 
-export async function runEach<T>(task: TaskName, targets: LocritTarget[], payload: unknown, options: RunOptions): Promise<TaskOutcome<T>[]> {
+/** Runs task `task` with the same payload for each target; the outcomes come back in the order of the targets. */
+export async function runEach<N extends TaskName>(task: N, targets: LocritTarget[], payload: TaskPayload<N>, options: RunOptions): Promise<TaskOutcome<TaskResult<N>>[]> {
+  type T = TaskResult<N>;
   const outcomes: TaskOutcome<T>[] = new Array(targets.length);
   let next = 0;
   const jobs = Math.max(1, Math.min(options.jobs, targets.length));
@@ -105,7 +107,7 @@ export async function runEach<T>(task: TaskName, targets: LocritTarget[], payloa
           emit({ kind: 'phase', index, total, target, phase });
           options.onProgress?.(target, phase);
         };
-        const outcome = await worker.run<T>(index, task, targets[index], payload, onProgress);
+        const outcome = await worker.run(index, task, targets[index], payload, onProgress);
         busy.delete(worker);
         if (!worker.alive) worker = null;
         outcomes[index] = outcome;
@@ -140,7 +142,7 @@ class Worker {
     return this.child.alive;
   }
 
-  async run<T>(id: number, task: TaskName, target: LocritTarget, payload: unknown, onProgress?: (target: LocritTarget, phase: string) => void): Promise<TaskOutcome<T>> {
+  async run<N extends TaskName>(id: number, task: N, target: LocritTarget, payload: TaskPayload<N>, onProgress?: (target: LocritTarget, phase: string) => void): Promise<TaskOutcome<TaskResult<N>>> {
     const started = performance.now();
     const poolMb = payloadPoolMb(payload);
     const memoryLimitMb = poolMb + MEMORY_HEADROOM_MB;
@@ -172,7 +174,8 @@ class Worker {
       return { target, ok: false, error: workerDeathError(target, answer.death, this.child.stderrLines().pop()), death: answer.death, durationMs };
     }
     const reply = answer.value;
-    if (reply.type === 'done') return { target, ok: true, value: reply.value as T, durationMs };
+    // The worker ran the task this request named, so its value is that task's result.
+    if (reply.type === 'done') return { target, ok: true, value: reply.value as TaskResult<N>, durationMs };
     if (reply.type === 'failed') return { target, ok: false, error: reply.error, death: null, durationMs };
     throw new Error(`unexpected worker reply ${reply.type}`);
   }

@@ -5,17 +5,30 @@
 import type { ErrorReport } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
 
+/**
+ * The per-Locrit jobs a worker can run: each name with the payload it takes and the result it
+ * returns. Each task module adds its own entries beside its function, by declaration merging
+ * (`declare module '../runner/protocol.js' { interface TaskTable { ... } }`), so that this layer
+ * names no engine and a caller of runEach gets the result type of the name it runs.
+ * src/worker/tasks.ts maps every name to its function and fails to compile if one is missing or
+ * does not match its entry.
+ */
+export interface TaskTable {}
+
+export type TaskName = keyof TaskTable;
+type Payloads = { [N in TaskName]: TaskTable[N] extends { payload: infer P } ? P : never };
+type Results = { [N in TaskName]: TaskTable[N] extends { result: infer R } ? R : never };
+export type TaskPayload<N extends TaskName> = Payloads[N];
+export type TaskResult<N extends TaskName> = Results[N];
+
 /** Parent -> worker. */
-export type WorkerRequest = { type: 'run'; id: number; task: TaskName; target: LocritTarget; payload: unknown } | { type: 'exit' };
+export type WorkerRequest = { type: 'run'; id: number; task: TaskName; target: LocritTarget; payload: TaskPayload<TaskName> } | { type: 'exit' };
 
 /** Worker -> parent. */
 export type WorkerReply =
   | { type: 'progress'; id: number; phase: string }
   | { type: 'done'; id: number; value: unknown }
   | { type: 'failed'; id: number; error: ErrorReport };
-
-/** The per-Locrit jobs a worker can run (src/worker/tasks.ts maps each to its function). */
-export type TaskName = 'stats' | 'recover' | 'retention' | 'validate';
 
 /** What a task receives from its worker besides the Locrit and the payload. */
 export interface TaskContext {

@@ -20,7 +20,7 @@ import { readSchema } from '../store/schema.js';
 import { checkDatabase, checkSnapshot } from './check.js';
 import type { FixTaskResult, ValidatePayload } from './types.js';
 
-export async function fixTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<FixTaskResult> {
+export async function fixDatabase(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<FixTaskResult> {
   const readOnly = { readOnly: true, ...payload.store };
   // The run lock stops two locrit-mem runs from changing this Locrit at once; a dry run changes nothing.
   const lock = payload.dryRun ? null : acquireRunLock(target.dbPath, 'validate --fix');

@@ -13,13 +13,73 @@ import { withStore } from '../store/kuzu.js';
 import { readSchema } from '../store/schema.js';
 import { withSnapshot } from '../store/snapshot.js';
 import { checkDatabase, checkSnapshot } from './check.js';
-import { fixTask } from './fix.js';
-import type { CheckDeepResult, ValidatePayload, ValidateTaskResult } from './types.js';
+import { fixDatabase } from './fix.js';
+import type { CheckDeepResult, CheckResult, DeepResult, FixTaskResult, ValidatePayload } from './types.js';
 
-/** Per-Locrit work, in a worker process. */
-export async function validateTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<ValidateTaskResult> {
+declare module '../runner/protocol.js' {
+  interface TaskTable {
+    /** The integrity rules, on a private copy. */
+    'validate-check': { payload: ValidatePayload; result: CheckResult };
+    /** Every column of every row, on a private copy. */
+    'validate-deep': { payload: ValidatePayload; result: DeepResult };
+    /** Both on one copy and one open: the usual `--deep`. */
+    'validate-check-deep': { payload: ValidatePayload; result: CheckDeepResult };
+    /** The rules plus the repair (`--fix`). */
+    'validate-fix': { payload: ValidatePayload; result: FixTaskResult };
+  }
+}
+
+export async function checkTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<CheckResult> {
+  return asDamageOnFailure(target, async () => {
+    checkHeader(target.dbPath);
+    return (await checkSnapshot(target, payload, task, false)).result;
+  });
+}
+
+export async function deepTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<DeepResult> {
+  return asDamageOnFailure(target, async () => {
+    checkHeader(target.dbPath);
+    task.progress('deep: copying');
+    return withSnapshot(target.dbPath, async (snapshot) => {
+      task.progress('deep: reading every row');
+      const scans = await withStore(snapshot.dbPath, { readOnly: true, ...payload.store }, async (store) => deepScan(store, await readSchema(store), (table, rows) => task.progress(`deep: ${table} ${rows} rows`)));
+      return { scans, snapshot: { takenAt: snapshot.takenAt, holder: snapshot.holder } };
+    });
+  });
+}
+
+export async function checkDeepTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<CheckDeepResult> {
+  return asDamageOnFailure(target, async () => {
+    checkHeader(target.dbPath);
+    task.progress('copying');
+    return withSnapshot(target.dbPath, async (snapshot) => {
+      task.progress('checking');
+      const readFrom = { takenAt: snapshot.takenAt, holder: snapshot.holder };
+      return withStore(snapshot.dbPath, { readOnly: true, ...payload.store }, async (store): Promise<CheckDeepResult> => {
+        const { result, schema } = await checkDatabase(store, target, payload, false);
+        const check = { ...result, snapshot: readFrom };
+        // The parent reads this phase name to tell a crash of the deep read from one of the rules.
+        task.progress('deep: reading every row');
+        try {
+          return { check, deep: { ok: true, result: { scans: await deepScan(store, schema, (table, rows) => task.progress(`deep: ${table} ${rows} rows`)), snapshot: readFrom } } };
+        } catch (error) {
+          return { check, deep: { ok: false, error: toErrorReport(asDamage(target, error)) } };
+        }
+      });
+    });
+  });
+}
+
+export async function fixTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<FixTaskResult> {
+  return asDamageOnFailure(target, async () => {
+    checkHeader(target.dbPath);
+    return fixDatabase(target, payload, task);
+  });
+}
+
+async function asDamageOnFailure<T>(target: LocritTarget, work: () => Promise<T>): Promise<T> {
   try {
-    return await validateWork(target, payload, task);
+    return await work();
   } catch (error) {
     throw asDamage(target, error);
   }
@@ -39,37 +99,4 @@ function asDamage(target: LocritTarget, error: unknown): unknown {
     return new DatabaseUnavailableError(`${target.dbPath} is damaged: Kuzu failed to read it (${message.split('\n')[0].slice(0, 200)})`, 'damaged', `run \`locrit-mem recover ${target.name}\` to salvage what can still be read`);
   }
   return error;
-}
-
-async function validateWork(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<ValidateTaskResult> {
-  checkHeader(target.dbPath);
-  const readOnly = { readOnly: true, ...payload.store };
-  if (payload.phase === 'deep') {
-    task.progress('deep: copying');
-    return withSnapshot(target.dbPath, async (snapshot) => {
-      task.progress('deep: reading every row');
-      const scans = await withStore(snapshot.dbPath, readOnly, async (store) => deepScan(store, await readSchema(store), (table, rows) => task.progress(`deep: ${table} ${rows} rows`)));
-      return { scans, snapshot: { takenAt: snapshot.takenAt, holder: snapshot.holder } };
-    });
-  }
-  if (payload.phase === 'check') return checkSnapshot(target, payload, task, false).then(({ result }) => result);
-  if (payload.phase === 'check-deep') {
-    task.progress('copying');
-    return withSnapshot(target.dbPath, async (snapshot) => {
-      task.progress('checking');
-      const readFrom = { takenAt: snapshot.takenAt, holder: snapshot.holder };
-      return withStore(snapshot.dbPath, readOnly, async (store): Promise<CheckDeepResult> => {
-        const { result, schema } = await checkDatabase(store, target, payload, false);
-        const check = { ...result, snapshot: readFrom };
-        // The parent reads this phase name to tell a crash of the deep read from one of the rules.
-        task.progress('deep: reading every row');
-        try {
-          return { check, deep: { ok: true, result: { scans: await deepScan(store, schema, (table, rows) => task.progress(`deep: ${table} ${rows} rows`)), snapshot: readFrom } } };
-        } catch (error) {
-          return { check, deep: { ok: false, error: toErrorReport(asDamage(target, error)) } };
-        }
-      });
-    });
-  }
-  return fixTask(target, payload, task);
 }

@@ -36,14 +36,8 @@ export interface FixReport {
   findingsBefore: Finding[];
 }
 
-/**
- * What a worker does for one Locrit: the integrity rules ('check'), every row ('deep'), both on
- * one copy and one open ('check-deep', the usual `--deep`), or the rules plus the repair ('fix').
- */
-export type ValidatePhase = 'check' | 'deep' | 'check-deep' | 'fix';
-
+/** What every validate worker task takes (the task's name says what it does: src/validation/task.ts). */
 export interface ValidatePayload {
-  phase: ValidatePhase;
   store: StoreSettings;
   settings: ValidateSettings;
   strict: boolean;
@@ -86,8 +80,6 @@ export interface CheckDeepResult {
   check: CheckResult;
   deep: DeepRead;
 }
-
-export type ValidateTaskResult = CheckResult | DeepResult | FixTaskResult | CheckDeepResult;
 
 export type ValidateStatus = 'ok' | 'warn' | 'error' | 'unavailable';
 

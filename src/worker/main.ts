@@ -1,7 +1,7 @@
 /** Entry point of a worker process: runs one Locrit task at a time for the parent. */
 import { toErrorReport } from '../errors.js';
 import type { WorkerReply, WorkerRequest } from '../runner/protocol.js';
-import { TASKS } from './tasks.js';
+import { runTask } from './tasks.js';
 
 const send = (reply: WorkerReply): void => {
   process.send!(reply);
@@ -25,8 +25,7 @@ process.on('message', async (request: WorkerRequest) => {
   }
   const { id } = request;
   try {
-    const task = await TASKS[request.task]();
-    const value = await task(request.target, request.payload as never, { progress: (phase) => send({ type: 'progress', id, phase }) });
+    const value = await runTask(request.task, request.target, request.payload, { progress: (phase) => send({ type: 'progress', id, phase }) });
     send({ type: 'done', id, value });
   } catch (error) {
     send({ type: 'failed', id, error: toErrorReport(error) });
