@@ -40,6 +40,13 @@ export interface OpenOptions {
 
 export class KuzuStore {
   private closed = false;
+  /**
+   * Prepared statements by query text. Kuzu 0.11 keeps every statement a connection prepares
+   * until the connection closes (there is no call to release one), so preparing on every call
+   * grows without bound in a long-lived process; reusing one per text bounds it by the number of
+   * distinct texts. Reuse is safe: Kuzu binds a prepared statement again at each execute.
+   */
+  private readonly prepared = new Map<string, KuzuModule.PreparedStatement>();
 
   private constructor(
     readonly dbPath: string,
@@ -128,9 +135,7 @@ export class KuzuStore {
         // Kuzu binds a JS Date as DATE, silently dropping the time of day. Refuse it.
         if (value instanceof Date) throw new Error(`query parameter $${name} is a Date: pass the wall-clock text (formatWallClock) and CAST($${name} AS TIMESTAMP)`);
       }
-      const statement = await this.conn.prepare(cypher);
-      if (!statement.isSuccess()) throw new Error(statement.getErrorMessage());
-      result = await this.conn.execute(statement, params);
+      result = await this.conn.execute(await this.prepare(cypher), params);
     } else {
       result = await this.conn.query(cypher);
     }
@@ -142,9 +147,25 @@ export class KuzuStore {
     return result;
   }
 
+  private async prepare(cypher: string): Promise<KuzuModule.PreparedStatement> {
+    const cached = this.prepared.get(cypher);
+    if (cached) return cached;
+    const statement = await this.conn.prepare(cypher);
+    // A failure is not kept: it may depend on the schema, which a later statement can change.
+    if (!statement.isSuccess()) throw new Error(statement.getErrorMessage());
+    this.prepared.set(cypher, statement);
+    return statement;
+  }
+
+  /** How many distinct statements this store has prepared (each is kept until close). */
+  get preparedStatements(): number {
+    return this.prepared.size;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.prepared.clear();
     await this.conn.close();
     await this.db.close();
   }
