@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
-import type { CommandContext, Reporter } from '../commands/context.js';
+import type { CommandContext, ContextOptions, Reporter } from '../commands/context.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../layout/atomicFile.js';
 import { withLocatingOptions } from './invocation.js';
@@ -53,7 +53,7 @@ export class CliRuntime {
   }
 
   /** Loads the configuration and builds what a command needs. Loaded lazily: --help and --version never pay for YAML or chalk. */
-  async context(command: Command): Promise<CommandContext> {
+  async context(command: Command, options: ContextOptions = {}): Promise<CommandContext> {
     const flags = this.flags(command);
     const [{ buildContext }, { stderrReporter }, { onInterrupt, onRunEvent }] = await Promise.all([import('../commands/context.js'), import('./io.js'), import('../runner/pool.js')]);
     if (this.reporter === null) {
@@ -70,7 +70,7 @@ export class CliRuntime {
       });
     }
     const reporter = this.reporter;
-    return buildContext(flags, reporter, this.io.cwd, this.io.env);
+    return buildContext(flags, reporter, this.io.cwd, this.io.env, options);
   }
 
   /** How wide tables may be on stdout: the terminal's width, no limit off a terminal or with --wide. */

@@ -42,7 +42,16 @@ export interface GlobalOptions {
   jobs?: string | number;
 }
 
-export function buildContext(globals: GlobalOptions, reporter: Reporter, cwd = process.cwd(), env = process.env): CommandContext {
+export interface ContextOptions {
+  /**
+   * Whether --verbose shows the configuration file, the limits' sources and the notes as debug
+   * lines. False for a report that prints them itself (the `stats --verbose` table), so that
+   * they are not shown twice.
+   */
+  describeConfiguration?: boolean;
+}
+
+export function buildContext(globals: GlobalOptions, reporter: Reporter, cwd = process.cwd(), env = process.env, options: ContextOptions = {}): CommandContext {
   const config = loadConfig({ explicitPath: globals.config, cwd, env });
   for (const warning of config.warnings) {
     // Once per process: `stats --watch` reloads the file on every refresh.
@@ -52,8 +61,10 @@ export function buildContext(globals: GlobalOptions, reporter: Reporter, cwd = p
   }
   const dataDir = globals.dataDir ? path.resolve(cwd, globals.dataDir) : resolveConfigPath(config, config.values.memory.base_path);
   const notes = configNotes(config, dataDir);
-  reporter.debug(`config: ${config.source ?? 'none (built-in defaults)'}; limits: ${LIMIT_KEYS.map((key) => `${key} = ${JSON.stringify(config.values.memory[key])} (${describeSource(config.sources[`memory.${key}`])})`).join(', ')}`);
-  for (const note of notes) reporter.debug(`note: ${note.message}`);
+  if (options.describeConfiguration ?? true) {
+    reporter.debug(`config: ${config.source ?? 'none (built-in defaults)'}; limits: ${LIMIT_KEYS.map((key) => `${key} = ${JSON.stringify(config.values.memory[key])} (${describeSource(config.sources[`memory.${key}`])})`).join(', ')}`);
+    for (const note of notes) reporter.debug(`note: ${note.message}`);
+  }
   return { config, dataDir, cwd, jobs: parseJobs(globals.jobs, config.values.run.jobs), reporter, now: new Date(), notes };
 }
 

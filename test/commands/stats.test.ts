@@ -213,6 +213,9 @@ describe("stats and validate with the application's own config.yaml", () => {
     assert.match(verbose.stdout, /note: 'Marie Recherche' uses kuzu_graph and has no database yet/);
     assert.match(verbose.stdout, /note: memory\.enabled is false in .*config\.yaml while 4 Kuzu databases exist/);
     assert.doesNotMatch(verbose.stderr, /Warning/);
+    const both = verbose.stdout + verbose.stderr;
+    assert.equal(both.split(`memory.max_messages in ${config}:${maxMessagesLine}`).length - 1, 1, 'each limit source is shown once');
+    assert.equal(both.split("'Marie Recherche' uses kuzu_graph and has no database yet").length - 1, 1, 'each note is shown once');
   });
 
   it('resolves a Unicode display name to the folder the application made, and reports names and sources in validate', async (t) => {

@@ -33,7 +33,8 @@ Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repos
       if (watchSeconds !== undefined && options.output) throw new UsageError('--watch and --output cannot be combined', 'use --output from cron, --watch on a terminal');
       const { runStats } = await import('../../commands/stats.js');
       const once = async (): Promise<void> => {
-        const context = await runtime.context(command);
+        // The table's --verbose part shows the configuration and the limits' sources itself.
+        const context = await runtime.context(command, { describeConfiguration: format !== 'table' });
         const report = await runStats(context, { locrits, check: options.check, sessions: options.sessions });
         // Renderers (cli-table3, chalk) load only for the formats that need them, after the workers have done their part.
         const render = format === 'json' ? null : await import('../render/stats.js');
