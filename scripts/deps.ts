@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Layer of each folder (or file at the top of src/): a folder may import its own layer or a lower one. */
 export const LAYERS: Record<string, number> = {
-  errors: 0, version: 0, schema: 0, config: 0, layout: 0,
+  errors: 0, version: 0, testKnobs: 0, schema: 0, config: 0, layout: 0,
   archive: 1, policy: 1,
   store: 2, runner: 2, conversations: 2,
   recover: 3, retention: 3, validation: 3, fixtures: 3,

@@ -173,6 +173,7 @@ export async function runRetention(context: CommandContext, command: RetentionCo
   const diskBefore = new Map(targets.map((t) => [t.dbPath, diskOf(t.dbPath)]));
   const outcomes = await runEach('retention', targets, payload, {
     jobs: context.jobs,
+    knobs: context.knobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
   });
   context.reporter.done();

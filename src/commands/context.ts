@@ -10,6 +10,7 @@ import { UsageError } from '../errors.js';
 import { listLocrits, registryFindings } from '../layout/locrits.js';
 import { defaultJobs } from '../runner/pool.js';
 import type { StoreSettings } from '../store/settings.js';
+import { readTestKnobs, type TestKnobs } from '../testKnobs.js';
 
 export interface Reporter {
   /** A warning line on stderr (kept under --quiet: warnings matter). */
@@ -34,6 +35,8 @@ export interface CommandContext {
   now: Date;
   /** Info-level notes on the configuration and the application's Locrit registry (JSON `configNotes`, --verbose). */
   notes: ConfigNote[];
+  /** Test-only knobs (src/testKnobs.ts), read once here and passed to every worker. */
+  knobs: TestKnobs;
 }
 
 export interface GlobalOptions {
@@ -65,7 +68,7 @@ export function buildContext(globals: GlobalOptions, reporter: Reporter, cwd = p
     reporter.debug(`config: ${config.source ?? 'none (built-in defaults)'}; limits: ${LIMIT_KEYS.map((key) => `${key} = ${JSON.stringify(config.values.memory[key])} (${describeSource(config.sources[`memory.${key}`])})`).join(', ')}`);
     for (const note of notes) reporter.debug(`note: ${note.message}`);
   }
-  return { config, dataDir, cwd, jobs: parseJobs(globals.jobs, config.values.run.jobs), reporter, now: new Date(), notes };
+  return { config, dataDir, cwd, jobs: parseJobs(globals.jobs, config.values.run.jobs), reporter, now: new Date(), notes, knobs: readTestKnobs(env) };
 }
 
 const warned = new Set<string>();

@@ -56,6 +56,7 @@ export async function runRecover(context: CommandContext, options: RecoverOption
     dataDir: context.dataDir,
     cwd: context.cwd,
     jobs: context.jobs,
+    knobs: context.knobs,
     phase: (text) => context.reporter.phase(text),
     store: storeSettings(context),
     backupDir: locations.backupDir,

@@ -197,6 +197,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
   const { backupDir, archiveDir } = dataLocations(context);
   const outcomes = await runEach('stats', targets, payload, {
     jobs: context.jobs,
+    knobs: context.knobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
   });
   // Resets are found from the parent: each backup is read in a child process of its own.

@@ -135,6 +135,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   const lastPhase = new Map<string, string>();
   const progress = {
     jobs: context.jobs,
+    knobs: context.knobs,
     onProgress: (target: LocritTarget, phase: string) => {
       lastPhase.set(target.dbPath, phase);
       context.reporter.phase(`${target.name}: ${phase}`);

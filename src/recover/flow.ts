@@ -18,6 +18,7 @@ import type { StoreSettings } from '../store/settings.js';
 import { describeHolder } from './diagnose.js';
 import type { RecoveryBase, RecoverProblem, Verification } from './types.js';
 import { verifyInspection } from './verify.js';
+import type { TestKnobs } from '../testKnobs.js';
 
 export interface RecoverOptions {
   locrits: string[];
@@ -49,6 +50,8 @@ export interface RecoverEnv {
   dataDir: string;
   cwd: string;
   jobs: number;
+  /** Test-only knobs (src/testKnobs.ts). */
+  knobs: TestKnobs;
   /** Shows the current phase of a long step (a spinner on a terminal). */
   phase(text: string): void;
   store: StoreSettings;
@@ -71,6 +74,7 @@ export function emptyBase(problem: RecoverProblem = 'none'): RecoveryBase {
 export async function inWorker<N extends TaskName>(env: RecoverEnv, task: N, target: LocritTarget, payload: TaskPayload<N>): Promise<Attempt<TaskResult<N>>> {
   const [outcome] = await runEach(task, [target], payload, {
     jobs: 1,
+    knobs: env.knobs,
     onProgress: (t, phase) => env.phase(`${t.name}: ${phase}`),
   });
   return outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error };

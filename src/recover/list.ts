@@ -16,7 +16,7 @@ export async function listAll(env: RecoverEnv, targets: LocritTarget[]): Promise
     const part: ListPart = { ...emptyBase('requested'), action: 'list', outcome: 'listed', backups: [], archives: [] };
     const found = fileSizes(target.dbPath, env.backupDir).backups.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
     const asTargets = found.map((b): LocritTarget => ({ name: target.name, dir: path.dirname(b.path), dbPath: b.path }));
-    const inspected = await runEach('recover-inspect', asTargets, { path: null, store: env.store }, { jobs: env.jobs });
+    const inspected = await runEach('recover-inspect', asTargets, { path: null, store: env.store }, { jobs: env.jobs, knobs: env.knobs });
     part.backups = found.map((b, i): ListedBackup => {
       const outcome = inspected[i];
       return {

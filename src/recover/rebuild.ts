@@ -43,6 +43,7 @@ export async function rebuildFromSalvage(
       batchSize: env.batchSize,
       walPath: fs.existsSync(wal) ? wal : null,
       onProgress: (text) => env.phase(`${target.name}: ${text}`),
+      knobs: env.knobs,
     });
     const read = salvaged.tables.reduce((sum, t) => sum + t.salvaged, 0);
     step(

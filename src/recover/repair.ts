@@ -37,6 +37,7 @@ export async function repairAll(env: RecoverEnv, targets: LocritTarget[], conver
   const probes = new Map<string, Attempt<Inspection>>();
   const outcomes = await runEach('recover-inspect', probeTargets, { path: null, store: env.store, deep: true, sessions: true, archiveMessageFilesByLocrit: archiveFilesFor(env, probeTargets, byLocrit) }, {
     jobs: env.jobs,
+    knobs: env.knobs,
     onProgress: (t, phase) => env.phase(`${t.name}: ${phase}`),
   });
   for (const outcome of outcomes) probes.set(outcome.target.dbPath, outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error });

@@ -18,16 +18,17 @@ import { NODE_TABLES, REL_TABLES } from '../schema/locrit.js';
 import { batchFile, missingFromLocritSchema, schemaDimension, type SalvagedFiles } from '../store/salvageQueries.js';
 import type { DatabaseSchema } from '../store/schema.js';
 import type { SalvageReply, SalvageRequest } from './salvageProtocol.js';
+import type { TestKnobs } from '../testKnobs.js';
 
 const WORKER = fileURLToPath(new URL('./salvageWorker.js', import.meta.url));
 /** Rows per batch; a failed batch is halved until the unreadable row is found. */
 export const SALVAGE_BATCH = 5000;
 /** An attempt that takes longer than this is killed and counted as a crash. */
-const ATTEMPT_TIMEOUT_MS = Number(process.env.LOCRIT_MEM_SALVAGE_TIMEOUT_MS) || 60_000;
+const ATTEMPT_TIMEOUT_MS = 60_000;
 /** Memory a salvage child may use beyond its buffer pool before it is stopped (damaged pages can make Kuzu allocate without bound). */
 const SALVAGE_MEMORY_HEADROOM_MB = 2048;
 /** Crashes one table may cost before the salvage stops splitting its damaged ranges (~0.5 s each). */
-const CRASH_BUDGET = Number(process.env.LOCRIT_MEM_SALVAGE_CRASH_BUDGET) || 24;
+const CRASH_BUDGET = 24;
 /** Lost ids listed in the report per table (the count is always exact). */
 const LOST_IDS_SHOWN = 20;
 
@@ -35,6 +36,13 @@ const LOST_IDS_SHOWN = 20;
 type Attempt<T> = { ok: true; value: T } | { ok: false; crashed: boolean; message: string; signal?: string | null; reason?: string | null };
 
 type Body<R> = R extends unknown ? Omit<R, 'id'> : never;
+
+/** How long an attempt may take, how many crashes a table may cost, whether to log each request (set by tests: src/testKnobs.ts). */
+interface SalvageLimits {
+  attemptTimeoutMs: number;
+  crashBudget: number;
+  debug: boolean;
+}
 
 /** One child process with the database open; replaced by a fresh one after a crash. */
 class SalvageChild {
@@ -51,7 +59,7 @@ class SalvageChild {
   openError: string | null = null;
   schema: DatabaseSchema | null = null;
 
-  constructor(private readonly dbPath: string, private readonly bufferPoolMb: number, private readonly attemptTimeoutMs = ATTEMPT_TIMEOUT_MS) {}
+  constructor(private readonly dbPath: string, private readonly bufferPoolMb: number, readonly limits: SalvageLimits) {}
 
   async call<T>(request: Body<SalvageRequest>): Promise<Attempt<T>> {
     if (!this.child) {
@@ -72,7 +80,7 @@ class SalvageChild {
   }
 
   private async start(): Promise<Attempt<DatabaseSchema>> {
-    if (process.env.LOCRIT_MEM_DEBUG_SALVAGE) process.stderr.write(`salvage: starting a child for ${this.dbPath}\n`);
+    if (this.limits.debug) process.stderr.write(`salvage: starting a child for ${this.dbPath}\n`);
     if (this.openError !== null) return { ok: false, crashed: false, message: this.openError };
     this.child = new ForkedChild(WORKER, { stderrTailChars: 2000 });
     const opened = await this.send<DatabaseSchema>({ type: 'open', dbPath: this.dbPath, bufferPoolMb: this.bufferPoolMb });
@@ -93,11 +101,11 @@ class SalvageChild {
     const child = this.child!;
     const id = this.nextId++;
     this.attempts++;
-    if (process.env.LOCRIT_MEM_DEBUG_SALVAGE) process.stderr.write(`salvage: ${JSON.stringify(request).slice(0, 200)}\n`);
+    if (this.limits.debug) process.stderr.write(`salvage: ${JSON.stringify(request).slice(0, 200)}\n`);
     // Heap damage can also leave Kuzu spinning, deadlocked or allocating without bound instead
     // of crashing: give up on the attempt after a while, or past the buffer pool plus 2 GiB of
     // memory, and kill the child, which then counts as a crash.
-    const limits = { timeoutMs: this.attemptTimeoutMs, memoryLimitMb: this.bufferPoolMb + SALVAGE_MEMORY_HEADROOM_MB };
+    const limits = { timeoutMs: this.limits.attemptTimeoutMs, memoryLimitMb: this.bufferPoolMb + SALVAGE_MEMORY_HEADROOM_MB };
     const answer = await child.ask({ ...request, id } as SalvageRequest, (reply) => (reply.id === id ? reply : undefined), limits);
     if (answer.kind === 'reply') {
       const reply = answer.value;
@@ -196,13 +204,20 @@ export interface SalvageOptions {
   /** The WAL beside the source: when opening with it fails, the main file is tried alone. */
   walPath?: string | null;
   onProgress?: (text: string) => void;
+  /** The run's test knobs (salvage-timeout-ms, salvage-crash-budget, salvage-debug). */
+  knobs?: TestKnobs;
 }
 
 /** Salvages every Locrit table of `dbPath` into Parquet files under options.workDir. */
 export async function salvageDatabase(dbPath: string, options: SalvageOptions): Promise<SalvageResult> {
   const batchSize = options.batchSize ?? SALVAGE_BATCH;
   let usedWal = Boolean(options.walPath && fs.existsSync(options.walPath));
-  let child = new SalvageChild(dbPath, options.bufferPoolMb);
+  const limits: SalvageLimits = {
+    attemptTimeoutMs: options.knobs?.salvageTimeoutMs || ATTEMPT_TIMEOUT_MS,
+    crashBudget: options.knobs?.salvageCrashBudget || CRASH_BUDGET,
+    debug: options.knobs?.salvageDebug ?? false,
+  };
+  let child = new SalvageChild(dbPath, options.bufferPoolMb, limits);
   await child.open();
   if (child.schema === null && usedWal) {
     // The pair cannot be opened: perhaps only the WAL is bad (kuzu#5777). Try the main file alone,
@@ -214,7 +229,7 @@ export async function salvageDatabase(dbPath: string, options: SalvageOptions): 
     } catch {
       fs.copyFileSync(dbPath, alone);
     }
-    const second = new SalvageChild(alone, options.bufferPoolMb);
+    const second = new SalvageChild(alone, options.bufferPoolMb, limits);
     await second.open();
     if (second.schema !== null) {
       child = second;
@@ -281,7 +296,7 @@ export async function salvageDatabase(dbPath: string, options: SalvageOptions): 
       const keyTable = side === 'from' ? def.from : def.to;
       let lostKeys = 0;
       let batch = 0;
-      const budget = { crashesLeft: CRASH_BUDGET };
+      const budget = { crashesLeft: limits.crashBudget };
       const copyRels = async (after: string | null, keys: string[]): Promise<void> => {
         const file = batchFile(options.workDir, def.name, batch++);
         const copied = await child.call<number>({ type: 'rels', table: def.name, side, after, last: keys[keys.length - 1], file });
@@ -301,7 +316,7 @@ export async function salvageDatabase(dbPath: string, options: SalvageOptions): 
         await copyRels(keys[middle - 1], keys.slice(middle));
       };
       await walkKeys(child, keyTable, batchSize, result, copyRels);
-      if (budget.crashesLeft <= 0) result.notes.push(`stopped splitting after ${CRASH_BUDGET} crashes (the rest lost)`);
+      if (budget.crashesLeft <= 0) result.notes.push(`stopped splitting after ${limits.crashBudget} crashes (the rest lost)`);
       if (lostKeys) result.notes.push(`relationships of ${lostKeys} ${keyTable} row(s) could not be read`);
       result.crashes = child.crashes - crashesBefore;
     }
@@ -378,7 +393,7 @@ async function salvageNodeTable(
   const columns = (schema.tables[table]?.columns ?? []).map((c) => c.name).filter((c) => c !== 'id' && def.columns.some((d) => d.name === c));
   const knownBad = new Set<string>();
   const partial = new Map<string, Set<string>>(); // id -> columns left NULL
-  const budget = { crashesLeft: CRASH_BUDGET };
+  const budget = { crashesLeft: child.limits.crashBudget };
   let batch = 0;
   files.columns[table] ??= [];
   const read = async (after: string | null, keys: string[], only: string[] | null, keep: boolean): Promise<Attempt<number>> => {
@@ -444,6 +459,6 @@ async function salvageNodeTable(
   result.nulledColumns = [...nulled.keys()].sort();
   result.nulledByColumn = Object.fromEntries([...nulled.entries()].sort());
   if (budget.crashesLeft <= 0) {
-    result.notes.push(`stopped splitting after ${CRASH_BUDGET} crashes (the rest ${result.lostIdCount ? 'lost or ' : ''}left NULL)`);
+    result.notes.push(`stopped splitting after ${child.limits.crashBudget} crashes (the rest ${result.lostIdCount ? 'lost or ' : ''}left NULL)`);
   }
 }

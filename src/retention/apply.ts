@@ -6,7 +6,6 @@ import type { TaskContext } from '../runner/protocol.js';
 import { checkFreeSpaceForCompaction } from '../store/compact.js';
 import type { KuzuStore } from '../store/kuzu.js';
 import { deleteArchivedIds, deleteSelection, largestSessionAfter, messageCount } from '../store/retentionQueries.js';
-import { killPoint } from './killPoints.js';
 import { readCompactionOwed } from './owed.js';
 import { limitOutcomes, planOn, type Planned } from './plan.js';
 import type { InterruptedRun, RetentionJob, RetentionResult } from './types.js';
@@ -31,7 +30,7 @@ export async function applyRetention(
     finishedInterrupted: interrupted?.action === 'finished', anyRuleApplies: p.rules.some((r) => r.applies),
     compactionOwed: readCompactionOwed(target.dbPath) !== null,
   });
-  if (compacts) checkFreeSpaceForCompaction(target.dbPath); // refuse before changing anything
+  if (compacts) checkFreeSpaceForCompaction(target.dbPath, task.knobs.freeBytes); // refuse before changing anything
 
   let archive: RetentionResult['archive'] = null;
   let deleted = 0;
@@ -41,15 +40,15 @@ export async function applyRetention(
       archive = written.archive;
       task.progress('deleting the archived messages');
       deleted = await deleteArchivedIds(store, messageFilesOf(written.archive.path), p.union.messages, () => {
-        killPoint('deleting');
+        task.testPoint('deleting');
         checkSameDatabase('committing the delete');
       });
       // The journal stays until the whole run has ended, its compaction included (see retentionTask).
-      killPoint('deleted');
+      task.testPoint('deleted');
     } else {
       task.progress('deleting (no archive)');
       deleted = await deleteSelection(store, p.selection, p.union.messages, () => {
-        killPoint('deleting');
+        task.testPoint('deleting');
         checkSameDatabase('committing the delete');
       });
     }

@@ -144,7 +144,7 @@ export function planReport(p: Planned, target: LocritTarget, payload: RetentionJ
     limits,
     embeddings: payload.strip ? { stripped, bytesFreed: embeddingBytes(stripped, p.dimension), dimension: p.dimension } : null,
     compaction: null,
-    compactionPlanned: compactWould ? { neededBytes: compactionNeedsBytes(p.before.dbBytes), freeBytes: freeBytes(path.dirname(target.dbPath)) } : null,
+    compactionPlanned: compactWould ? { neededBytes: compactionNeedsBytes(p.before.dbBytes), freeBytes: freeBytes(path.dirname(target.dbPath), task.knobs.freeBytes) } : null,
     compactionOwed: owed,
     interrupted,
   };

@@ -43,7 +43,6 @@ import { messageCount } from '../store/retentionQueries.js';
 import type { StoreSettings } from '../store/settings.js';
 import { applyRetention } from './apply.js';
 import { sizeOf } from './files.js';
-import { killPoint, killPointsFor } from './killPoints.js';
 import { planOn, planReport, type Planned } from './plan.js';
 import { resumeInterrupted } from './resume.js';
 import type { InterruptedRun, RetentionJob, RetentionResult } from './types.js';
@@ -106,7 +105,6 @@ async function refuseForeignWal(target: LocritTarget, settings: StoreSettings): 
 
 /** Per-Locrit work, in a worker process. */
 export async function retentionTask(target: LocritTarget, payload: RetentionJob, task: TaskContext): Promise<RetentionResult> {
-  killPointsFor(target.name);
   checkHeader(target.dbPath);
   await refuseForeignWal(target, payload.store);
   if (payload.dryRun) return (await planOnSnapshot(target, payload, task)).result;
@@ -134,7 +132,7 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
       }
       planned = preview.p;
       // Refuse a rebuild the disk cannot hold before the read-write open, which may rewrite pages.
-      if (preview.result.compactionPlanned) checkFreeSpaceForCompaction(target.dbPath);
+      if (preview.result.compactionPlanned) checkFreeSpaceForCompaction(target.dbPath, task.knobs.freeBytes);
     }
     // Each step says what it does: without these, the label of the lock (taken in microseconds)
     // stayed on screen through the cleanup and the read-write open, seconds on a big file.
@@ -168,10 +166,11 @@ export async function retentionTask(target: LocritTarget, payload: RetentionJob,
         keep: payload.backupKeep,
         progress: (phase) => task.progress(phase),
         beforeSwap: () => {
-          killPoint('compacting');
+          task.testPoint('compacting');
           checkSameDatabase('swapping the compacted file in');
         },
         strip: payload.strip && (result.embeddings?.stripped ?? 0) > 0 ? stripInRebuild(payload.settings) : undefined,
+        freeBytesSeen: task.knobs.freeBytes,
       });
       const { tables, ...rest } = compaction;
       clearCompactionOwed(target.dbPath);

@@ -19,7 +19,6 @@ import type { TaskContext } from '../runner/protocol.js';
 import { explainBufferPoolError, exportSelection, kuzuParquetReader } from '../store/archiveIo.js';
 import type { KuzuStore } from '../store/kuzu.js';
 import { sizeOf } from './files.js';
-import { killPoint } from './killPoints.js';
 import type { Planned } from './plan.js';
 import type { RetentionJob, RetentionResult } from './types.js';
 
@@ -53,14 +52,14 @@ export async function writeArchive(
       onChunk: (chunk, chunks, messagesDone) => {
         done = messagesDone;
         task.progress(`archiving: ${done.toLocaleString('en-US')}/${planned} messages written (chunk ${chunk}/${chunks})`);
-        if (chunk === 1 && chunks > 1) killPoint('exporting');
+        if (chunk === 1 && chunks > 1) task.testPoint('exporting');
       },
     });
   } catch (error) {
     fs.rmSync(partial, { recursive: true, force: true });
     throw explainBufferPoolError(error, `archiving ${p.union.messages} messages of ${target.name}`);
   }
-  killPoint('exported');
+  task.testPoint('exported');
   if (exported.idCount !== p.union.messages || exported.idDigest !== p.idDigest) {
     fs.rmSync(partial, { recursive: true, force: true });
     throw new DataSafetyError(
@@ -97,11 +96,11 @@ export async function writeArchive(
     fs.rmSync(partial, { recursive: true, force: true });
     throw new DataSafetyError(`the archive written for ${target.name} failed its read-back check (${failed}); nothing was deleted`, 'check the disk under archive.dir and rerun');
   }
-  killPoint('verified');
+  task.testPoint('verified');
   writeJournal(target.dbPath, { ...journalFor(payload, finalDir, partial, p.union.messages, exported.idDigest), runId });
   fs.renameSync(partial, finalDir);
   syncDir(root);
-  killPoint('committed');
+  task.testPoint('committed');
   const bytes = exported.files.reduce((sum, f) => sum + f.bytes, 0) + sizeOf(path.join(finalDir, MANIFEST_FILE));
   return { archive: { path: finalDir, files: exported.files.length + 1, bytes, idDigest: exported.idDigest } };
 }

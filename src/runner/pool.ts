@@ -10,6 +10,7 @@ import { DatabaseUnavailableError, diskNearlyFull, ExitCode, freeBytesOn, Interr
 import type { LocritTarget } from '../layout/locrits.js';
 import { RUN_SCRATCH_ENV, runScratchForWorkers } from '../layout/scratch.js';
 import { ForkedChild, type ChildDeath } from './child.js';
+import type { TestKnobs } from '../testKnobs.js';
 import type { TaskName, TaskPayload, TaskResult, WorkerReply, WorkerRequest } from './protocol.js';
 
 export type TaskOutcome<T> =
@@ -19,6 +20,8 @@ export type TaskOutcome<T> =
 
 export interface RunOptions {
   jobs: number;
+  /** The run's test knobs (CommandContext.knobs), passed to every task. */
+  knobs: TestKnobs;
   onProgress?: (target: LocritTarget, phase: string) => void;
   onOutcome?: (outcome: TaskOutcome<unknown>) => void;
 }
@@ -107,7 +110,7 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
           emit({ kind: 'phase', index, total, target, phase });
           options.onProgress?.(target, phase);
         };
-        const outcome = await worker.run(index, task, targets[index], payload, onProgress);
+        const outcome = await worker.run(index, task, targets[index], payload, options.knobs, onProgress);
         busy.delete(worker);
         if (!worker.alive) worker = null;
         outcomes[index] = outcome;
@@ -142,11 +145,11 @@ class Worker {
     return this.child.alive;
   }
 
-  async run<N extends TaskName>(id: number, task: N, target: LocritTarget, payload: TaskPayload<N>, onProgress?: (target: LocritTarget, phase: string) => void): Promise<TaskOutcome<TaskResult<N>>> {
+  async run<N extends TaskName>(id: number, task: N, target: LocritTarget, payload: TaskPayload<N>, knobs: TestKnobs, onProgress?: (target: LocritTarget, phase: string) => void): Promise<TaskOutcome<TaskResult<N>>> {
     const started = performance.now();
     const poolMb = payloadPoolMb(payload);
     const memoryLimitMb = poolMb + MEMORY_HEADROOM_MB;
-    const answer = await this.child.ask<WorkerReply>({ type: 'run', id, task, target, payload }, (reply) => {
+    const answer = await this.child.ask<WorkerReply>({ type: 'run', id, task, target, payload, knobs }, (reply) => {
       if (reply.id !== id) return undefined;
       if (reply.type === 'progress') {
         onProgress?.(target, reply.phase);

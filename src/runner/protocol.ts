@@ -4,6 +4,7 @@
  */
 import type { ErrorReport } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
+import type { TestKnobs } from '../testKnobs.js';
 
 /**
  * The per-Locrit jobs a worker can run: each name with the payload it takes and the result it
@@ -22,7 +23,7 @@ export type TaskPayload<N extends TaskName> = Payloads[N];
 export type TaskResult<N extends TaskName> = Results[N];
 
 /** Parent -> worker. */
-export type WorkerRequest = { type: 'run'; id: number; task: TaskName; target: LocritTarget; payload: TaskPayload<TaskName> } | { type: 'exit' };
+export type WorkerRequest = { type: 'run'; id: number; task: TaskName; target: LocritTarget; payload: TaskPayload<TaskName>; knobs: TestKnobs } | { type: 'exit' };
 
 /** Worker -> parent. */
 export type WorkerReply =
@@ -34,4 +35,8 @@ export type WorkerReply =
 export interface TaskContext {
   /** Reports the current phase (shown by the spinner on a terminal). */
   progress(phase: string): void;
+  /** The test knobs of the run (src/testKnobs.ts), as the parent read them. */
+  knobs: TestKnobs;
+  /** A point where a test may kill or pause this worker (the kill-at and pause-at knobs), for this Locrit. */
+  testPoint(point: string): void;
 }

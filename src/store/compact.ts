@@ -23,9 +23,6 @@ import { vectorIndexBuildPoolMb } from './vectorIndexPool.js';
 import { embeddingDimension } from '../schema/locrit.js';
 import { explainBufferPoolError, primaryKeyOf } from './archiveIo.js';
 
-/** Test hook: pretend the file system has this many free bytes (to test the refusal). */
-export const TEST_FREE_BYTES_ENV = 'LOCRIT_MEM_TEST_FREE_BYTES';
-
 export function compactionPaths(dbPath: string): { tmpDb: string; exportDir: string } {
   return { tmpDb: `${dbPath}.locrit-mem-compact.tmp`, exportDir: `${dbPath}.locrit-mem-compact.export` };
 }
@@ -43,9 +40,9 @@ export function removeCompactionLeftovers(dbPath: string): string[] {
   return removed;
 }
 
-export function freeBytes(dir: string): number {
-  const forced = process.env[TEST_FREE_BYTES_ENV];
-  if (forced !== undefined && forced !== '') return Number(forced);
+/** Free bytes on the file system of `dir`, or `seen` when a test sets it (the free-bytes test knob). */
+export function freeBytes(dir: string, seen: number | null = null): number {
+  if (seen !== null) return seen;
   const stat = fs.statfsSync(dir);
   return Number(stat.bavail) * Number(stat.bsize);
 }
@@ -59,10 +56,10 @@ export function compactionNeedsBytes(dbBytes: number): number {
 }
 
 /** Refuses, before anything is changed, when the disk cannot hold a rebuild. */
-export function checkFreeSpaceForCompaction(dbPath: string): { needed: number; free: number } {
+export function checkFreeSpaceForCompaction(dbPath: string, freeBytesSeen: number | null = null): { needed: number; free: number } {
   const dbBytes = fs.statSync(dbPath).size;
   const needed = compactionNeedsBytes(dbBytes);
-  const free = freeBytes(fs.realpathSync(dbPath).replace(/\/[^/]*$/, '') || '/');
+  const free = freeBytes(fs.realpathSync(dbPath).replace(/\/[^/]*$/, '') || '/', freeBytesSeen);
   if (free < needed) {
     throw new NoSpaceError(
       path.dirname(dbPath),
@@ -203,6 +200,8 @@ export interface CompactOptions {
   /** Called after the copy is verified, just before the swap (the SIGKILL test hook). */
   beforeSwap?: () => void;
   strip?: StripInRebuild;
+  /** The free disk space to assume (the free-bytes test knob), or null to measure it. */
+  freeBytesSeen?: number | null;
 }
 
 /** Rewrites the exported Message.parquet with stripped embeddings; returns how many were stripped. */
@@ -232,7 +231,7 @@ async function stripExportedMessages(store: KuzuStore, exportDir: string, strip:
 
 export async function compactDatabase(dbPath: string, options: CompactOptions): Promise<CompactionResult> {
   removeCompactionLeftovers(dbPath);
-  checkFreeSpaceForCompaction(dbPath);
+  checkFreeSpaceForCompaction(dbPath, options.freeBytesSeen ?? null);
   const { tmpDb, exportDir } = compactionPaths(dbPath);
   const store = { bufferPoolMb: options.bufferPoolMb, threads: options.threads };
   try {

@@ -33,13 +33,6 @@ import { deleteArchivedIds, measure, type Selection } from './retentionQueries.j
 import type { DatabaseSchema } from './schema.js';
 import { DataSafetyError } from '../errors.js';
 
-/** Test hook: SIGKILL the worker at a phase (`exported`, `archived`, `deleted`) to prove a killed --fix loses nothing. */
-export const QUARANTINE_KILL_ENV = 'LOCRIT_MEM_VALIDATE_KILL_AT';
-
-function killPoint(phase: string): void {
-  if (process.env[QUARANTINE_KILL_ENV] === phase) process.kill(process.pid, 'SIGKILL');
-}
-
 export interface QuarantineRequest {
   archiveRoot: string;
   locrit: string;
@@ -53,6 +46,8 @@ export interface QuarantineRequest {
   batchMessages?: number;
   /** Called inside the delete's transaction, just before COMMIT; throwing rolls the delete back. */
   beforeCommit?: () => void;
+  /** Where a test may kill the worker (quarantine-exported, -archived, -deleted) to prove a killed --fix loses nothing (src/testKnobs.ts). */
+  testPoint?: (point: string) => void;
 }
 
 export interface QuarantineResult {
@@ -102,7 +97,7 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
       idDigest: { algorithm: 'sha256', of: 'sorted message ids, each followed by \\n', count: exported.idCount, value: exported.idDigest },
     };
     writeManifest(partial, manifest);
-    killPoint('exported');
+    request.testPoint?.('quarantine-exported');
     const verification = await verifyArchive(partial, kuzuParquetReader(store));
     if (!verification.ok) {
       const failed = verification.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
@@ -114,9 +109,9 @@ export async function quarantineMessages(store: KuzuStore, schema: DatabaseSchem
     });
     fs.renameSync(partial, folder);
     syncDir(root);
-    killPoint('archived');
+    request.testPoint?.('quarantine-archived');
     const deleted = await deleteArchivedIds(store, messageFilesOf(folder), ids.length, request.beforeCommit);
-    killPoint('deleted');
+    request.testPoint?.('quarantine-deleted');
     removeJournal(request.dbPath);
     return { folder, manifest, deleted };
   } catch (error) {

@@ -72,6 +72,7 @@ export async function fixDatabase(target: LocritTarget, payload: ValidatePayload
         const archive = await quarantineMessages(store, schema, {
           archiveRoot: payload.archiveRoot, locrit: target.name, dbPath: target.dbPath, ids: quarantineIds, rules, tool: payload.tool, batchMessages: payload.batchMessages,
           beforeCommit: () => checkSameDatabase('committing the delete of the quarantined messages'),
+          testPoint: task.testPoint,
         });
         fix.archive = { folder: archive.folder, messages: archive.manifest.counts.messages, idDigest: archive.manifest.idDigest.value };
         deleted = archive.deleted;

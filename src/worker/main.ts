@@ -1,6 +1,7 @@
 /** Entry point of a worker process: runs one Locrit task at a time for the parent. */
 import { toErrorReport } from '../errors.js';
 import type { WorkerReply, WorkerRequest } from '../runner/protocol.js';
+import { testPointFor } from '../testKnobs.js';
 import { runTask } from './tasks.js';
 
 const send = (reply: WorkerReply): void => {
@@ -25,7 +26,8 @@ process.on('message', async (request: WorkerRequest) => {
   }
   const { id } = request;
   try {
-    const value = await runTask(request.task, request.target, request.payload, { progress: (phase) => send({ type: 'progress', id, phase }) });
+    const context = { progress: (phase: string) => send({ type: 'progress', id, phase }), knobs: request.knobs, testPoint: testPointFor(request.knobs, request.target.name) };
+    const value = await runTask(request.task, request.target, request.payload, context);
     send({ type: 'done', id, value });
   } catch (error) {
     send({ type: 'failed', id, error: toErrorReport(error) });

@@ -29,7 +29,7 @@ describe('archive --compact with nothing left to archive', () => {
     const remaining = await idsOf(fixture.dbPath);
 
     // 2. Killed while compacting: the rerun still compacts.
-    const killed = await runCli(['archive', '--compact', ...rules], { cwd: root, env: { LOCRIT_MEM_TEST_KILL_AT: 'compacting' } });
+    const killed = await runCli(['archive', '--compact', ...rules], { cwd: root, env: { LOCRIT_MEM_TEST: 'kill-at=compacting' } });
     assert.equal(killed.code, 3, killed.stdout);
     const dry = await runCli(['archive', '--compact', '--dry-run', '--json', ...rules], { cwd: root });
     const planned = JSON.parse(dry.stdout).locrits[0];

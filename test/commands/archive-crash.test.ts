@@ -1,6 +1,6 @@
 /**
  * Crash safety: the worker is killed with SIGKILL at each stage of an archive run (test hook
- * LOCRIT_MEM_TEST_KILL_AT=<locrit>:<phase>,...). Right after the kill every message is in the
+ * LOCRIT_MEM_TEST='kill-at=<locrit>:<phase>,...'). Right after the kill every message is in the
  * database or in a complete archive; a rerun finishes or rolls back the run, and the result is
  * the same as an uninterrupted run's, with no message archived twice.
  */
@@ -35,9 +35,9 @@ describe('archive survives SIGKILL at every stage', () => {
     const plain = names.filter((n) => n !== 'k_compacting');
 
     const killAt = [...PHASES.map((p) => `k_${p}:${p}`), 'k_compacting:compacting'].join(',');
-    const killed = await runCli([...args, ...plain], { cwd: data, env: { LOCRIT_MEM_TEST_KILL_AT: killAt } });
+    const killed = await runCli([...args, ...plain], { cwd: data, env: { LOCRIT_MEM_TEST: `kill-at=${killAt}` } });
     assert.equal(killed.code, 3, killed.stderr);
-    const killedCompacting = await runCli([...args, '--compact', 'k_compacting'], { cwd: data, env: { LOCRIT_MEM_TEST_KILL_AT: killAt } });
+    const killedCompacting = await runCli([...args, '--compact', 'k_compacting'], { cwd: data, env: { LOCRIT_MEM_TEST: `kill-at=${killAt}` } });
     assert.equal(killedCompacting.code, 3, killedCompacting.stderr);
     const first = [...JSON.parse(killed.stdout).locrits, ...JSON.parse(killedCompacting.stdout).locrits];
     for (const l of first) {

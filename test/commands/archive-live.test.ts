@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { holdDatabase } from '../../src/fixtures/damage.js';
-import { PAUSE_AT_ENV } from '../../src/retention/killPoints.js';
+import { TEST_KNOBS_ENV } from '../../src/testKnobs.js';
 import { archivesOf, sorted } from '../archive/archiveHelpers.js';
 import { FIXED_NOW, idsOf, makeLocrit, runCli, sha256File, tempDir, writeConfig } from '../helpers.js';
 
@@ -49,7 +49,7 @@ describe('archive beside a running application', () => {
       const { data, memory, archive, config, pauses } = setup(t);
       const fixture = await makeLocrit(memory, { name: 'bob', messages: 300 });
       const original = sorted(fixture.messageIds);
-      const running = runCli(['-c', config, 'archive', '--json', '--compact', '--days', daysFlag(20), '--keep', '50'], { cwd: data, env: { [PAUSE_AT_ENV]: `${phase}@${pauses}` } });
+      const running = runCli(['-c', config, 'archive', '--json', '--compact', '--days', daysFlag(20), '--keep', '50'], { cwd: data, env: { [TEST_KNOBS_ENV]: `pause-at=${phase}@${pauses}` } });
       const marker = path.join(pauses, `bob.${phase}`);
       await waitForFile(marker, running);
       const { movedTo, freshHash } = await resetLikeTheApplication(fixture.dbPath, tempDir(t));

@@ -137,7 +137,7 @@ describe('emergency-cleanup', () => {
     const { data, memory, config } = setup(t, '  max_messages_per_locrit: 100\n');
     const fixture = await makeLocrit(memory, { name: 'bob', messages: 150 });
     const before = snapshotFolder(data);
-    const result = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json'], { cwd: data, env: { LOCRIT_MEM_TEST_FREE_BYTES: '1000' } });
+    const result = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json'], { cwd: data, env: { LOCRIT_MEM_TEST: 'free-bytes=1000' } });
     assert.equal(result.code, 3);
     const bob = JSON.parse(result.stdout).locrits[0];
     assert.match(bob.error.message, /no space left on the disk of .*bob \(1000 bytes free, about [\d.]+ MiB needed\) while planning to compact .*kuzu\.db/);

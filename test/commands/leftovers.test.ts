@@ -15,7 +15,7 @@ describe('leftovers of interrupted runs', () => {
     const days = String(Math.ceil((Date.now() - FIXED_NOW.getTime()) / 86_400_000) + 20);
     const rules = ['--days', days, '--keep', '100', '--max-per-conversation', '0'];
     // carol: killed while compacting; dave: killed with its archive files written, no manifest; erin: a lock whose process is gone.
-    const killed = await runCli(['-j', '1', 'archive', '--compact', ...rules, 'carol', 'dave'], { cwd: root, env: { LOCRIT_MEM_TEST_KILL_AT: 'carol:compacting,dave:exported' } });
+    const killed = await runCli(['-j', '1', 'archive', '--compact', ...rules, 'carol', 'dave'], { cwd: root, env: { LOCRIT_MEM_TEST: 'kill-at=carol:compacting,dave:exported' } });
     assert.equal(killed.code, 3, killed.stdout);
     fs.writeFileSync(runLockPath(erin.dbPath), JSON.stringify({ pid: 2 ** 22 + 1, command: 'archive', since: '2026-11-01T00:00:00Z' }));
 

@@ -176,7 +176,7 @@ describe('files keep their owner and mode', { skip }, () => {
     const before = await idsOf(fixture.dbPath);
     const args = ['-c', config, 'archive', '--json', '--days', daysFlag(20), '--keep', '50'];
 
-    const killed = await runCli(args, { cwd: root, env: { LOCRIT_MEM_TEST_KILL_AT: 'deleted' } });
+    const killed = await runCli(args, { cwd: root, env: { LOCRIT_MEM_TEST: 'kill-at=deleted' } });
     assert.notEqual(killed.code, 0);
     const wal = `${fixture.dbPath}.wal`;
     assert.ok(fs.existsSync(wal), 'the deletion is committed in a WAL the killed run did not checkpoint');

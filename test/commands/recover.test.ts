@@ -173,7 +173,7 @@ describe('recover', () => {
     const fd = fs.openSync(fixture.dbPath, 'r+');
     fs.writeSync(fd, Buffer.alloc(4096, 0xab), 0, 4096, 578 * 4096);
     fs.closeSync(fd);
-    const result = await runCli(['-c', config, '-d', data, 'recover', '--json'], { env: { LOCRIT_MEM_SALVAGE_CRASH_BUDGET: '6' } });
+    const result = await runCli(['-c', config, '-d', data, 'recover', '--json'], { env: { LOCRIT_MEM_TEST: 'salvage-crash-budget=6' } });
     assert.equal(result.code, 1, result.stderr);
     const locrit = JSON.parse(result.stdout).locrits[0];
     await assertHonestSalvage(locrit, fixture.dbPath);

@@ -12,8 +12,9 @@ import { statsTask } from '../../src/commands/statsTask.js';
 import { startAppStarts, startLiveWriter } from '../../src/fixtures/live.js';
 import { RUN_SCRATCH_ENV, scratchBase } from '../../src/layout/scratch.js';
 import { BIN, FIXED_NOW, makeLocrit, runCli, tempDir, writeConfig } from '../helpers.js';
+import { NO_TEST_KNOBS } from '../../src/testKnobs.js';
 
-const quiet = { progress: () => undefined };
+const quiet = { progress: () => undefined, knobs: NO_TEST_KNOBS, testPoint: () => undefined };
 
 describe('stats beside a running application', () => {
   it('50 runs against a writer that commits and checkpoints all the time each count between its commits before and after, and the writer never fails', async (t) => {

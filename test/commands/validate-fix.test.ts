@@ -6,7 +6,7 @@ import { idDigestOf, listArchives, readManifest } from '../../src/archive/format
 import { journalPath } from '../../src/archive/journal.js';
 import { holdDatabase, killWriterMidWrite } from '../../src/fixtures/damage.js';
 import { verifyArchiveWithKuzu } from '../../src/store/archiveIo.js';
-import { QUARANTINE_KILL_ENV } from '../../src/store/quarantine.js';
+import { TEST_KNOBS_ENV } from '../../src/testKnobs.js';
 import { runLockPath } from '../../src/layout/runLock.js';
 import { RULES } from '../../src/policy/integrityRules.js';
 import { withStore } from '../../src/store/kuzu.js';
@@ -146,7 +146,7 @@ describe('validate --fix', () => {
     };
 
     // Killed after the Parquet files and the manifest, before verification: nothing deleted, no complete archive.
-    const exported = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json'], { env: { [QUARANTINE_KILL_ENV]: 'exported' } });
+    const exported = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json'], { env: { [TEST_KNOBS_ENV]: 'kill-at=quarantine-exported' } });
     assert.equal(exported.code, 3);
     assert.match(JSON.parse(exported.stdout).locrits[0].error.message, /SIGKILL/);
     assert.deepEqual(await nothingLost(), idsBefore);
@@ -154,7 +154,7 @@ describe('validate --fix', () => {
     assert.equal(listArchives(archiveDir, 'defects').partial.length, 1);
 
     // Killed after the archive is complete and journaled, before the delete: the messages are in both.
-    const archived = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json'], { env: { [QUARANTINE_KILL_ENV]: 'archived' } });
+    const archived = await runCli(['-c', config, '-d', data, 'validate', '--fix', '--json'], { env: { [TEST_KNOBS_ENV]: 'kill-at=quarantine-archived' } });
     assert.equal(archived.code, 3);
     assert.deepEqual(await nothingLost(), idsBefore);
     assert.deepEqual(listArchives(archiveDir, 'defects').partial, [], 'the interrupted .partial folder was cleared');

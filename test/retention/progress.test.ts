@@ -14,7 +14,7 @@ describe('archive progress', () => {
     writeConfig(root, 'memory:\n  base_path: memory\narchive:\n  dir: archive\n');
     const days = Math.ceil((Date.now() - FIXED_NOW.getTime()) / 86_400_000) + 20;
     // Leave a killed compaction behind, so that the next run has leftovers to clean.
-    const killed = await runCli(['archive', '--compact', '--days', String(days), '--keep', '50'], { cwd: root, env: { LOCRIT_MEM_TEST_KILL_AT: 'compacting' } });
+    const killed = await runCli(['archive', '--compact', '--days', String(days), '--keep', '50'], { cwd: root, env: { LOCRIT_MEM_TEST: 'kill-at=compacting' } });
     assert.equal(killed.code, 3);
     const phases: string[] = [];
     const reporter: Reporter = { warn: () => undefined, info: () => undefined, debug: () => undefined, phase: (text) => phases.push(text), done: () => undefined };

@@ -16,6 +16,7 @@ import type { StatsPayload } from '../../src/commands/stats.js';
 import { ExitCode } from '../../src/errors.js';
 import type { LocritTarget } from '../../src/layout/locrits.js';
 import { runEach } from '../../src/runner/pool.js';
+import { NO_TEST_KNOBS } from '../../src/testKnobs.js';
 import { FIXED_NOW, makeLocrit, tempDir } from '../helpers.js';
 
 // Wraps the worker's own message handler (a second listener would race the worker's start-up
@@ -66,7 +67,7 @@ describe('worker pool', () => {
     const targets = [target('first', first.dbPath), target('killed'), target('exits'), target('last', last.dbPath)];
 
     for (const jobs of [1, 2]) {
-      const outcomes = await withDyingWorkers(t, () => runEach('stats', targets, payload, { jobs }));
+      const outcomes = await withDyingWorkers(t, () => runEach('stats', targets, payload, { jobs, knobs: NO_TEST_KNOBS }));
       assert.deepEqual(outcomes.map((o) => o.target.name), ['first', 'killed', 'exits', 'last'], `jobs ${jobs}: the order of the targets`);
       const [a, killed, exits, b] = outcomes;
       // A fresh worker took over after each death.
@@ -92,7 +93,7 @@ describe('worker pool', () => {
     const data = tempDir(t);
     const only = await makeLocrit(data, { name: 'only', messages: 10, vectorIndexes: false });
     const missing: LocritTarget = { name: 'missing', dir: path.join(data, 'missing'), dbPath: path.join(data, 'missing', 'kuzu.db') };
-    const outcomes = await runEach('stats', [missing, { name: 'only', dir: path.dirname(only.dbPath), dbPath: only.dbPath }], payload, { jobs: 1 });
+    const outcomes = await runEach('stats', [missing, { name: 'only', dir: path.dirname(only.dbPath), dbPath: only.dbPath }], payload, { jobs: 1, knobs: NO_TEST_KNOBS });
     const [failed, ok] = outcomes;
     assert.ok(!failed.ok);
     assert.equal(failed.death, null);
@@ -104,7 +105,7 @@ describe('worker pool', () => {
   it('stops a worker whose memory runs past its buffer pool plus 2 GiB and reports the Locrit damaged', async (t) => {
     const data = tempDir(t);
     const hog: LocritTarget = { name: 'hog', dir: path.join(data, 'hog'), dbPath: path.join(data, 'hog', 'kuzu.db') };
-    const [outcome] = await withDyingWorkers(t, () => runEach('stats', [hog], payload, { jobs: 1 }));
+    const [outcome] = await withDyingWorkers(t, () => runEach('stats', [hog], payload, { jobs: 1, knobs: NO_TEST_KNOBS }));
     assert.ok(!outcome.ok);
     assert.equal(outcome.error.reason, 'damaged');
     assert.match(outcome.error.message, /MiB of memory .*more than the 64 MiB buffer pool plus 2048 MiB/);
@@ -117,7 +118,7 @@ describe('worker pool', () => {
     const pool = pathToFileURL(path.resolve('dist/src/runner/pool.js')).href;
     fs.writeFileSync(script, `
 import { runEach } from ${JSON.stringify(pool)};
-await runEach('stats', [{ name: 'sleeps', dir: ${JSON.stringify(dir)}, dbPath: ${JSON.stringify(pidFile)} }], ${JSON.stringify(payload)}, { jobs: 1 });
+await runEach('stats', [{ name: 'sleeps', dir: ${JSON.stringify(dir)}, dbPath: ${JSON.stringify(pidFile)} }], ${JSON.stringify(payload)}, { jobs: 1, knobs: ${JSON.stringify(NO_TEST_KNOBS)} });
 `);
     const parent = await withDyingWorkers(t, async () => spawn(process.execPath, [script], { stdio: 'ignore', env: process.env }));
     const workerPid = await waitFor(() => (fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8') ? Number(fs.readFileSync(pidFile, 'utf8')) : null));

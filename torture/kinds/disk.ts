@@ -11,7 +11,7 @@ import path from 'node:path';
 import { caseRandom, type CaseResult } from '../lib/cases.js';
 import { caseFolder, LOCRIT, type BaseFixtures } from '../lib/fixtures.js';
 import { idAccounting, readArchives, readDb, sha256 } from '../lib/inspect.js';
-import { TEST_FREE_BYTES_ENV } from '../../src/store/compact.js';
+import { TEST_KNOBS_ENV } from '../../src/testKnobs.js';
 import { outputProblems, runTool, stderrExcerpt } from '../lib/proc.js';
 import type { KillFixtures } from './kills.js';
 
@@ -90,8 +90,8 @@ export async function diskCase(seed: number, index: number, fixtures: BaseFixtur
     const full = ['-d', 'data/memory', '-j', '1', ...args, LOCRIT];
     // Compaction refuses up front when statfs shows too little room; half the time the campaign
     // hides that (the test hook reports a big disk) so that the rebuild itself hits the full disk.
-    const env = opName === 'archive --compact' && random() < 0.5 ? { [TEST_FREE_BYTES_ENV]: String(2 ** 40) } : {};
-    if (env[TEST_FREE_BYTES_ENV]) notes.push('free-space check bypassed');
+    const env = opName === 'archive --compact' && random() < 0.5 ? { [TEST_KNOBS_ENV]: `free-bytes=${2 ** 40}` } : {};
+    if (env[TEST_KNOBS_ENV]) notes.push('free-space check bypassed');
     const run = await runTool(full, { cwd: dir, env, timeoutMs: 300_000 });
     failures.push(...outputProblems(run, { json: true, exitCodes: [0, 1, 2, 3] }));
     const failed = run.code !== 0 && run.code !== 1;
