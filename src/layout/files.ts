@@ -21,7 +21,7 @@ export interface BackupFile {
   createdAt: string | null;
 }
 
-function sizeOf(file: string): number | null {
+function sizeOrNull(file: string): number | null {
   return fs.statSync(file, { throwIfNoEntry: false })?.size ?? null;
 }
 
@@ -51,7 +51,7 @@ export function fileSizes(dbPath: string, backupDir?: string | null): FileSizes 
       });
     }
   }
-  return { dbBytes: sizeOf(dbPath), walBytes: sizeOf(`${dbPath}.wal`), backups };
+  return { dbBytes: sizeOrNull(dbPath), walBytes: sizeOrNull(`${dbPath}.wal`), backups };
 }
 
 function treeSize(p: string): number {
@@ -75,4 +75,21 @@ function toolStampToIso(stamp: string): string {
 /** A compact UTC stamp for file and folder names: 20251121T120102123Z. */
 export function utcStamp(at: Date = new Date()): string {
   return at.toISOString().replace(/[-:]/g, '').replace('.', '');
+}
+
+/** Removes each path that exists (files and folders); returns the paths removed. */
+export function removeExisting(paths: string[]): string[] {
+  const removed: string[] = [];
+  for (const p of paths) {
+    if (fs.existsSync(p)) {
+      fs.rmSync(p, { recursive: true, force: true });
+      removed.push(p);
+    }
+  }
+  return removed;
+}
+
+/** A file's size in bytes, 0 when it does not exist. */
+export function sizeOf(file: string): number {
+  return fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }

@@ -112,28 +112,25 @@ export function protectContentTree(folder: string, owner: DatabaseOwnership): vo
 
 /** A user's name from /etc/passwd, or `#<uid>` (the form `sudo -u` accepts for a user without one). */
 export function userName(uid: number): string {
-  try {
-    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const fields = line.split(':');
-      if (fields.length > 2 && Number(fields[2]) === uid && fields[0]) return fields[0];
-    }
-  } catch {
-    // No passwd file (a minimal container): the numeric form still works with sudo.
-  }
-  return `#${uid}`;
+  return nameIn('/etc/passwd', uid);
 }
 
 /** A group's name from /etc/group, or `#<gid>`. */
 export function groupName(gid: number): string {
+  return nameIn('/etc/group', gid);
+}
+
+/** The name of `id` in /etc/passwd or /etc/group (lines `name:x:id:...`), or `#<id>`. */
+function nameIn(file: string, id: number): string {
   try {
-    for (const line of fs.readFileSync('/etc/group', 'utf8').split('\n')) {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
       const fields = line.split(':');
-      if (fields.length > 2 && Number(fields[2]) === gid && fields[0]) return fields[0];
+      if (fields.length > 2 && Number(fields[2]) === id && fields[0]) return fields[0];
     }
   } catch {
-    // As for users.
+    // No such file (a minimal container): the numeric form still works with sudo.
   }
-  return `#${gid}`;
+  return `#${id}`;
 }
 
 /** Whether this process can give files the owner and group (root, or the owner in that group). */

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { DatabaseUnavailableError, ExitCode, LocritMemError, UsageError } from '../errors.js';
 import { swapIn } from '../layout/backup.js';
 import { databaseOwnership, makeContentFolder } from '../layout/ownership.js';
-import { utcStamp } from '../layout/files.js';
+import { removeExisting, utcStamp } from '../layout/files.js';
 import type { WalOwnership } from '../layout/walOwner.js';
 import { NODE_TABLES } from '../schema/locrit.js';
 import { IdSet, type ReadSettings } from '../store/idSets.js';
@@ -72,14 +72,7 @@ export function mergePaths(dbPath: string): { tmpDb: string; workDir: string } {
 /** Removes what an interrupted merge left behind; returns the paths removed. */
 export function removeMergeLeftovers(dbPath: string): string[] {
   const { tmpDb, workDir } = mergePaths(dbPath);
-  const removed: string[] = [];
-  for (const p of [tmpDb, `${tmpDb}.wal`, workDir]) {
-    if (fs.existsSync(p)) {
-      fs.rmSync(p, { recursive: true, force: true });
-      removed.push(p);
-    }
-  }
-  return removed;
+  return removeExisting([tmpDb, `${tmpDb}.wal`, workDir]);
 }
 
 /**

@@ -260,36 +260,19 @@ export async function salvageDatabase(dbPath: string, options: SalvageOptions): 
   const tables: TableSalvage[] = [];
   try {
     for (const def of NODE_TABLES) {
-      options.onProgress?.(`salvaging ${def.name}`);
-      const result = emptyTable(def.name, 'node');
-      tables.push(result);
-      if (!schema.tables[def.name]) {
-        result.expected = 0;
-        result.notes.push('table absent from the damaged database');
-        continue;
-      }
       const crashesBefore = child.crashes;
-      const counted = await child.call<number>({ type: 'count', table: def.name, kind: 'NODE' });
-      result.expected = counted.ok ? counted.value : null;
-      if (!counted.ok) result.notes.push(`could not count rows: ${counted.message}`);
+      const result = await beginTable(child, def.name, 'node', Boolean(schema.tables[def.name]), tables, options.onProgress);
+      if (!result) continue;
       files.nodes[def.name] = [];
       await salvageNodeTable(child, def.name, schema, dimension ?? 1, batchSize, options.workDir, result, files);
       result.crashes = child.crashes - crashesBefore;
     }
     const salvagedNodes = Object.fromEntries(tables.map((t) => [t.table, t.salvaged]));
     for (const def of REL_TABLES) {
-      options.onProgress?.(`salvaging ${def.name}`);
-      const result = emptyTable(def.name, 'rel');
-      tables.push(result);
-      if (!schema.tables[def.name] || !schema.tables[def.from] || !schema.tables[def.to]) {
-        result.expected = 0;
-        result.notes.push('table absent from the damaged database');
-        continue;
-      }
       const crashesBefore = child.crashes;
-      const counted = await child.call<number>({ type: 'count', table: def.name, kind: 'REL' });
-      result.expected = counted.ok ? counted.value : null;
-      if (!counted.ok) result.notes.push(`could not count rows: ${counted.message}`);
+      const present = Boolean(schema.tables[def.name] && schema.tables[def.from] && schema.tables[def.to]);
+      const result = await beginTable(child, def.name, 'rel', present, tables, options.onProgress);
+      if (!result) continue;
       files.rels[def.name] = [];
       // Page by the endpoint table with more rows, so that a batch of keys holds few relationships.
       const side: 'from' | 'to' = (salvagedNodes[def.to] ?? 0) > (salvagedNodes[def.from] ?? 0) ? 'to' : 'from';
@@ -339,6 +322,27 @@ export async function salvageDatabase(dbPath: string, options: SalvageOptions): 
     // Nothing read although the database had (or could not say it had) rows.
     nothingReadable: tables.every((t) => t.salvaged === 0) && tables.some((t) => t.expected !== 0),
   };
+}
+
+/**
+ * Adds a table's report to `tables` with its row count from the damaged file, or, when the
+ * table is absent from that file, notes so and returns null (nothing to salvage).
+ */
+async function beginTable(
+  child: SalvageChild, table: string, kind: 'node' | 'rel', present: boolean, tables: TableSalvage[], onProgress?: (text: string) => void,
+): Promise<TableSalvage | null> {
+  onProgress?.(`salvaging ${table}`);
+  const result = emptyTable(table, kind);
+  tables.push(result);
+  if (!present) {
+    result.expected = 0;
+    result.notes.push('table absent from the damaged database');
+    return null;
+  }
+  const counted = await child.call<number>({ type: 'count', table, kind: kind === 'node' ? 'NODE' : 'REL' });
+  result.expected = counted.ok ? counted.value : null;
+  if (!counted.ok) result.notes.push(`could not count rows: ${counted.message}`);
+  return result;
 }
 
 function emptyTable(table: string, kind: 'node' | 'rel'): TableSalvage {

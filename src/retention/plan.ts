@@ -18,7 +18,7 @@ import { buildSelection, countRules, countSpared, countStrip, eachSelectedId, la
 import { readSchema, type DatabaseSchema } from '../store/schema.js';
 import { embeddingDimension } from '../schema/locrit.js';
 import { readCompactionOwed } from './owed.js';
-import { sizeOf } from './files.js';
+import { sizeOf } from '../layout/files.js';
 import type { InterruptedRun, LimitOutcome, RetentionJob, RetentionResult, RuleReport } from './types.js';
 
 /** Everything a run decides before it changes anything. */

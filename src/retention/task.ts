@@ -23,7 +23,7 @@
 import fs from 'node:fs';
 import { clearCompactionOwed, oweCompaction, readCompactionOwed } from './owed.js';
 import { DatabaseUnavailableError } from '../errors.js';
-import { fileSizes } from '../layout/files.js';
+import { fileSizes, sizeOf } from '../layout/files.js';
 import { inspectWal } from '../layout/walOwner.js';
 import { locksOn } from '../store/locks.js';
 import { foreignWalReason, foreignWalSignsOf } from '../store/walContent.js';
@@ -42,7 +42,6 @@ import { withSnapshot } from '../store/snapshot.js';
 import { messageCount } from '../store/retentionQueries.js';
 import type { StoreSettings } from '../store/settings.js';
 import { applyRetention } from './apply.js';
-import { sizeOf } from './files.js';
 import { planOn, planReport, type Planned } from './plan.js';
 import { resumeInterrupted } from './resume.js';
 import type { InterruptedRun, RetentionJob, RetentionResult } from './types.js';

@@ -13,12 +13,11 @@ import {
 import { syncDir, writeJournal, type RunJournal } from '../archive/journal.js';
 import { toolVersion } from '../version.js';
 import { DataSafetyError } from '../errors.js';
-import { utcStamp } from '../layout/files.js';
+import { sizeOf, utcStamp } from '../layout/files.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import type { TaskContext } from '../runner/protocol.js';
 import { explainBufferPoolError, exportSelection, kuzuParquetReader } from '../store/archiveIo.js';
 import type { KuzuStore } from '../store/kuzu.js';
-import { sizeOf } from './files.js';
 import type { Planned } from './plan.js';
 import type { RetentionJob, RetentionResult } from './types.js';
 

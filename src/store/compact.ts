@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseUnavailableError, ExitCode, LocritMemError, NoSpaceError } from '../errors.js';
 import { pruneBackups, swapIn } from '../layout/backup.js';
+import { removeExisting } from '../layout/files.js';
 import { databaseOwnership, protectContentTree } from '../layout/ownership.js';
 import { withStore, type KuzuStore } from './kuzu.js';
 import { locksOn, describeProcess } from './locks.js';
@@ -30,14 +31,7 @@ export function compactionPaths(dbPath: string): { tmpDb: string; exportDir: str
 /** Removes what an interrupted compaction left behind. Returns the paths removed. */
 export function removeCompactionLeftovers(dbPath: string): string[] {
   const { tmpDb, exportDir } = compactionPaths(dbPath);
-  const removed: string[] = [];
-  for (const p of [tmpDb, `${tmpDb}.wal`, exportDir]) {
-    if (fs.existsSync(p)) {
-      fs.rmSync(p, { recursive: true, force: true });
-      removed.push(p);
-    }
-  }
-  return removed;
+  return removeExisting([tmpDb, `${tmpDb}.wal`, exportDir]);
 }
 
 /** Free bytes on the file system of `dir`, or `seen` when a test sets it (the free-bytes test knob). */

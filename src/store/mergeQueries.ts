@@ -35,28 +35,24 @@ export async function exportSourceTables(dbPath: string, dir: string, dimension:
     const sourceDimension = schemaDimension(schema);
     const target = dimension ?? sourceDimension ?? 768;
     const result: SourceTables = { dir, counts: {}, dimension: sourceDimension, nulledColumns: [] };
-    for (const table of NODE_TABLES) {
-      const found = schema.tables[table.name];
-      if (!found || found.kind !== 'NODE') continue;
-      const columns = table.columns.map((column) => {
+    /** The Locrit schema's columns of `table` read from variable `v`; one the source lacks, or holds with another type, as NULL. */
+    const schemaColumns = (v: string, table: { name: string; columns: { name: string; type: string }[] }, present: { name: string; type: string }[]): string[] =>
+      table.columns.map((column) => {
         const type = columnType(column.type, target);
-        const present = found.columns.find((c) => c.name === column.name);
-        if (present && present.type === type) return `n.${q(column.name)} AS ${q(column.name)}`;
+        if (present.some((c) => c.name === column.name && c.type === type)) return `${v}.${q(column.name)} AS ${q(column.name)}`;
         result.nulledColumns.push(`${table.name}.${column.name}`);
         return `CAST(NULL AS ${type}) AS ${q(column.name)}`;
       });
+    for (const table of NODE_TABLES) {
+      const found = schema.tables[table.name];
+      if (!found || found.kind !== 'NODE') continue;
+      const columns = schemaColumns('n', table, found.columns);
       result.counts[table.name] = await copyOut(store, `MATCH (n:${q(table.name)}) RETURN ${columns.join(', ')} ORDER BY n.id`, `MATCH (n:${q(table.name)}) RETURN count(n)`, path.join(dir, `${table.name}.parquet`));
     }
     for (const table of REL_TABLES) {
       const found = schema.tables[table.name];
       if (!found || found.kind !== 'REL' || found.from !== table.from || found.to !== table.to) continue;
-      const columns = table.columns.map((column) => {
-        const type = columnType(column.type, target);
-        const present = found.columns.find((c) => c.name === column.name);
-        if (present && present.type === type) return `r.${q(column.name)} AS ${q(column.name)}`;
-        result.nulledColumns.push(`${table.name}.${column.name}`);
-        return `CAST(NULL AS ${type}) AS ${q(column.name)}`;
-      });
+      const columns = schemaColumns('r', table, found.columns);
       const pattern = `MATCH (a:${q(table.from)})-[r:${q(table.name)}]->(b:${q(table.to)})`;
       result.counts[table.name] = await copyOut(store, `${pattern} RETURN a.id AS from_id, b.id AS to_id${columns.map((c) => `, ${c}`).join('')} ORDER BY from_id, to_id`, `${pattern} RETURN count(r)`, path.join(dir, `${table.name}.parquet`));
     }
