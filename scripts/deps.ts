@@ -1,8 +1,8 @@
 /**
  * Checks the rule of the source layout: dependencies between the folders of src/ point one way,
- *   cli, worker (the two entry points) -> commands -> recover, retention (the engines)
+ *   cli, worker (the two entry points) -> commands -> recover, retention, validation (the engines)
  *   -> store, runner, conversations -> archive (the format), policy (pure rules)
- *   -> layout, config, schema, errors, version
+ *   -> layout, config, schema, errors, version, testKnobs
  * (fixtures, the test-data generator, sits beside the engines). Reads every import of every
  * .ts file under src/ (static, `export ... from` and dynamic `import()`, type-only ones too),
  * and reports a folder that imports a higher layer and every cycle between folders.

@@ -9,45 +9,19 @@
 import path from 'node:path';
 import { ConfigError, ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code } from '../errors.js';
 import { scanResets, type ResetScan } from '../recover/resets.js';
-import { readLossMarker, type LossMarker } from '../layout/lossMarker.js';
+import { describeLossMarker, readLossMarker } from '../layout/lossMarker.js';
 import { fileSizes } from '../layout/files.js';
 import { identify, resolveTargets, type LocritIdentity, type LocritTarget } from '../layout/locrits.js';
 import { lookupUser, permissionFacts } from '../layout/ownership.js';
 import { locritArchiveDir } from '../archive/format.js';
-import {
-  checkDeepScan,
-  checkFile,
-  checkPermissions,
-  failsRun,
-  FindingCollector,
-  mergeFindings,
-  RULES,
-  severityCounts,
-  worstSeverity,
-  type Finding,
-  type RuleDef,
-  type Severity,
-} from '../policy/integrityRules.js';
+import { checkDeepScan, checkFile, checkPermissions, failsRun, FindingCollector, mergeFindings, RULES, severityCounts, worstSeverity, type Finding, type RuleDef, type Severity } from '../policy/integrityRules.js';
 import { runEach, type TaskOutcome } from '../runner/pool.js';
 import type { TableScan } from '../store/deepScan.js';
 import { findLeftovers } from '../retention/leftovers.js';
 import type { ConfigNote } from '../config/registry.js';
 import type { ValueSource } from '../config/sources.js';
 import { dataLocations, storeSettings, type CommandContext } from './context.js';
-import type {
-  CheckDeepResult,
-  CheckedFigures,
-  CheckResult,
-  DeepResult,
-  FixReport,
-  FixTaskResult,
-  LocritValidation,
-  ReadFrom,
-  ValidatePayload,
-  ValidateSettings,
-  ValidateStatus,
-  ValidateSummary,
-} from '../validation/types.js';
+import type { CheckedFigures, CheckResult, DeepResult, FixReport, FixTaskResult, LocritValidation, ReadFrom, ValidatePayload, ValidateSettings, ValidateStatus, ValidateSummary } from '../validation/types.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
 export type { CheckedFigures, FixReport, LocritValidation, ValidateSettings, ValidateStatus, ValidateSummary } from '../validation/types.js';
@@ -267,7 +241,7 @@ function assemble(
       resets: (scan?.resets ?? []).map((r) => ({ name: r.name, createdAt: r.createdAt, held: r.held ?? 0, missing: r.missing ?? 0, currentFirstMessageAt: scan?.current.firstMessageAt ?? null })),
       unreadableBackups: (scan?.unreadable ?? []).map((b) => ({ name: b.name, error: b.error ?? 'unreadable' })),
       foreignWal: scan?.wal?.verdict === 'foreign' ? { reason: scan.wal.reason } : null,
-      salvagedWithLosses: describeLoss(readLossMarker(target.dbPath)),
+      salvagedWithLosses: describeLossMarker(readLossMarker(target.dbPath)),
     },
     fileCollector,
   );
@@ -293,11 +267,6 @@ function assemble(
     exitCode,
     durationMs: outcome.durationMs + (deepOutcome?.durationMs ?? 0),
   };
-}
-
-function describeLoss(marker: LossMarker | null): string | null {
-  if (!marker) return null;
-  return `salvaged${marker.at ? ` on ${marker.at}` : ''}: ${marker.messages} message(s)${marker.lastKnown !== null ? ` of ${marker.lastKnown} last known (${marker.lastKnownFrom})` : ''}${marker.damagedKeptAs ? `; the damaged file is kept as ${marker.damagedKeptAs}` : ''}`;
 }
 
 function summarize(locrits: LocritValidation[]): ValidateSummary {

@@ -51,3 +51,9 @@ export function acknowledgeLoss(dbPath: string): LossMarker | null {
   if (marker) fs.rmSync(lossMarkerPath(dbPath), { force: true });
   return marker;
 }
+
+/** The marker in one line of a report, or null when there is none. */
+export function describeLossMarker(marker: LossMarker | null): string | null {
+  if (!marker) return null;
+  return `salvaged${marker.at ? ` on ${marker.at}` : ''}: ${marker.messages} message(s)${marker.lastKnown !== null ? ` of ${marker.lastKnown} last known (${marker.lastKnownFrom})` : ''}${marker.damagedKeptAs ? `; the damaged file is kept as ${marker.damagedKeptAs}` : ''}`;
+}

@@ -1,4 +1,9 @@
-/** The shapes of the `recover` report (the JSON contract, documented in the README). */
+/**
+ * Longer than most files on purpose: the whole JSON contract of the `recover` report, every
+ * flow's part of it, in one place beside its documentation.
+ *
+ * The shapes of the `recover` report (the JSON contract, documented in the README).
+ */
 import type { Leftover } from '../retention/leftovers.js';
 import type { ArchiveCheck } from '../archive/format.js';
 import type { ErrorReport, ExitCode, LockHolder } from '../errors.js';
