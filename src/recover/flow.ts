@@ -11,7 +11,6 @@ import { fileSizes } from '../layout/files.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { runEach } from '../runner/pool.js';
 import type { TaskName, TaskPayload, TaskResult } from '../runner/protocol.js';
-import type { Inspection } from '../store/inspect.js';
 import { stopBeforeChange } from '../store/locks.js';
 import type { TableCounts } from '../store/salvageQueries.js';
 import type { StoreSettings } from '../store/settings.js';

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkArchive, type ArchiveRestoreCounts, type ArchiveToRestore } from '../store/archiveRestore.js';
+import { checkArchive, type ArchiveToRestore } from '../store/archiveRestore.js';
 import { DatabaseUnavailableError, ExitCode, UsageError } from '../errors.js';
 import { copyBackup } from '../layout/backup.js';
 import { DB_FILE, resolveTargets, type LocritTarget } from '../layout/locrits.js';

@@ -11,8 +11,6 @@ import { DB_FILE, resolveTargets, type LocritTarget } from '../layout/locrits.js
 import { acquireRunLock } from '../layout/runLock.js';
 import { assertSameDatabase, noteDatabaseIdentity } from '../layout/sameDatabase.js';
 import { checkHeader } from '../store/header.js';
-import type { Inspection } from '../store/inspect.js';
-import type { TableCounts } from '../store/salvageQueries.js';
 import { workFolder } from './install.js';
 import { elapsed, emptyBase, fail, inWorker, noteRemovedLeftovers, step, stoppedBeforeChange, suggestFallbacks, verify, type RecoverEnv } from './flow.js';
 import type { BackupRestorePart, Timed } from './types.js';

@@ -5,7 +5,6 @@ import { listArchives, readManifest } from '../archive/format.js';
 import { fileSizes } from '../layout/files.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { runEach } from '../runner/pool.js';
-import type { Inspection } from '../store/inspect.js';
 import { elapsed, emptyBase, type RecoverEnv } from './flow.js';
 import type { ListedArchive, ListedBackup, ListPart, Timed } from './types.js';
 

@@ -13,7 +13,7 @@ import { acquireRunLock } from '../layout/runLock.js';
 import { holderOf } from '../store/locks.js';
 import { elapsed, emptyBase, refuse, step, type RecoverEnv } from './flow.js';
 import { findResets } from './mergeFlow.js';
-import type { PrunedBackup, PrunePart, Timed } from './types.js';
+import type { PrunePart, Timed } from './types.js';
 
 function identity(file: string): string | null {
   const stat = fs.statSync(file, { throwIfNoEntry: false });

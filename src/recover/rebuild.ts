@@ -13,7 +13,6 @@ import { DB_FILE, type LocritTarget } from '../layout/locrits.js';
 import { writeLossMarker } from '../layout/lossMarker.js';
 import { inspectWal } from '../layout/walOwner.js';
 import { VECTOR_INDEXES } from '../schema/locrit.js';
-import type { BuildResult } from '../store/salvageQueries.js';
 import { vectorIndexBuildPoolMb } from '../store/vectorIndexPool.js';
 import { installRebuilt, keepDamaged, workFolder } from './install.js';
 import { inWorker, step, suggestFallbacks, verify, type RecoverEnv } from './flow.js';
