@@ -156,7 +156,7 @@ describe('emergency-cleanup killed while compacting', () => {
     const control = await makeLocrit(memory, { name: 'control', messages: 240 });
     const killed = await makeLocrit(memory, { name: 'killed', messages: 240 });
     const original = await idsOf(killed.dbPath);
-    const first = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json'], { cwd: data, env: { LOCRIT_MEM_TEST_KILL_AT: 'killed:compacting' } });
+    const first = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json'], { cwd: data, env: { LOCRIT_MEM_TEST: 'kill-at=killed:compacting' } });
     assert.equal(first.code, 3, first.stderr);
     const rerun = await runCli(['-c', config, 'emergency-cleanup', '--yes', '--json', 'killed'], { cwd: data });
     assert.equal(rerun.code, 0, rerun.stderr);
