@@ -116,6 +116,7 @@ export class NotRegularFileError extends DatabaseUnavailableError {}
  */
 export class NoSpaceError extends DatabaseUnavailableError {
   constructor(
+    /** Empty when the failed write did not say where. */
     readonly folder: string,
     readonly freeBytes: number | null,
     doing?: string,
@@ -124,8 +125,9 @@ export class NoSpaceError extends DatabaseUnavailableError {
   ) {
     const free = freeBytes === null ? 'free space unknown' : `${formatBytes(freeBytes)} free`;
     const needed = neededBytes === undefined ? '' : `, about ${formatBytes(neededBytes)} needed`;
+    const disk = folder ? `the disk of ${folder} (${free}${needed})` : 'a disk (the failed write did not name its file)';
     super(
-      `no space left on the disk of ${folder} (${free}${needed})${doing ? ` while ${doing}` : ''}`,
+      `no space left on ${disk}${doing ? ` while ${doing}` : ''}`,
       'no-space',
       hint,
     );
@@ -207,7 +209,7 @@ export function asNoSpace(error: unknown, folder?: string, doing?: string): unkn
   if (error instanceof NoSpaceError || !isNoSpace(error)) return error;
   const file = failedWritePath(error);
   const where = file !== null ? path.dirname(path.resolve(file)) : folder ?? null;
-  if (where === null) return new NoSpaceError('an unnamed folder', null, doing);
+  if (where === null) return new NoSpaceError('', null, doing);
   return new NoSpaceError(where, freeBytesOn(where), doing);
 }
 

@@ -40,7 +40,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
       return failed('UsageError', message, `run \`locrit-mem ${command ? `${command} ` : ''}--help\``, ExitCode.usage);
     }
     // A full disk met outside any task (a report or a marker file written by the command itself).
-    error = asNoSpace(error, locating.length ? undefined : io.cwd);
+    error = asNoSpace(error);
     if (error instanceof LocritMemError) return failed(error.name, error.message, error.hint, error.exitCode);
     const text = error instanceof Error ? error.message : String(error);
     const code = failed('InternalError', `internal error: ${text}`, 'rerun with --verbose and report this with the output', ExitCode.internal);

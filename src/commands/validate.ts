@@ -147,7 +147,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   const scans: (ResetScan | null)[] = [];
   for (const target of targets) {
     context.reporter.phase(`${target.name}: comparing backups`);
-    scans.push(await scanResets(target.dbPath, { archiveRoot: locations.archiveDir, folder: target.name, backupDir: locations.backupDir, settings: { bufferPoolMb: Math.min(storeSettings(context).bufferPoolMb, 256) } }).catch(() => null));
+    scans.push(await scanResets(target.dbPath, { archiveRoot: locations.archiveDir, folder: target.name, backupDir: locations.backupDir, settings: { bufferPoolMb: Math.min(storeSettings(context).bufferPoolMb, 256) }, checkWalContent: true }).catch(() => null));
   }
   context.reporter.done();
   const leftoversOf = (target: LocritTarget): FileLeftover[] =>

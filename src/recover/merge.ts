@@ -105,7 +105,7 @@ export async function mergeLocrit(dbPath: string, options: MergeOptions): Promis
   await refuseIfHeld(dbPath, '');
   if (!fs.existsSync(dbPath)) throw new DatabaseUnavailableError(`${dbPath} does not exist`, 'missing', 'run `locrit-mem recover` to restore it from a backup');
   options.progress?.('merge: comparing backups');
-  const scan = await scanResets(dbPath, { archiveRoot: options.archiveRoot, folder: options.folder, backupDir: options.backupDir, settings: options.settings });
+  const scan = await scanResets(dbPath, { archiveRoot: options.archiveRoot, folder: options.folder, backupDir: options.backupDir, settings: options.settings, checkWalContent: true });
   const chosen = options.backups ? options.backups.map((b) => path.resolve(b)) : scan.resets.map((r) => r.path);
   for (const backup of chosen) {
     if (!fs.statSync(backup, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`--merge-backup ${backup}: no such file`, 'name a kuzu.db.backup_* or kuzu.db.locrit-mem-* file (see `locrit-mem recover --list`)');

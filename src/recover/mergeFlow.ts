@@ -12,7 +12,7 @@ import { scanResets, type ResetScan } from './resets.js';
 import type { MergeSummary, RepairPart } from './types.js';
 
 export function findResets(env: RecoverEnv, target: LocritTarget): Promise<ResetScan> {
-  return scanResets(target.dbPath, { archiveRoot: env.archiveDir, folder: target.name, backupDir: env.backupDir, settings: { bufferPoolMb: Math.min(env.store.bufferPoolMb, 256) } });
+  return scanResets(target.dbPath, { archiveRoot: env.archiveDir, folder: target.name, backupDir: env.backupDir, settings: { bufferPoolMb: Math.min(env.store.bufferPoolMb, 256) }, checkWalContent: true });
 }
 
 export function mergeSummary(scan: ResetScan, merged: MergeReport | null = null): MergeSummary {

@@ -28,6 +28,11 @@ export interface ResetScanOptions {
   settings: ReadSettings;
   /** How many missing ids to list per backup (examples). */
   examples?: number;
+  /**
+   * Also judge a WAL that file times call the file's own by what replaying it adds (a copy and
+   * two read-only opens): for the commands that would replay it or say whether to.
+   */
+  checkWalContent?: boolean;
 }
 
 export interface BackupFinding {
@@ -84,7 +89,7 @@ export function backupsOf(dbPath: string, backupDir: string | null = null): Back
 export async function scanResets(dbPath: string, options: ResetScanOptions): Promise<ResetScan> {
   const backups = backupsOf(dbPath, options.backupDir ?? null);
   let wal = inspectWal(dbPath, backups);
-  if (wal?.verdict === 'own') {
+  if (wal?.verdict === 'own' && options.checkWalContent) {
     const signs = await walContentSigns(dbPath, wal.wal, options.settings);
     if (signs.length) wal = { ...wal, verdict: 'foreign', reason: foreignWalReason(signs), ownerBackup: null };
   }
