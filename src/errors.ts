@@ -208,7 +208,9 @@ export function isNoSpace(error: unknown): boolean {
 export function asNoSpace(error: unknown, folder?: string, doing?: string): unknown {
   if (error instanceof NoSpaceError || !isNoSpace(error)) return error;
   const file = failedWritePath(error);
-  const where = file !== null ? path.dirname(path.resolve(file)) : folder ?? null;
+  let where = file !== null ? path.dirname(path.resolve(file)) : folder ?? null;
+  // A run's own work folder (`.locrit-mem-<purpose>-XXXXXX`) is gone once the run has failed: name the folder it sat in.
+  while (where !== null && path.basename(where).startsWith('.locrit-mem-')) where = path.dirname(where);
   if (where === null) return new NoSpaceError('', null, doing);
   return new NoSpaceError(where, freeBytesOn(where), doing);
 }

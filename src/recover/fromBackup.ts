@@ -76,6 +76,7 @@ export async function restoreFromBackup(env: RecoverEnv): Promise<Timed<BackupRe
           const replayed = await inWorker(env, 'recover-replay', target, { path: copy, store: env.store });
           step(part, 'replay backup WAL', replayed.ok, replayed.ok ? 'the backup\'s WAL was replayed into the copy' : replayed.error.message);
           if (!replayed.ok) {
+            part.error = replayed.error;
             part.outcome = 'failed';
             part.exitCode = ExitCode.unavailable;
             return { target, part: part, durationMs: elapsed(started) };

@@ -58,9 +58,11 @@ export async function rebuildFromSalvage(
     const built = await inWorker(env, 'recover-build', target, { path: rebuilt, store, folder: target.name, dimension, files: salvaged.files });
     if (!built.ok) {
       step(part, 'build', false, built.error.message);
+      part.error = built.error;
       part.outcome = 'failed';
       part.exitCode = ExitCode.unavailable;
-      suggestFallbacks(env, target, part);
+      // A full disk is cured by freeing space, not by another source.
+      if (built.error.reason !== 'no-space') suggestFallbacks(env, target, part);
       return;
     }
     const counts = built.value.counts;

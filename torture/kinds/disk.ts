@@ -102,11 +102,13 @@ export async function diskCase(seed: number, index: number, fixtures: BaseFixtur
     if (failed && !SPACE_WORDS.test(said)) failures.push(`it failed (exit ${run.code}) without saying the disk is full: ${stderrExcerpt(run, 2)}${/"message": "([^"]*)"/.exec(run.stdout)?.[1] ?? ''}`);
     else if (failed) {
       // The operator must learn which disk and how full it is, and must not be sent to a repair.
-      if (/damaged|salvage/i.test(errorLine)) failures.push(`a full disk was reported as damage: ${errorLine}`);
+      if (/\bis damaged\b|\bto salvage\b/i.test(errorLine)) failures.push(`a full disk was reported as damage: ${errorLine}`);
       if (!errorLine.includes(data)) failures.push(`the error does not name the disk's folder (${data}): ${errorLine}`);
       if (!/\d+(\.\d+)? ?(bytes|[KMG]i?B)\b[^.;]*free|free[^.;]*\d+(\.\d+)? ?(bytes|[KMG]i?B)\b/i.test(errorLine)) failures.push(`the error does not say how much is free: ${errorLine}`);
     }
     notes.push(failed ? `ran out of space (exit ${run.code}): ${errorLine.slice(0, 300)}` : `finished with ${freeKib} KiB free (exit ${run.code})`);
+    // Kept with a failed case (outside the tmpfs, which is unmounted at the end).
+    fs.writeFileSync(path.join(dir, 'first-run.txt'), `exit ${run.code}\n--- stderr\n${run.stderr}\n--- stdout\n${run.stdout}`);
 
     const check = async (when: string): Promise<void> => {
       const now = fs.existsSync(dbPath) ? await readDb(dbPath) : { error: 'kuzu.db is missing', ids: [] as string[], tables: {} };
