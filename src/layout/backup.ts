@@ -70,16 +70,19 @@ export function copyBackup(dbPath: string, reason: string, backupDir: string | n
   const dbBackup = path.join(dir, backupName(reason, at));
   const wal = `${dbPath}.wal`;
   // Both sizes are known: refuse before the first byte rather than fill the disk half-way.
-  checkFreeSpace(dir, sizeOrZero(dbPath) + sizeOrZero(wal), `backing up ${dbPath}${fs.existsSync(wal) ? ' and its WAL' : ''} to ${dir}`);
+  checkFreeSpace(dir, sizeOrZero(dbPath) + sizeOrZero(wal) + sizeOrZero(`${dbPath}.shadow`), `backing up ${dbPath}${fs.existsSync(wal) ? ' and its WAL' : ''} to ${dir}`);
   copyLikeDatabase(dbPath, dbBackup, owner);
   let walBackup: string | null = null;
   if (fs.existsSync(wal)) {
     walBackup = `${dbBackup}.wal`;
     try {
       copyLikeDatabase(wal, walBackup, owner);
+      // A checkpoint killed half-way keeps its pages in kuzu.db.shadow: the pair needs them.
+      if (fs.existsSync(`${dbPath}.shadow`)) copyLikeDatabase(`${dbPath}.shadow`, `${dbBackup}.shadow`, owner);
     } catch (error) {
       // A backup of the file without its WAL is not the state it backs up: none at all.
       fs.rmSync(dbBackup, { force: true });
+      fs.rmSync(walBackup, { force: true });
       throw error;
     }
   }
@@ -121,6 +124,7 @@ export function pruneBackups(dbPath: string, keep: number, backupDir: string | n
   for (const backup of ours.slice(0, Math.max(0, ours.length - keep))) {
     fs.rmSync(backup.path, { force: true });
     fs.rmSync(`${backup.path}.wal`, { force: true });
+    fs.rmSync(`${backup.path}.shadow`, { force: true });
     removed.push(backup.path);
   }
   return removed;

@@ -80,6 +80,7 @@ async function pruneOne(env: RecoverEnv, target: LocritTarget, part: PrunePart):
       }
       fs.rmSync(entry.path, { force: true });
       fs.rmSync(`${entry.path}.wal`, { force: true });
+      fs.rmSync(`${entry.path}.shadow`, { force: true });
       entry.removed = true;
       step(part, 'remove', true, `${entry.path}: ${entry.reason}`);
     }

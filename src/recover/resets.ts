@@ -240,10 +240,12 @@ async function exportIds(dbPath: string, wal: string | null, work: string, label
     source = path.join(work, `${label}.kuzu`);
     fs.copyFileSync(dbPath, source);
     if (wal) fs.copyFileSync(wal, `${source}.wal`);
+    // The pages of a checkpoint killed half-way: the copy's read finishes it (ids-of-copy).
+    if (wal && fs.existsSync(`${dbPath}.shadow`)) fs.copyFileSync(`${dbPath}.shadow`, `${source}.shadow`);
   }
   const file = path.join(work, `${label}.ids.parquet`);
   try {
-    const outcome = await runSourceChild<IdExport>(['ids', source, file, String(Math.min(settings.bufferPoolMb, 256))], source);
+    const outcome = await runSourceChild<IdExport>([copy ? 'ids-of-copy' : 'ids', source, file, String(Math.min(settings.bufferPoolMb, 256))], source);
     // Name the file the operator knows, not the copy.
     if ('error' in outcome) outcome.error.message = outcome.error.message.split(source).join(dbPath);
     return outcome;
@@ -251,6 +253,7 @@ async function exportIds(dbPath: string, wal: string | null, work: string, label
     if (copy) {
       fs.rmSync(source, { force: true });
       fs.rmSync(`${source}.wal`, { force: true });
+      fs.rmSync(`${source}.shadow`, { force: true });
     }
   }
 }

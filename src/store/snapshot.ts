@@ -23,6 +23,7 @@ import { fileSizes } from '../layout/files.js';
 import { makeScratchFolder } from '../layout/scratch.js';
 import { inspectWal } from '../layout/walOwner.js';
 import { checkHeader } from './header.js';
+import { withStore } from './kuzu.js';
 import { holderOf } from './locks.js';
 
 export interface Snapshot {
@@ -145,6 +146,7 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
       }
       fs.rmSync(copyDb, { force: true });
       fs.rmSync(copyWal, { force: true });
+      fs.rmSync(`${copyDb}.shadow`, { force: true });
       const takenAt = new Date();
       const db = stateOf(dbPath);
       if (!db) checkHeader(dbPath); // gone meanwhile: the usual 'missing' error
@@ -160,6 +162,8 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
         if (wal) {
           copyPrivate(walPath, copyWal);
           walCopied = true;
+          // The pages of a checkpoint killed half-way (see finishKilledCheckpoint).
+          if (!holder && fs.existsSync(`${dbPath}.shadow`)) copyPrivate(`${dbPath}.shadow`, `${copyDb}.shadow`);
         }
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
@@ -209,6 +213,19 @@ export function isCheckpointInProgress(error: unknown): boolean {
 }
 
 /**
+ * A checkpoint killed between logging itself in the WAL and applying its pages (kept in
+ * kuzu.db.shadow) leaves a pair that only a read-write open can read: it applies the shadow
+ * pages and removes the WAL. With nobody holding the live file nobody is checkpointing it, so
+ * that is what happened; the checkpoint is finished on the private copy (never on the live
+ * file), which then reads as the live pair would. True when it was done.
+ */
+async function finishKilledCheckpoint(snapshot: Snapshot): Promise<boolean> {
+  if (snapshot.holder || !fs.existsSync(`${snapshot.dbPath}.shadow`)) return false;
+  await withStore(snapshot.dbPath, { readOnly: false, bufferPoolMb: 64 }, async () => undefined);
+  return true;
+}
+
+/**
  * Runs `work` on a consistent private copy of the database and removes the copy on every path.
  * A copy caught in the middle of a checkpoint is taken again (within the same bound of attempts).
  */
@@ -222,6 +239,13 @@ export async function withSnapshot<T>(dbPath: string, work: (snapshot: Snapshot)
       return await work({ ...snapshot, attempts: used });
     } catch (error) {
       if (!isCheckpointInProgress(error)) throw relabel(error, snapshot.dbPath, dbPath);
+      if (await finishKilledCheckpoint(snapshot)) {
+        try {
+          return await work({ ...snapshot, attempts: used });
+        } catch (again) {
+          throw relabel(again, snapshot.dbPath, dbPath);
+        }
+      }
       if (used >= attempts) {
         throw new DatabaseUnavailableError(
           `${dbPath} was being checkpointed during each of ${attempts} attempts to copy it for reading: no consistent figures`,
