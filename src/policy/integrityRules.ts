@@ -221,6 +221,16 @@ export function isLowPriority(role: string | null, contentLength: number | null,
   return role === 'system' || (contentLength !== null && contentLength <= maxChars);
 }
 
+/**
+ * The first stored wall-clock value that breaks message.timestamp-future, as text Kuzu casts to
+ * TIMESTAMP. Kuzu hands a timestamp to JS truncated to the millisecond and the rule compares
+ * those milliseconds, so a stored timestamp breaks it exactly when it is at or after this value.
+ */
+export function futureTimestampFrom(settings: Pick<MessageRuleSettings, 'nowWallClockMs' | 'futureSkewSeconds'>): string {
+  const first = new Date(Math.floor(settings.nowWallClockMs + settings.futureSkewSeconds * 1000) + 1);
+  return first.toISOString().replace('T', ' ').replace('Z', '000');
+}
+
 /** NaN, infinity (the sum of |x| is not finite) or all zeros (the sum is 0). */
 export function isInvalidEmbedding(absSum: number | null): boolean {
   if (absSum === null) return false;

@@ -10,11 +10,14 @@
  * stays bounded: an aggregate holds one running sum. Relationship batches also read the
  * primary keys of both ends, so a relationship pointing at a damaged node shows up too.
  *
+ * Another reader of a table can add its own aggregates to that table's statements (`extra`), so
+ * that the table is read once for both: validate computes its per-message rules this way.
+ *
  * A read error is recorded for that table (with the offsets being read) and the scan goes on
  * with the next table; a native crash ends the worker process, which the runner reports as a
  * damaged database.
  */
-import type { KuzuStore } from './kuzu.js';
+import type { KuzuStore, Params, Row } from './kuzu.js';
 import type { DatabaseSchema, TableInfo } from './schema.js';
 
 /**
@@ -46,20 +49,50 @@ function primaryKeyOf(table: TableInfo | undefined): string | null {
   return table?.columns.find((c) => c.primaryKey)?.name ?? table?.columns[0]?.name ?? null;
 }
 
-/** The batch query of one table: row count plus one hash sum per column read. */
-function batchQuery(table: TableInfo, schema: DatabaseSchema): { cypher: string; columns: number } {
+/** The variables of a deep batch statement: `n` for a node table; `a`, `r`, `b` for a relationship table and its ends. */
+export interface DeepVariables {
+  node: string;
+  from: string;
+  rel: string;
+  to: string;
+}
+
+const VARIABLES: DeepVariables = { node: 'n', from: 'a', rel: 'r', to: 'b' };
+
+/**
+ * Aggregates another reader adds to the batches of one table: `aggregates` over the statement's
+ * variables (each `expression AS name`), and `results`, what the statement returns of them.
+ * `fold` gets each batch's row (with `rows`, the rows of the batch); `done` is called once every
+ * batch of the table included them. If a batch fails with them, it is read again without them
+ * and they are dropped for the rest of the table (`done` is then never called): the deep read's
+ * verdict never depends on them.
+ */
+export interface DeepExtra {
+  table: string;
+  params: Params;
+  aggregates(variables: DeepVariables): string[];
+  readonly results: string[];
+  fold(row: Row): void;
+  done(): void;
+}
+
+/** The batch query of one table: row count plus one hash sum per column read (and the extra aggregates). */
+function batchQuery(table: TableInfo, schema: DatabaseSchema, extra: DeepExtra | null = null): { cypher: string; columns: number } {
+  let match: string;
+  let reads: string[];
   if (table.kind === 'NODE') {
-    const reads = table.columns.map((c, i) => `sum(hash(n.${quoteName(c.name)})) AS c${i}`);
-    return { cypher: `MATCH (n:${quoteName(table.name)}) WHERE offset(id(n)) >= $lo AND offset(id(n)) < $hi RETURN count(*) AS rows${reads.map((r) => `, ${r}`).join('')}`, columns: reads.length };
+    reads = table.columns.map((c, i) => `sum(hash(n.${quoteName(c.name)})) AS c${i}`);
+    match = `MATCH (n:${quoteName(table.name)}) WHERE offset(id(n)) >= $lo AND offset(id(n)) < $hi`;
+  } else {
+    const fromKey = primaryKeyOf(table.from ? schema.tables[table.from] : undefined);
+    const toKey = primaryKeyOf(table.to ? schema.tables[table.to] : undefined);
+    if (!table.from || !table.to || !fromKey || !toKey) throw new Error(`cannot tell which tables ${table.name} connects`);
+    reads = [`sum(hash(a.${quoteName(fromKey)})) AS k0`, `sum(hash(b.${quoteName(toKey)})) AS k1`, ...table.columns.filter((c) => !c.name.startsWith('_')).map((c, i) => `sum(hash(r.${quoteName(c.name)})) AS c${i}`)];
+    match = `MATCH (a:${quoteName(table.from)})-[r:${quoteName(table.name)}]->(b:${quoteName(table.to)}) WHERE offset(id(r)) >= $lo AND offset(id(r)) < $hi`;
   }
-  const fromKey = primaryKeyOf(table.from ? schema.tables[table.from] : undefined);
-  const toKey = primaryKeyOf(table.to ? schema.tables[table.to] : undefined);
-  if (!table.from || !table.to || !fromKey || !toKey) throw new Error(`cannot tell which tables ${table.name} connects`);
-  const reads = [`sum(hash(a.${quoteName(fromKey)})) AS k0`, `sum(hash(b.${quoteName(toKey)})) AS k1`, ...table.columns.filter((c) => !c.name.startsWith('_')).map((c, i) => `sum(hash(r.${quoteName(c.name)})) AS c${i}`)];
-  return {
-    cypher: `MATCH (a:${quoteName(table.from)})-[r:${quoteName(table.name)}]->(b:${quoteName(table.to)}) WHERE offset(id(r)) >= $lo AND offset(id(r)) < $hi RETURN count(*) AS rows, ${reads.join(', ')}`,
-    columns: reads.length,
-  };
+  if (!extra) return { cypher: `${match} RETURN count(*) AS rows, ${reads.join(', ')}`, columns: reads.length };
+  const names = reads.map((r) => r.slice(r.lastIndexOf(' AS ') + 4));
+  return { cypher: `${match} WITH count(*) AS rows, ${[...reads, ...extra.aggregates(VARIABLES)].join(', ')} RETURN rows, ${[...names, ...extra.results].join(', ')}`, columns: reads.length };
 }
 
 export async function deepScan(
@@ -67,6 +100,7 @@ export async function deepScan(
   schema: DatabaseSchema,
   onProgress: (table: string, rows: number) => void = () => undefined,
   batch = DEEP_BATCH,
+  extras: readonly DeepExtra[] = [],
 ): Promise<TableScan[]> {
   const scans: TableScan[] = [];
   const tables = Object.values(schema.tables).sort((a, b) => (a.kind === b.kind ? (a.name < b.name ? -1 : 1) : a.kind === 'NODE' ? -1 : 1));
@@ -85,12 +119,27 @@ export async function deepScan(
       );
       scan.rowsCounted = Number(extent.rows);
       const last = extent.last;
-      if (last === null) continue;
+      let extra = extras.find((e) => e.table === table.name) ?? null;
+      if (last === null) {
+        extra?.done(); // an empty table: nothing to add up
+        continue;
+      }
+      const withExtra = extra ? batchQuery(table, schema, extra).cypher : cypher;
       for (; lo <= Number(last); lo += batch) {
-        const [row] = await store.query<{ rows: number | bigint }>(cypher, { lo, hi: lo + batch });
+        let row: Row | undefined;
+        if (extra) {
+          try {
+            [row] = await store.query(withExtra, { ...extra.params, lo, hi: lo + batch });
+            if (row) extra.fold(row);
+          } catch {
+            extra = null; // read the batch again without them: their failure is not the table's
+          }
+        }
+        if (!extra) [row] = await store.query(cypher, { lo, hi: lo + batch });
         scan.rowsRead += Number(row?.rows ?? 0);
         onProgress(table.name, scan.rowsRead);
       }
+      extra?.done();
     } catch (error) {
       scan.error = (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 300);
       scan.errorAfter = `offsets ${lo}-${lo + batch - 1}`;

@@ -8,11 +8,11 @@ import { DatabaseUnavailableError, ExitCode, LocritMemError, toErrorReport } fro
 import type { LocritTarget } from '../layout/locrits.js';
 import type { TaskContext } from '../runner/protocol.js';
 import { checkHeader } from '../store/header.js';
-import { deepScan } from '../store/deepScan.js';
+import { DEEP_BATCH, deepScan } from '../store/deepScan.js';
 import { withStore } from '../store/kuzu.js';
 import { readSchema } from '../store/schema.js';
 import { withSnapshot } from '../store/snapshot.js';
-import { checkDatabase, checkSnapshot } from './check.js';
+import { checkDatabase, checkSnapshot, rulePasses } from './check.js';
 import { fixDatabase } from './fix.js';
 import type { CheckDeepResult, CheckResult, DeepResult, FixTaskResult, ValidatePayload } from './types.js';
 
@@ -56,15 +56,23 @@ export async function checkDeepTask(target: LocritTarget, payload: ValidatePaylo
       task.progress('checking');
       const readFrom = { takenAt: snapshot.takenAt, holder: snapshot.holder };
       return withStore(snapshot.dbPath, { readOnly: true, ...payload.store }, async (store): Promise<CheckDeepResult> => {
-        const { result, schema } = await checkDatabase(store, target, payload, false);
-        const check = { ...result, snapshot: readFrom };
+        const schema = await readSchema(store);
+        // The per-message rules ride on the deep read of Message, so that the table (the
+        // embeddings are most of the file) is read once, and some graph rules on its reads of
+        // PART_OF and RESPONDS_TO; the other rules run after it.
+        const passes = rulePasses(schema, payload);
+        const extras = [passes.message, passes.partOf, passes.respondsTo].filter((p): p is NonNullable<typeof p> => p !== null);
         // The parent reads this phase name to tell a crash of the deep read from one of the rules.
         task.progress('deep: reading every row');
+        let deep: CheckDeepResult['deep'];
         try {
-          return { check, deep: { ok: true, result: { scans: await deepScan(store, schema, (table, rows) => task.progress(`deep: ${table} ${rows} rows`)), snapshot: readFrom } } };
+          deep = { ok: true, result: { scans: await deepScan(store, schema, (table, rows) => task.progress(`deep: ${table} ${rows} rows`), DEEP_BATCH, extras), snapshot: readFrom } };
         } catch (error) {
-          return { check, deep: { ok: false, error: toErrorReport(asDamage(target, error)) } };
+          deep = { ok: false, error: toErrorReport(asDamage(target, error)) };
         }
+        task.progress('checking');
+        const { result } = await checkDatabase(store, target, payload, false, { schema, ...passes });
+        return { check: { ...result, snapshot: readFrom }, deep };
       });
     });
   });

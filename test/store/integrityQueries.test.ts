@@ -1,9 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MASS_RULES, messageCapabilities, messageRulesBroken, type MessageRow, type MessageRuleSettings } from '../../src/policy/integrityRules.js';
+import { futureTimestampFrom, MASS_RULES, messageCapabilities, messageRulesBroken, type MessageRow, type MessageRuleSettings } from '../../src/policy/integrityRules.js';
 import { formatWallClock, instantToWallClock } from '../../src/policy/time.js';
-import { deepScan } from '../../src/store/deepScan.js';
-import { countMassRules, duplicateGroups, readSchemaInput, scanMessages } from '../../src/store/integrityQueries.js';
+import { deepScan, type DeepExtra } from '../../src/store/deepScan.js';
+import {
+  countAndExamples,
+  countMassRules,
+  duplicateGroups,
+  judgeEmbeddings,
+  judgeMetadata,
+  MessageRulePass,
+  onePartOfEach,
+  partOfFigures,
+  PartOfPass,
+  readPartOfEdges,
+  readSchemaInput,
+  RespondsToPass,
+  runMessagePass,
+  scanMessages,
+  schemaTables,
+} from '../../src/store/integrityQueries.js';
 import { withStore } from '../../src/store/kuzu.js';
 import { readSchema } from '../../src/store/schema.js';
 import { makeLocrit, tempDir } from '../helpers.js';
@@ -52,6 +68,95 @@ describe('integrity queries', () => {
       assert.deepEqual(mass.embeddingsDisabled, { count: disabled.length, examples: disabled.slice(0, 5) });
       assert.deepEqual(disabled, planted.embedded);
       assert.deepEqual(await duplicateGroups(store).then((groups) => groups.map((g) => sortIds(g))), [sortIds([planted.expected['message.duplicate'][0].replace(/_dup$/, ''), planted.expected['message.duplicate'][0]])]);
+    });
+  });
+
+  it('the aggregate pass counts each per-message rule and its first ids as the pure rules do, alone or within the deep read, in one batch or many', async (t) => {
+    const data = tempDir(t);
+    const planted = await plantDefects(data);
+    const now = new Date();
+    const settings: MessageRuleSettings = { enableEmbeddings: false, lowPriorityMaxChars: 20, futureSkewSeconds: 300, nowWallClockMs: instantToWallClock(now).getTime() };
+    await withStore(planted.fixture.dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) => {
+      const schema = await readSchema(store);
+      const capabilities = messageCapabilities({ tables: schemaTables(schema), vectorIndexes: [], embeddingCounts: {} });
+      const all = await store.query<Omit<MessageRow, 'partOf' | 'contentLength'> & { contentLength: number | bigint | null; partOf: string[] | null }>(
+        'MATCH (m:Message) OPTIONAL MATCH (m)-[:PART_OF]->(s:Session) WITH m, collect(s.id) AS partOf RETURN m.id AS id, m.role AS role, m.content IS NULL AS contentNull, ' +
+          'size(m.content) AS contentLength, m.timestamp AS timestamp, m.session_id AS sessionId, m.metadata AS metadata, m.content_embedding IS NOT NULL AS hasEmbedding, ' +
+          'list_sum(list_transform(CAST(m.content_embedding AS FLOAT[]), x -> abs(x))) AS embeddingAbsSum, partOf',
+      );
+      const expected = new Map<string, string[]>();
+      for (const row of all) {
+        const broken = messageRulesBroken({ ...row, partOf: (row.partOf ?? []).filter((p) => p !== null), contentLength: row.contentLength === null ? null : Number(row.contentLength) }, settings);
+        for (const rule of broken) expected.set(rule, [...(expected.get(rule) ?? []), row.id]);
+      }
+      const want = (rule: string): { count: number; examples: string[] } => {
+        const ids = sortIds(expected.get(rule) ?? []);
+        return { count: ids.length, examples: ids.slice(0, 5) };
+      };
+      const newPass = (): MessageRulePass => new MessageRulePass(capabilities, true, { futureFrom: futureTimestampFrom(settings), lowPriorityMaxChars: 20, enableEmbeddings: false });
+
+      const alone = await runMessagePass(store, newPass());
+      const inBatches = await runMessagePass(store, newPass(), 13);
+      const riding = newPass();
+      const partOfRiding = new PartOfPass();
+      const respondsToRiding = new RespondsToPass();
+      const scans = await deepScan(store, schema, () => undefined, 17, [riding, partOfRiding, respondsToRiding]);
+      assert.ok(riding.finished);
+      assert.ok(scans.every((s) => s.error === null));
+      assert.deepEqual(inBatches, alone);
+      assert.deepEqual(riding.figures(), alone);
+      // PART_OF read in several batches: its distinct counts cannot be added up, so none are given.
+      assert.equal(partOfRiding.edges(), null);
+      const onePartOf = new PartOfPass();
+      await deepScan(store, schema, () => undefined, 1_000_000, [onePartOf]);
+      const edges = await readPartOfEdges(store);
+      assert.deepEqual(onePartOf.edges(), edges);
+      const messages = all.length;
+      // One orphan and one message PART_OF two sessions (one of them not its session_id's); one session_id names another session.
+      assert.deepEqual(edges, { edges: messages, sources: messages - 1, sessionsUsed: 4, mismatched: 2 });
+      assert.equal(onePartOfEach(edges, messages), false);
+      // RESPONDS_TO: the later rule as countAndExamples counts it.
+      const later = await countAndExamples(store, 'MATCH (a:Message)-[:RESPONDS_TO]->(b:Message) WHERE a.timestamp < b.timestamp', 'a.id');
+      assert.equal(later.count, 1);
+      assert.deepEqual(respondsToRiding.edges()?.later, later);
+
+      const ruled = Object.keys(alone.rules).sort();
+      assert.deepEqual(ruled, [
+        'message.content-null', 'message.embedding-low-priority', 'message.embeddings-disabled',
+        'message.role-unknown', 'message.session-id-null', 'message.timestamp-future', 'message.timestamp-null',
+      ]);
+      for (const rule of ruled) assert.deepEqual(alone.rules[rule], want(rule), rule);
+      assert.equal(alone.embeddings, planted.embedded.length);
+      // The suspects are the invalid embeddings (NaN, infinity, zeros) and not the valid ones.
+      assert.deepEqual(alone.embeddingSuspects, sortIds(planted.embeddingFixes));
+      assert.deepEqual(await judgeEmbeddings(store, alone), want('message.embedding-invalid'));
+      assert.deepEqual(await judgeEmbeddings(store, alone, 2), want('message.embedding-invalid'));
+      // Metadata in pages of 5 values: the same as in one page.
+      assert.deepEqual(await judgeMetadata(store, alone), want('message.metadata-not-object'));
+      assert.deepEqual(await judgeMetadata(store, alone, 1_000_000, 5), want('message.metadata-not-object'));
+      const partOf = await partOfFigures(store, edges, messages);
+      assert.deepEqual(partOf.notOne, want('message.part-of-not-one'));
+      assert.deepEqual(partOf.mismatch, want('message.session-mismatch'));
+      // Every rule the pure rules fire on this Locrit is covered by one of the four.
+      const covered = new Set([...ruled, 'message.embedding-invalid', 'message.metadata-not-object', 'message.part-of-not-one', 'message.session-mismatch']);
+      assert.deepEqual([...expected.keys()].filter((rule) => !covered.has(rule)), []);
+    });
+  });
+
+  it('the deep read drops aggregates that fail and still reads the table whole', async (t) => {
+    const data = tempDir(t);
+    const fixture = await makeLocrit(data, { name: 'extra', messages: 40 });
+    await withStore(fixture.dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) => {
+      let folded = 0;
+      let done = false;
+      // A function Kuzu does not have: the statement carrying it fails, the plain one does not.
+      const broken: DeepExtra = { table: 'Message', params: {}, aggregates: (v) => [`sum(no_such_function(${v.node}.id)) AS x`], results: ['x'], fold: () => folded++, done: () => (done = true) };
+      const scans = await deepScan(store, await readSchema(store), () => undefined, 7, [broken]);
+      const message = scans.find((s) => s.table === 'Message')!;
+      assert.equal(message.error, null);
+      assert.equal(message.rowsRead, fixture.messageIds.length);
+      assert.equal(folded, 0);
+      assert.equal(done, false);
     });
   });
 
