@@ -133,7 +133,7 @@ export async function killCase(seed: number, index: number, kill: KillFixtures, 
     const inDb = fs.existsSync(dbPath) ? await readDb(dbPath) : { error: 'kuzu.db is missing', ids: [] as string[], tables: {} };
     // Killed after its last change (while reporting, or exiting): the rerun is a second run.
     doneBeforeKill = !inDb.error && sameIds(inDb.ids, reference.ids) && !fs.readdirSync(locritDir).some((f) => LEFTOVER.test(f) || f.endsWith('journal.json'));
-    if (killed.killed) notes.push(`right after the kill the database held ${inDb.ids.length} messages${doneBeforeKill ? ' (the killed run had made all its changes)' : ''}`);
+    if (killed.killed && doneBeforeKill) notes.push(`killed after its last change: right after the kill the database held the ${inDb.ids.length} messages an uninterrupted run leaves`);
     if (inDb.error) failures.push(`right after the kill, kuzu.db cannot be read: ${inDb.error}`);
     const archives = await readArchives(archiveRoot, LOCRIT);
     if (archives.error) failures.push(`right after the kill, an archive cannot be read: ${archives.error}`);

@@ -127,6 +127,18 @@ export function terminalReport(results: CaseResult[], meta: CampaignMeta): strin
 
 const mdTable = (rows: string[][]): string => [rows[0], rows[0].map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`).join('\n');
 
+/** Why the foreign-wal cases can pass although Kuzu 0.11 files carry no database id. */
+const FOREIGN_WAL_METHOD = [
+  'How a WAL of another database is told apart: Kuzu 0.11 puts no database id in the file or the WAL, but a WAL\'s',
+  'relationship records address both ends by internal node offset, not by primary key. Replayed beside another',
+  'file they join whatever rows sit at those offsets there. The application makes every relationship by matching',
+  'both ends on their ids, so its own WAL can never add a message `PART_OF` a session other than its `session_id`,',
+  'a second `PART_OF`, or a `RESPONDS_TO` between sessions. `recover`, `validate` and `archive` replay the WAL into a',
+  'private copy (read-only, in memory) and compare with the file alone; any such row the WAL adds means it is',
+  'another file\'s, and it is moved aside, never replayed. The check is sound one way only: a foreign WAL with no',
+  'relationship records, or whose offsets land on rows that agree, shows no sign and would still be replayed.',
+].join('\n');
+
 export function markdownReport(results: CaseResult[], meta: CampaignMeta): string {
   const out: string[] = [];
   out.push('# Torture campaign', '');
@@ -152,6 +164,7 @@ export function markdownReport(results: CaseResult[], meta: CampaignMeta): strin
     for (const r of results.filter((x) => x.rows)) outcomes.set(`${r.group}: ${r.rows!.outcome}`, (outcomes.get(`${r.group}: ${r.rows!.outcome}`) ?? 0) + 1);
     out.push('', 'What `recover` found and did (problem -> outcome):', '');
     out.push(mdTable([['damage: problem -> outcome', 'cases'], ...[...outcomes.entries()].sort().map(([k, v]) => [k, String(v)])]));
+    out.push('', FOREIGN_WAL_METHOD);
   }
   const kills = results.filter((r) => r.kind === 'kills');
   if (kills.length) {
