@@ -160,17 +160,38 @@ export async function exportSelection(
   const messageColumns = schema.tables.Message.columns.map((c) => ({ name: c.name, type: c.type }));
   const rels = messageRelationships(schema).map((rel) => {
     const selected = selection.selected;
-    const where = (range: (v: string) => string): string =>
+    const pattern = `MATCH (a:\`${rel.from}\`)-[r:\`${rel.name}\`]->(b:\`${rel.to}\`) WHERE `;
+    // A Message -> Message row goes with its `from` message when that one leaves, else with its
+    // `to` message. The two cases are separate statements: Kuzu 0.11 evaluates an OR over both
+    // ends after joining every row of the table (390 ms a chunk on 200,000 messages, against
+    // 15-20 ms for each side alone).
+    const parts = (range: (v: string) => string): string[] =>
       rel.from === 'Message' && rel.to === 'Message'
-        ? `((${range('a')} AND ${selected('a')}) OR (${range('b')} AND ${selected('b')} AND NOT ${selected('a')}))`
-        : rel.from === 'Message'
-          ? `${range('a')} AND ${selected('a')}`
-          : `${range('b')} AND ${selected('b')}`;
-    const match = (range: (v: string) => string): string => `MATCH (a:\`${rel.from}\`)-[r:\`${rel.name}\`]->(b:\`${rel.to}\`) WHERE ${where(range)}`;
+        ? [`${pattern}${range('a')} AND ${selected('a')}`, `${pattern}${range('b')} AND ${selected('b')} AND NOT ${selected('a')}`]
+        : [`${pattern}${rel.from === 'Message' ? `${range('a')} AND ${selected('a')}` : `${range('b')} AND ${selected('b')}`}`];
     const props = rel.columns.map((c) => ({ name: c.name, type: c.type }));
     const returns = [`a.\`${primaryKeyOf(schema.tables[rel.from!])}\` AS from_id`, `b.\`${primaryKeyOf(schema.tables[rel.to!])}\` AS to_id`, ...props.map((c) => `r.\`${c.name}\` AS \`${c.name}\``)];
-    return { rel, match, returns, columns: [{ name: 'from_id', type: 'STRING' }, { name: 'to_id', type: 'STRING' }, ...props] };
+    const columns = [{ name: 'from_id', type: 'STRING' }, { name: 'to_id', type: 'STRING' }, ...props];
+    return { rel, parts, returns, columns };
   });
+
+  /** One relationship file of a chunk: the rows of `parts` (disjoint), sorted by (from_id, to_id). */
+  const writeRelationshipFile = async (parts: string[], returns: string[], columns: ArchiveColumn[], params: Selection['params'], file: string): Promise<void> => {
+    const counts: number[] = [];
+    for (const part of parts.slice(1)) counts.push(await countOf(store, part, params));
+    if (counts.every((n) => n === 0)) {
+      await copyTo(store, `${parts[0]} RETURN ${returns.join(', ')} ORDER BY from_id, to_id`, params, file);
+      return;
+    }
+    const pieces = parts.map((_, i) => file.replace(/\.parquet$/, `.part${i}.parquet`));
+    try {
+      for (const [i, part] of parts.entries()) await copyTo(store, `${part} RETURN ${returns.join(', ')} ORDER BY from_id, to_id`, params, pieces[i]);
+      const names = columns.map((c) => `\`${c.name}\``).join(', ');
+      await store.execute(`COPY (LOAD FROM [${pieces.map(cypherString).join(', ')}] RETURN ${names} ORDER BY from_id, to_id) TO ${cypherString(file)}`);
+    } finally {
+      for (const piece of pieces) fs.rmSync(piece, { force: true });
+    }
+  };
 
   const relationships: Record<string, number> = {};
   for (const { rel } of rels) relationships[rel.name] = 0;
@@ -188,10 +209,10 @@ export async function exportSelection(
     );
     files.push(entry(name, 'Message', chunk, chunkSizes[i], messageColumns));
     options.onFile?.(name);
-    for (const { rel, match, returns, columns } of rels) {
+    for (const { rel, parts, returns, columns } of rels) {
       const relName = relationshipFileName(rel.name, chunk, chunks);
       const file = path.join(folder, relName);
-      await copyTo(store, `${match(range)} RETURN ${returns.join(', ')} ORDER BY from_id, to_id`, params, file);
+      await writeRelationshipFile(parts(range), returns, columns, params, file);
       const rows = Number(await store.scalar(`LOAD FROM ${cypherString(file)} RETURN count(*)`));
       files.push(entry(relName, rel.name, chunk, rows, columns));
       relationships[rel.name] += rows;
@@ -200,8 +221,9 @@ export async function exportSelection(
     options.onChunk?.(chunk, chunks, chunkSizes.slice(0, chunk).reduce((sum, n) => sum + n, 0));
   }
 
-  for (const { rel, match } of rels) {
-    const inDb = await countOf(store, match(() => 'true'), selection.params);
+  for (const { rel, parts } of rels) {
+    let inDb = 0;
+    for (const part of parts(() => 'true')) inDb += await countOf(store, part, selection.params);
     if (inDb !== relationships[rel.name]) throw new DataSafetyError(`the ${rel.name} files hold ${relationships[rel.name]} rows, the database ${inDb}; nothing was deleted`);
   }
   return { files, relationships, idDigest: digest.digest(), idCount: messages, chunking: { maxMessagesPerChunk: batch, chunks } };

@@ -91,6 +91,27 @@ describe('archive in chunks (archive.batch_messages)', () => {
       assert.equal(relsBefore[rel] - relsAfter[rel], pairs.length, rel);
       assert.equal(new Set(pairs).size, pairs.length, `${rel}: a row is archived twice`);
     }
+    // A RESPONDS_TO row goes with its from message when that one left, else with its to message
+    // (written by two statements and merged): every file sorted by (from_id, to_id), every row in
+    // the chunk of the message it goes with, and rows of both kinds present.
+    const chunkOf = new Map<string, number>();
+    for (const entry of messageFiles) for (const id of await parquetColumn(path.join(folder, entry.name))) chunkOf.set(id, entry.chunk);
+    let withFrom = 0;
+    let withTo = 0;
+    for (const entry of manifest.files.filter((f) => f.table === 'RESPONDS_TO')) {
+      const filePairs = (await pairsOf(path.join(folder, entry.name))).map((pair) => pair.split('->'));
+      assert.deepEqual(filePairs, [...filePairs].sort(([f1, t1], [f2, t2]) => (f1 < f2 ? -1 : f1 > f2 ? 1 : t1 < t2 ? -1 : t1 > t2 ? 1 : 0)), `${entry.name} is not sorted`);
+      for (const [from, to] of filePairs) {
+        if (chunkOf.has(from)) {
+          withFrom++;
+          assert.equal(chunkOf.get(from), entry.chunk, `${from}->${to} is not in its from message's chunk`);
+        } else {
+          withTo++;
+          assert.equal(chunkOf.get(to), entry.chunk, `${from}->${to} is not in its to message's chunk`);
+        }
+      }
+    }
+    assert.ok(withFrom > 0 && withTo > 0, `RESPONDS_TO rows with the from message ${withFrom}, with the to message only ${withTo}`);
     for (const rel of ['DISCUSSES', 'LEARNS', 'RELATES_TO']) assert.equal(relsAfter[rel], relsBefore[rel], rel);
     const partOf: string[] = [];
     for (const entry of manifest.files.filter((f) => f.table === 'PART_OF')) partOf.push(...(await parquetColumn(path.join(folder, entry.name), 'from_id')));
