@@ -65,7 +65,7 @@ export const MANIFEST_FILE = 'manifest.json';
 /** The messages file of a one-chunk archive (several chunks: messages-00001.parquet, ...). */
 export const MESSAGES_FILE = 'messages.parquet';
 /** Default of `archive.batch_messages`: messages per chunk. */
-export const DEFAULT_BATCH_MESSAGES = 10_000;
+export const DEFAULT_BATCH_MESSAGES = 12_500;
 
 /** File name of `base` (messages, part_of, ...) for chunk `chunk` (1-based) of `chunks`. */
 export function chunkFileName(base: string, chunk: number, chunks: number): string {

@@ -39,7 +39,7 @@ export const CONFIG_SPEC = {
   },
   archive: {
     dir: { type: 'string', default: 'data/archive', doc: 'Where archives are written: <dir>/<locrit>/<UTC time>/.' },
-    batch_messages: { type: 'int', default: 10000, min: 1, doc: 'Messages per archive chunk (one Parquet file each): bounds the memory archiving needs.' },
+    batch_messages: { type: 'int', default: 12500, min: 1, doc: 'Messages per archive chunk (one Parquet file each): bounds the memory archiving needs.' },
   },
   backup: {
     dir: { type: 'string', default: null, nullable: true, doc: 'Where backups made before a rewrite go; null = beside kuzu.db.' },
