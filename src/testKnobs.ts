@@ -20,7 +20,8 @@
  * renamed), committed (archive complete, journal written, nothing deleted), deleting (inside the
  * delete transaction, before COMMIT), deleted (committed, journal still there), compacting
  * (verified copy built, not swapped in). Points of validate --fix: quarantine-exported,
- * quarantine-archived, quarantine-deleted.
+ * quarantine-archived, quarantine-deleted. Point of recover --from-archive: restoring (the
+ * archived messages inserted, before COMMIT).
  *
  * The command's process reads the variable once (buildContext) and passes the knobs on: to
  * worker processes in each task request, where the task sees them as `TaskContext.testPoint`

@@ -9,6 +9,7 @@ import { DatabaseUnavailableError, ExitCode, UsageError } from '../errors.js';
 import { copyBackup } from '../layout/backup.js';
 import { DB_FILE, resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock } from '../layout/runLock.js';
+import { noteDatabaseIdentity } from '../layout/sameDatabase.js';
 import { checkHeader } from '../store/header.js';
 import { elapsed, emptyBase, fail, inWorker, noteRemovedLeftovers, step, stoppedBeforeChange, verify, type RecoverEnv } from './flow.js';
 import type { ArchiveRestorePart, Timed } from './types.js';
@@ -47,10 +48,12 @@ export async function restoreFromArchive(env: RecoverEnv): Promise<Timed<Archive
   try {
     noteRemovedLeftovers(part, lock.removedLeftovers);
     checkHeader(target.dbPath);
+    // From here on, kuzu.db must stay the file it is now (the application resets a Locrit whose open fails on our lock).
+    const identity = noteDatabaseIdentity(target.dbPath);
     const backup = copyBackup(target.dbPath, 'restore-archive', env.backupDir);
     part.archiveRestore.dbBackup = backup.dbBackup;
     step(part, 'backup', true, `kept ${backup.dbBackup}${backup.walBackup ? ` and ${backup.walBackup}` : ''}`);
-    const restored = await inWorker(env, 'recover-restore-archive', target, { path: target.dbPath, store: env.store, archive });
+    const restored = await inWorker(env, 'recover-restore-archive', target, { path: target.dbPath, store: env.store, archive, identity });
     if (!restored.ok) {
       step(part, 'restore', false, restored.error.message);
       part.error = restored.error;

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LocritTarget } from '../layout/locrits.js';
+import { assertSameDatabase, type DatabaseIdentity } from '../layout/sameDatabase.js';
 import type { TaskContext } from '../runner/protocol.js';
 import type { ArchiveRestoreCounts, ArchiveToRestore } from '../store/archiveRestore.js';
 import { inspectDatabase, type Inspection } from '../store/inspect.js';
@@ -42,6 +43,8 @@ export interface RestoreArchivePayload {
   path: string;
   store: StoreSettings;
   archive: ArchiveToRestore;
+  /** kuzu.db as the run found it under its lock: the restore commits only if it is still that file. */
+  identity: DatabaseIdentity;
 }
 
 declare module '../runner/protocol.js' {
@@ -83,9 +86,13 @@ export async function buildTask(_target: LocritTarget, payload: BuildPayload, ta
   );
 }
 
-export async function restoreArchiveTask(_target: LocritTarget, payload: RestoreArchivePayload, task: TaskContext): Promise<ArchiveRestoreCounts> {
+export async function restoreArchiveTask(target: LocritTarget, payload: RestoreArchivePayload, task: TaskContext): Promise<ArchiveRestoreCounts> {
   task.progress('putting archived messages back');
   // Loaded only here: no other recover step needs it.
   const { restoreArchiveInto } = await import('../store/archiveRestore.js');
-  return restoreArchiveInto(payload.path, payload.archive, payload.store);
+  // The application may have reset the Locrit while the messages went in: commit into the file the run opened, or not at all.
+  return restoreArchiveInto(payload.path, payload.archive, payload.store, () => {
+    task.testPoint('restoring');
+    assertSameDatabase(payload.identity, 'committing the restored messages', target.name);
+  });
 }

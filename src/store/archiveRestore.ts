@@ -66,8 +66,11 @@ export async function checkArchive(location: string): Promise<ArchiveToRestore> 
   };
 }
 
-/** Runs in a worker: opens the database read-write and puts the archive back. */
-export async function restoreArchiveInto(dbPath: string, archive: ArchiveToRestore, settings: StoreSettings): Promise<ArchiveRestoreCounts> {
+/**
+ * Runs in a worker: opens the database read-write and puts the archive back. `beforeCommit`
+ * runs last inside the transaction; when it throws, the transaction is rolled back.
+ */
+export async function restoreArchiveInto(dbPath: string, archive: ArchiveToRestore, settings: StoreSettings, beforeCommit: () => void = () => undefined): Promise<ArchiveRestoreCounts> {
   return withStore(dbPath, { readOnly: false, bufferPoolMb: settings.bufferPoolMb, threads: settings.threads }, async (store) => {
     for (const { file, rows: listed } of archive.messageFiles) {
       const rows = await parquetRows(store, file);
@@ -89,6 +92,7 @@ export async function restoreArchiveInto(dbPath: string, archive: ArchiveToResto
         if (i < 0) relationships.push(restored);
         else relationships[i] = addUp(relationships[i], restored);
       }
+      beforeCommit();
       await store.execute('COMMIT');
       committed = true;
       await store.execute('CHECKPOINT');
