@@ -115,7 +115,7 @@ export async function runRecover(context: CommandContext, options: RecoverOption
 function assemble({ target, part, durationMs }: Timed<RecoveryPart>, identity: LocritIdentity): LocritRecovery {
   return {
     name: target.name, ...identity, path: target.dbPath, problem: part.problem, problems: part.problems, action: part.action, outcome: part.outcome,
-    plan: part.plan, steps: part.steps, holder: part.holder, waitedSeconds: part.waitedSeconds,
+    plan: part.plan, steps: part.steps, holder: part.holder, waitedSeconds: part.waitedSeconds, snapshotAt: part.snapshotAt,
     replay: 'replay' in part ? part.replay : null,
     salvage: 'salvage' in part ? part.salvage : null,
     backupRestore: 'backupRestore' in part ? part.backupRestore : null,

@@ -65,7 +65,7 @@ export type Attempt<T> = { ok: true; value: T } | { ok: false; error: ErrorRepor
 
 export function emptyBase(problem: RecoverProblem = 'none'): RecoveryBase {
   return {
-    problem, problems: [], outcome: 'ok', plan: [], steps: [], holder: null, waitedSeconds: null, verification: null, suggestions: [], error: null, exitCode: ExitCode.ok,
+    problem, problems: [], outcome: 'ok', plan: [], steps: [], holder: null, waitedSeconds: null, snapshotAt: null, verification: null, suggestions: [], error: null, exitCode: ExitCode.ok,
   };
 }
 

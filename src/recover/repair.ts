@@ -1,13 +1,14 @@
 /**
  * Diagnose each Locrit and repair what can be repaired, in the order the cases are checked:
- * held by a running process (refuse, or wait with --wait), unclean stop (replay the WAL),
- * cannot be opened or read (salvage into a fresh database), unsaved conversations (report),
- * nothing wrong. Every Locrit that is present and free is probed first, in parallel workers.
+ * unclean stop (replay the WAL), cannot be opened or read (salvage into a fresh database),
+ * resets (merge the backups back), unsaved conversations (report), nothing wrong. Every Locrit
+ * that is present is probed first, in parallel workers, on a private copy: a Locrit a running
+ * process holds is diagnosed too, and only a repair it needs is refused (or waited for, --wait).
  */
 import fs from 'node:fs';
 import { listArchives, messageFilesOf } from '../archive/format.js';
 import type { ConversationFiles, ConversationHeader } from '../conversations/read.js';
-import { ExitCode, worstExitCode, type LockHolder } from '../errors.js';
+import { DatabaseUnavailableError, ExitCode, toErrorReport, worstExitCode, type LockHolder } from '../errors.js';
 import type { LocritTarget } from '../layout/locrits.js';
 import { acquireRunLock, type RunLock } from '../layout/runLock.js';
 import { workFoldersOf } from '../layout/scratch.js';
@@ -16,7 +17,7 @@ import { runEach } from '../runner/pool.js';
 import type { Inspection } from '../store/inspect.js';
 import { holderOf, waitForRelease } from '../store/locks.js';
 import { findUnsavedConversations } from './conversations.js';
-import { diagnose, type Diagnosis } from './diagnose.js';
+import { describeHolder, diagnose, type Diagnosis } from './diagnose.js';
 import { emptyBase, fail, inWorker, noteRemovedLeftovers, refuse, step, suggestFallbacks, walBytesOf, type Attempt, type RecoverEnv } from './flow.js';
 import { rebuildFromSalvage } from './rebuild.js';
 import { replayWalFlow } from './replayWal.js';
@@ -30,10 +31,11 @@ export async function repairAll(env: RecoverEnv, targets: LocritTarget[], conver
     if (header.locrit === null) continue;
     byLocrit.set(header.locrit, [...(byLocrit.get(header.locrit) ?? []), header]);
   }
-  // Probe every Locrit that is present and free, in parallel workers; the rest are handled one by one.
+  // Probe every Locrit that is present, in parallel workers. The probe reads a private copy, so a
+  // Locrit a live process holds is diagnosed too (and the application's own open never fails on us).
   const holders = new Map<string, LockHolder | null>();
   for (const target of targets) holders.set(target.dbPath, await holderOf(target.dbPath));
-  const probeTargets = targets.filter((t) => fs.existsSync(t.dbPath) && !holders.get(t.dbPath));
+  const probeTargets = targets.filter((t) => fs.existsSync(t.dbPath));
   const probes = new Map<string, Attempt<Inspection>>();
   const outcomes = await runEach('recover-inspect', probeTargets, { path: null, store: env.store, deep: true, sessions: true, archiveMessageFilesByLocrit: archiveFilesFor(env, probeTargets, byLocrit) }, {
     jobs: env.jobs,
@@ -82,35 +84,63 @@ async function repairOne(
     const marker = acknowledgeLoss(target.dbPath);
     step(part, 'acknowledge', true, marker ? `loss acknowledged (salvaged ${marker.at || 'earlier'}: ${marker.messages} message(s)${marker.lastKnown !== null ? ` of ${marker.lastKnown} last known` : ''}); stats and validate no longer flag it` : 'nothing to acknowledge: no salvage with losses is recorded');
   }
-  let holder = initialHolder;
+  const waitedFor = await diagnoseAndRepair(env, target, part, initialHolder, initialProbe, headers);
+  if (!waitedFor) return;
+  // The holder let go while we waited: what it wrote meanwhile is read again, and the diagnosis made again on the free file.
+  const kept = { steps: part.steps, waitedSeconds: part.waitedSeconds };
+  Object.assign(part, { ...emptyBase(), action: 'none', replay: null, salvage: null, conversations: null, merge: null }, kept);
+  await diagnoseAndRepair(env, target, part, null, await probeOne(env, target, headers), headers);
+}
+
+/**
+ * Diagnoses one Locrit from its probe (a private copy: it works on a file a live process holds)
+ * and repairs what needs repairing. A held file is diagnosed like a free one, except that its WAL
+ * is its writer at work, not an unclean stop; only a repair needs the file to itself, and is
+ * refused (or waited for, with --wait). True when the holder let go during that wait: the caller
+ * diagnoses again.
+ */
+async function diagnoseAndRepair(
+  env: RecoverEnv, target: LocritTarget, part: RepairPart, holder: LockHolder | null, initialProbe: Attempt<Inspection> | null, headers: ConversationHeader[],
+): Promise<boolean> {
+  const { options } = env;
   let probe = initialProbe;
-  // Held by a running process: wait if asked, else refuse.
-  if (holder && options.waitSeconds !== undefined) {
-    env.phase(`${target.name}: waiting up to ${options.waitSeconds}s for pid ${holder.pid} to release the database`);
-    const waited = await waitForRelease(target.dbPath, options.waitSeconds);
-    part.waitedSeconds = waited.waited;
-    step(part, 'wait', waited.holder === null, waited.holder ? `still held by pid ${waited.holder.pid} after ${waited.waited}s` : `released after ${waited.waited}s`);
-    holder = waited.holder;
-    if (!holder) probe = await probeOne(env, target, headers);
-  }
-  const diagnosis = diagnose({ dbPath: target.dbPath, dbExists: fs.existsSync(target.dbPath), walBytes: walBytesOf(target.dbPath), holder, probe, batchSize: env.batchSize });
+  part.holder = holder;
+  part.snapshotAt = probe?.ok ? (probe.value.snapshotAt ?? null) : null;
+  const diagnosis = diagnose({ dbPath: target.dbPath, dbExists: fs.existsSync(target.dbPath), walBytes: holder ? null : walBytesOf(target.dbPath), holder: null, probe, batchSize: env.batchSize });
   apply(part, diagnosis);
   if (diagnosis.problem === 'in-use') {
     const failedProbe = probe && !probe.ok ? probe.error : null;
     refuse(part, target.dbPath, holder ?? failedProbe?.holder ?? (await holderOf(target.dbPath)) ?? { pid: 0, command: null, rssBytes: null, cpuPercent: null });
-    return;
+    return false;
   }
   if (diagnosis.problem === 'missing' || diagnosis.problem === 'unsupported-version' || diagnosis.problem === 'check-failed') {
     part.outcome = diagnosis.problem === 'check-failed' ? 'failed' : 'unusable';
     part.exitCode = ExitCode.unavailable;
     if (probe && !probe.ok) part.error = probe.error;
     if (diagnosis.problem !== 'check-failed') suggestFallbacks(env, target, part);
-    return;
+    return false;
   }
   // Resets: backups holding messages found nowhere else, and a WAL another file wrote.
   const explicit = options.mergeBackups ?? [];
   const resets = diagnosis.action === 'salvage' ? null : await findResets(env, target);
   const resetRepair = resets !== null && planResetRepair(part, resets, explicit);
+  const writes = resetRepair || diagnosis.action === 'replay-wal' || diagnosis.action === 'salvage';
+  if (holder && writes) {
+    const needs = `the repair needs the file to itself: ${target.dbPath} is open in pid ${holder.pid}`;
+    if (options.dryRun) part.plan.push(`${needs}; stop that process first, or run with --wait <seconds>`);
+    else {
+      if (options.waitSeconds !== undefined) {
+        env.phase(`${target.name}: waiting up to ${options.waitSeconds}s for pid ${holder.pid} to release the database`);
+        const waited = await waitForRelease(target.dbPath, options.waitSeconds);
+        part.waitedSeconds = waited.waited;
+        step(part, 'wait', waited.holder === null, waited.holder ? `still held by pid ${waited.holder.pid} after ${waited.waited}s` : `released after ${waited.waited}s`);
+        if (!waited.holder) return true;
+        part.holder = waited.holder;
+      }
+      refuseRepair(part, target.dbPath, part.holder!);
+      return false;
+    }
+  }
   if (options.dryRun) {
     if (diagnosis.action === 'salvage') suggestFallbacks(env, target, part);
     if (resetRepair) {
@@ -130,7 +160,7 @@ async function repairOne(
       await repairReset(env, target, part, resets!, explicit);
       return true;
     });
-    if (!done || part.exitCode === ExitCode.unavailable) return;
+    if (!done || part.exitCode === ExitCode.unavailable) return false;
     if (headers.length) probe = part.verification?.ok ? await probeOne(env, target, headers) : probe;
   } else if (diagnosis.action === 'replay-wal' || diagnosis.action === 'salvage') {
     const done = await underRunLock(target, part, async (checkSameDatabase) => {
@@ -138,11 +168,11 @@ async function repairOne(
       else await rebuildFromSalvage(env, target, part, target.dbPath, checkSameDatabase);
       return true;
     });
-    if (!done || part.exitCode === ExitCode.unavailable) return;
+    if (!done || part.exitCode === ExitCode.unavailable) return false;
     if (part.salvage && part.exitCode !== ExitCode.ok && headers.length) {
       // Messages the salvage lost would all look "unsaved": comparing would mislead.
       part.problems.push(`${headers.length} conversation file(s) not compared: the salvage could not bring every row back`);
-      return;
+      return false;
     }
     if (headers.length) probe = part.verification?.ok ? await probeOne(env, target, headers) : probe;
   }
@@ -164,6 +194,24 @@ async function repairOne(
       part.exitCode = worstExitCode([part.exitCode, ExitCode.findings]);
     }
   }
+  return false;
+}
+
+/**
+ * A repair refused because a live process holds the file: what the diagnosis (made on a private
+ * copy) found stays in the report, beside the process and what to do.
+ */
+function refuseRepair(part: RepairPart, dbPath: string, holder: LockHolder): void {
+  part.action = 'refuse';
+  part.outcome = 'refused';
+  part.holder = holder;
+  part.exitCode = ExitCode.unavailable;
+  part.error = toErrorReport(new DatabaseUnavailableError(
+    `${dbPath} is in use by ${describeHolder(holder)}${part.waitedSeconds !== null ? `, still after waiting ${part.waitedSeconds}s` : ''}: the problems above were found on a private copy; repairing them needs the file to itself, nothing was changed`,
+    'in-use',
+    'stop the Locrit application (or that process) first, or rerun with --wait <seconds>',
+    holder,
+  ));
 }
 
 /** Takes the run lock only to remove what a killed run left; another run holding it keeps its folders. */

@@ -17,6 +17,7 @@ import { fileSizes, type BackupFile } from '../layout/files.js';
 import { inspectWal, type WalOwnership } from '../layout/walOwner.js';
 import { IdSet, type IdExport, type ReadSettings } from '../store/idSets.js';
 import { locksOn } from '../store/locks.js';
+import { isCheckpointInProgress, withSnapshot } from '../store/snapshot.js';
 import { copiesForWalCheck, foreignWalReason } from '../store/walContent.js';
 
 export interface ResetScanOptions {
@@ -106,9 +107,8 @@ export async function scanResets(dbPath: string, options: ResetScanOptions): Pro
   if (backups.length === 0) return scan;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'locrit-mem-resets-'));
   try {
-    // The current database is copied before it is opened: a read-only open takes a lock that
-    // would make the application's own open fail (and the application then resets the Locrit).
-    const current = await exportIds(dbPath, wal?.verdict === 'own' ? wal.wal : null, work, 'current', options.settings, true);
+    // A WAL another file wrote is left out of the copy.
+    const current = await exportCurrentIds(dbPath, work, options.settings, wal !== null && wal.verdict !== 'own');
     if ('error' in current) scan.current.error = current.error.message;
     else scan.current = { readable: true, error: null, messages: current.messages, firstMessageAt: current.firstMessageAt, lastMessageAt: current.lastMessageAt };
     const archiveFiles = archiveMessageFiles(scan.archives);
@@ -257,6 +257,30 @@ async function exportIds(dbPath: string, wal: string | null, work: string, label
     }
   }
 }
+
+/**
+ * The current kuzu.db's Message ids, from a consistent private copy: the application may hold the
+ * file and commit or checkpoint while it is copied (src/store/snapshot.ts), and a read-only open
+ * of the live file would take a lock that makes the application's own open fail.
+ */
+async function exportCurrentIds(dbPath: string, work: string, settings: ReadSettings, leaveWalOut: boolean): Promise<ExportOutcome> {
+  if (!fs.existsSync(dbPath)) return { error: toErrorReport(new DatabaseUnavailableError(`${dbPath} does not exist`, 'missing')) };
+  try {
+    return await withSnapshot(dbPath, async (snapshot) => {
+      const file = path.join(work, 'current.ids.parquet');
+      // ids-of-copy: a checkpoint killed half-way left its pages beside the copy; the copy's read finishes it.
+      const outcome = await runSourceChild<IdExport>(['ids-of-copy', snapshot.dbPath, file, String(Math.min(settings.bufferPoolMb, 256))], snapshot.dbPath);
+      // Name the file the operator knows, not the copy.
+      if ('error' in outcome) outcome.error.message = outcome.error.message.split(snapshot.dbPath).join(dbPath);
+      // A copy caught between a checkpoint logging itself and rewriting kuzu.db: withSnapshot copies again.
+      if ('error' in outcome && isCheckpointInProgress(outcome.error.message)) throw new Error(outcome.error.message);
+      return outcome;
+    }, { leaveWalOut });
+  } catch (error) {
+    return { error: toErrorReport(error) };
+  }
+}
+
 
 /** Runs src/recover/sourceChild.js with `args`; a crash or a failure becomes an error naming `dbPath`. */
 export function runSourceChild<T>(args: string[], dbPath: string): Promise<ChildOutcome<T>> {

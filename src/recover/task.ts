@@ -68,7 +68,7 @@ export async function inspectTask(target: LocritTarget, payload: InspectPayload,
   task.progress('copying');
   return withSnapshot(target.dbPath, async (snapshot) => {
     task.progress(reading);
-    return { ...(await inspectDatabase(snapshot.dbPath, options)), path: target.dbPath };
+    return { ...(await inspectDatabase(snapshot.dbPath, options)), path: target.dbPath, snapshotAt: snapshot.takenAt };
   });
 }
 

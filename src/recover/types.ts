@@ -214,6 +214,8 @@ export interface LocritRecovery {
   steps: RecoverStep[];
   holder: LockHolder | null;
   waitedSeconds: number | null;
+  /** When the private copy of kuzu.db the diagnosis read was taken (ISO 8601); null when none was read. */
+  snapshotAt: string | null;
   replay: ReplayReport | null;
   salvage: SalvageReport | null;
   backupRestore: BackupRestoreReport | null;
@@ -242,6 +244,8 @@ export interface RecoveryBase {
   steps: RecoverStep[];
   holder: LockHolder | null;
   waitedSeconds: number | null;
+  /** When the private copy the diagnosis read was taken (ISO 8601); null when no copy of kuzu.db was read. */
+  snapshotAt: string | null;
   verification: Verification | null;
   suggestions: string[];
   error: ErrorReport | null;

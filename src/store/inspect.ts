@@ -33,6 +33,8 @@ export interface Inspection {
   archivedPerSession: Record<string, number> | null;
   /** Why archives could not be counted. */
   archiveReadError: string | null;
+  /** Set by a caller that read a private copy of a live database: when the copy was taken (ISO 8601). */
+  snapshotAt?: string;
 }
 
 export interface InspectOptions {

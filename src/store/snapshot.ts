@@ -48,6 +48,8 @@ export interface SnapshotOptions {
   pauseMs?: number;
   /** Free space to leave on the scratch disk beyond the copy (default 64 MiB). */
   reserveBytes?: number;
+  /** Copy kuzu.db without its WAL (the caller found the WAL is another file's). */
+  leaveWalOut?: boolean;
   /** Tests: called between copying kuzu.db and copying the WAL. */
   betweenCopies?: () => void;
 }
@@ -151,7 +153,7 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
       const db = stateOf(dbPath);
       if (!db) checkHeader(dbPath); // gone meanwhile: the usual 'missing' error
       // A WAL another database file wrote (left by the application's reset) is not this file's: not copied.
-      const wal = walIsForeign(dbPath) ? null : stateOf(walPath);
+      const wal = options.leaveWalOut || walIsForeign(dbPath) ? null : stateOf(walPath);
       const needed = Number(db!.size) + Number(wal?.size ?? 0n) + (options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
       const free = freeBytes(folder);
       if (free !== null && free < needed) throw noSpace(dbPath, folder, needed, free);

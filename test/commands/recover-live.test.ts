@@ -1,12 +1,16 @@
 /**
- * recover beside a running application: the application resets a Locrit (moves kuzu.db aside,
- * starts a fresh one) while `recover --from-archive` holds it, just before the restore commits;
- * the restore must stop there, change nothing more and keep every file.
+ * recover beside a running application. A Locrit a live writer holds (the application at work,
+ * committing and checkpointing) is diagnosed from a private copy, its --dry-run and --list work,
+ * and only the repair it needs is refused, or waited for with --wait. And the application
+ * resetting a Locrit while `recover --from-archive` holds it, just before the restore commits:
+ * the restore stops there, changes nothing more and keeps every file.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { startLiveWriter } from '../../src/fixtures/live.js';
+import { simulateReset } from '../../src/fixtures/reset.js';
 import { TEST_KNOBS_ENV } from '../../src/testKnobs.js';
 import { archivesOf, sorted } from '../archive/archiveHelpers.js';
 import { idsOf, makeLocrit, runCli, sha256File, tempDir, writeConfig } from '../helpers.js';
@@ -67,5 +71,77 @@ describe('recover beside a running application', () => {
     const archivedIds = (await archivesOf(path.join(root, 'archive'), 'bob')).flatMap((a) => a.ids);
     assert.deepEqual(sorted([...left, ...archivedIds]), sorted(fixture.messageIds));
     assert.equal(bob.archiveRestore.messages, null);
+  });
+
+  it('diagnoses Locrits live writers hold from private copies; only the repair a reset needs is refused, and --wait merges once the writer stops', async (t) => {
+    const data = tempDir(t);
+    const ada = await makeLocrit(data, { name: 'ada', messages: 60 });
+    const reset = await simulateReset({ dataDir: data, name: 'ada', at: new Date('2026-11-02T10:00:00'), newMessages: 10, leaveWal: false });
+    const cy = await makeLocrit(data, { name: 'cy', messages: 40, seed: 3 });
+    const adaWriter = await startLiveWriter(ada.dbPath, { checkpointEvery: 15, pauseMs: 2 });
+    const cyWriter = await startLiveWriter(cy.dbPath, { checkpointEvery: 15, pauseMs: 2 });
+    t.after(async () => {
+      await adaWriter.stop();
+      await cyWriter.stop();
+    });
+    const backupHash = sha256File(reset.backupPath);
+
+    const diagnosed = await runCli(['-d', data, 'recover', '--json']);
+    assert.equal(diagnosed.code, 3, diagnosed.stderr);
+    assert.equal(diagnosed.stderr, '');
+    const [adaReport, cyReport] = JSON.parse(diagnosed.stdout).locrits;
+    // The reset is found on the copy, and the merge it needs is refused: the writer holds the file.
+    assert.equal(adaReport.problem, 'reset');
+    assert.equal(adaReport.action, 'refuse');
+    assert.equal(adaReport.outcome, 'refused');
+    assert.equal(adaReport.holder.pid, adaWriter.pid);
+    assert.ok(Date.parse(adaReport.snapshotAt) > 0);
+    assert.deepEqual(adaReport.merge.resets.map((r: { missing: number }) => r.missing), [60]);
+    assert.equal(adaReport.error.reason, 'in-use');
+    assert.match(adaReport.error.message, /found on a private copy/);
+    // Nothing wrong with cy: its WAL is its writer at work, not an unclean stop.
+    assert.equal(cyReport.problem, 'none');
+    assert.equal(cyReport.outcome, 'ok');
+    assert.equal(cyReport.exitCode, 0);
+    assert.equal(cyReport.holder.pid, cyWriter.pid);
+    assert.ok(Date.parse(cyReport.snapshotAt) > 0);
+    const text = await runCli(['-d', data, 'recover', 'cy']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`held by pid ${cyWriter.pid}`));
+    assert.match(text.stdout, /diagnosed from a private copy taken at/);
+
+    const dry = await runCli(['-d', data, 'recover', 'ada', '--dry-run', '--json']);
+    assert.equal(dry.code, 1, dry.stderr);
+    const planned = JSON.parse(dry.stdout).locrits[0];
+    assert.equal(planned.outcome, 'planned');
+    assert.equal(planned.action, 'merge');
+    assert.match(planned.plan.at(-1), new RegExp(`needs the file to itself: .* is open in pid ${adaWriter.pid}`));
+
+    const listed = await runCli(['-d', data, 'recover', 'ada', '--list', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).locrits[0].backups.map((b: { path: string; messages: number }) => [b.path, b.messages]), [[reset.backupPath, 60]]);
+    assert.equal(sha256File(reset.backupPath), backupHash, 'the backup is untouched');
+
+    // --wait: the merge waits for the writer to stop, then runs on the file the writer left.
+    const waiting = runCli(['-d', data, 'recover', 'ada', '--wait', '60', '--json']);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const stopped = await adaWriter.stop();
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const result = await waiting;
+    assert.equal(result.code, 0, result.stderr);
+    const merged = JSON.parse(result.stdout).locrits[0];
+    assert.equal(merged.outcome, 'merged');
+    assert.equal(merged.holder, null);
+    assert.ok(merged.waitedSeconds > 0);
+    assert.equal(merged.steps[0].step, 'wait');
+    // Every message: the 60 in the backup, the fresh file's 10 and every one the writer committed.
+    const after = await idsOf(ada.dbPath);
+    assert.equal(after.length, 60 + adaWriter.committed());
+    assert.equal(new Set(after).size, after.length);
+    for (const id of [...ada.messageIds, ...reset.fresh.messageIds]) assert.ok(after.includes(id), id);
+    assert.equal(sha256File(reset.backupPath), backupHash, 'the backup is byte-identical');
+    const cyStopped = await cyWriter.stop();
+    assert.equal(cyStopped.code, 0, cyStopped.stderr);
+    assert.equal((await idsOf(cy.dbPath)).length, cyWriter.committed());
   });
 });

@@ -74,14 +74,14 @@ export function recoverTable(report: RecoverReport, colors: ChalkInstance, verbo
     for (const bad of report.conversations.unreadable) lines.push(`  ${bad.file}: ${bad.error}`);
   }
   if (report.mode === 'diagnose' && report.locrits.length && report.locrits.every((l) => l.problem === 'none' && l.exitCode === 0)) {
-    lines.push('', colors.green(`Nothing wrong: ${report.locrits.length === 1 ? 'the database opens' : `all ${report.locrits.length} databases open`}, every table reads, no WAL left${report.conversations?.exists ? ', every conversation is saved' : ''}.`));
+    lines.push('', colors.green(`Nothing wrong: ${report.locrits.length === 1 ? 'the database opens' : `all ${report.locrits.length} databases open`}, every table reads${report.locrits.some((l) => l.holder) ? '' : ', no WAL left'}${report.conversations?.exists ? ', every conversation is saved' : ''}.`));
   }
   return `${lines.join('\n')}\n`;
 }
 
 function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verbose: boolean): string[] {
   const leftovers = l.leftovers ?? [];
-  if (l.problem === 'none' && l.action === 'none' && leftovers.length === 0 && !verbose) return [];
+  if (l.problem === 'none' && l.action === 'none' && leftovers.length === 0 && !l.holder && !verbose) return [];
   const out: string[] = ['', colors.bold(locritLabel(l)) + colors.dim(` (${l.path})`)];
   for (const problem of l.problems) out.push(`  ${colors.yellow('!')} ${problem}`);
   if (leftovers.length > 0) out.push(`  ${colors.yellow('!')} ${leftoversLine(leftovers)}`);
@@ -89,6 +89,7 @@ function details(l: LocritRecovery, colors: ChalkInstance, dryRun: boolean, verb
     out.push(`  held by pid ${l.holder.pid}: ${l.holder.command ?? '(command unknown)'}`);
     out.push(`    memory ${bytes(l.holder.rssBytes)}, CPU ${l.holder.cpuPercent ?? '-'}%${l.waitedSeconds !== null ? `, waited ${l.waitedSeconds}s` : ''}`);
   }
+  if (l.snapshotAt && l.holder) out.push(`  diagnosed from a private copy taken at ${l.snapshotAt}`);
   if (dryRun && l.plan.length) {
     out.push('  Plan:');
     l.plan.forEach((p, i) => out.push(`    ${i + 1}. ${p}`));
