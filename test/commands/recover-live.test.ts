@@ -123,8 +123,17 @@ describe('recover beside a running application', () => {
     assert.equal(sha256File(reset.backupPath), backupHash, 'the backup is untouched');
 
     // --wait: the merge waits for the writer to stop, then runs on the file the writer left.
-    const waiting = runCli(['-d', data, 'recover', 'ada', '--wait', '60', '--json']);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // The writer stops only once recover is waiting: its scan for resets (a folder of its own in
+    // TMPDIR, removed when done) is the last thing it does before it waits.
+    const tmp = tempDir(t);
+    const waiting = runCli(['-d', data, 'recover', 'ada', '--wait', '60', '--json'], { env: { TMPDIR: tmp } });
+    let finished = false;
+    void waiting.then(() => (finished = true));
+    const scanning = (): boolean => fs.readdirSync(tmp).some((name) => name.startsWith('locrit-mem-resets-'));
+    while (!scanning() && !finished) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (scanning() && !finished) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(!finished, 'recover ended before it waited');
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const stopped = await adaWriter.stop();
     assert.equal(stopped.code, 0, stopped.stderr);
     const result = await waiting;
