@@ -80,6 +80,13 @@ async function main(): Promise<number> {
     process.stderr.write('Error: dist/ is missing\nTry: npx tsc -p . (npm install does it)\n');
     return 2;
   }
+  // The CLI and the floors run from dist/: a source newer than its build (an edit not yet
+  // compiled, or a build under way) would measure other code than the tree's, or fail oddly.
+  const stale = staleBuilds(['src', 'bench']);
+  if (stale.length > 0) {
+    process.stderr.write(`Error: dist/ is older than ${stale.length} source file(s) (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', ...' : ''})\nTry: npx tsc -p . and wait for it to finish\n`);
+    return 2;
+  }
 
   const m = machine();
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -114,3 +121,21 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
+
+/** The .ts files under `folders` (relative to the root) whose compiled .js in dist/ is missing or older. */
+function staleBuilds(folders: string[]): string[] {
+  const stale: string[] = [];
+  const walk = (relative: string): void => {
+    for (const entry of fs.readdirSync(path.join(ROOT, relative), { withFileTypes: true })) {
+      const file = path.join(relative, entry.name);
+      if (entry.isDirectory()) {
+        if (!entry.name.startsWith('.')) walk(file);
+      } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+        const built = fs.statSync(path.join(ROOT, 'dist', file.replace(/\.ts$/, '.js')), { throwIfNoEntry: false });
+        if (!built || built.mtimeMs < fs.statSync(path.join(ROOT, file)).mtimeMs) stale.push(file);
+      }
+    }
+  };
+  for (const folder of folders) walk(folder);
+  return stale;
+}

@@ -36,6 +36,12 @@ async function main(): Promise<void> {
   const [poolMb, ...rest] = process.argv.slice(2);
   const copyTo = rest[0] === '--copy' ? rest[1] : null;
   const paths = copyTo ? rest.slice(2) : rest;
+  // A read-only open of a path that is not there fails in Kuzu with "Cannot create an empty
+  // database under READ ONLY mode", which says nothing of the cause (an option this build does
+  // not know, read as a path): name it instead.
+  for (const p of [...paths, ...(copyTo ? [copyTo] : [])]) {
+    if (p.startsWith('--') || !fs.existsSync(p)) throw new Error(`stats floor: ${p} is not an existing database or folder (usage: stats.js <bufferPoolMb> [--copy <folder>] <kuzu.db>...)`);
+  }
   const totals = { locrits: 0, messages: 0, messagesWithEmbedding: 0, sessions: 0, relRows: 0, largest: 0 };
   for (const livePath of paths) {
     let dbPath = livePath;
