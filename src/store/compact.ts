@@ -21,6 +21,7 @@ import { locksOn, describeProcess } from './locks.js';
 import { cypherString } from './cypher.js';
 import { readSchema } from './schema.js';
 import { vectorIndexBuildPoolMb } from './vectorIndexPool.js';
+import { vectorIndexAnswers } from './vectorIndexCheck.js';
 import { embeddingDimension } from '../schema/locrit.js';
 import { explainBufferPoolError, primaryKeyOf } from './archiveIo.js';
 
@@ -157,20 +158,6 @@ async function vectorIndexes(store: KuzuStore): Promise<IndexInfoRow[]> {
     .sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-async function checkVectorIndex(store: KuzuStore, index: IndexInfoRow): Promise<boolean | null> {
-  const schema = await readSchema(store);
-  const key = primaryKeyOf(schema.tables[index.table]);
-  const [sample] = await store.query<{ k: string; v: number[] }>(
-    `MATCH (n:\`${index.table}\`) WHERE n.\`${index.column}\` IS NOT NULL RETURN CAST(n.\`${key}\` AS STRING) AS k, n.\`${index.column}\` AS v LIMIT 1`,
-  );
-  if (!sample) return null;
-  const hits = await store.query<{ k: string; d: number }>(
-    `CALL QUERY_VECTOR_INDEX(${cypherString(index.table)}, ${cypherString(index.name)}, $v, 10) RETURN CAST(node.\`${key}\` AS STRING) AS k, distance AS d`,
-    { v: sample.v },
-  );
-  // The stored vector itself, or another at distance ~0 (a duplicate direction), must come back first.
-  return hits.length > 0 && (hits.some((h) => h.k === sample.k) || Math.abs(hits[0].d) < 1e-5);
-}
 
 /**
  * Low-priority embeddings (--strip-embeddings) dropped while rebuilding. Kuzu refuses to SET a column that has an HNSW index ("Cannot set
@@ -247,9 +234,10 @@ export async function compactDatabase(dbPath: string, options: CompactOptions): 
       const tables = await fingerprints(s);
       const present = await vectorIndexes(s);
       const checks: VectorIndexCheck[] = [];
+      const schema = await readSchema(s);
       for (const index of source.indexes) {
         const found = present.find((p) => p.name === index.name && p.table === index.table);
-        checks.push({ table: index.table, name: index.name, present: Boolean(found), answered: found ? await checkVectorIndex(s, found) : false });
+        checks.push({ table: index.table, name: index.name, present: Boolean(found), answered: found ? await vectorIndexAnswers(s, found.table, found.name, found.column, primaryKeyOf(schema.tables[found.table])) : false });
       }
       const embeddings = Number(await s.scalar('MATCH (m:Message) RETURN count(m.content_embedding)').catch(() => 0));
       return { tables, checks, embeddings };

@@ -14,6 +14,7 @@ import { cypherString } from './cypher.js';
 import { readSchema, type DatabaseSchema } from './schema.js';
 import { schemaDimension, type TableCounts } from './salvageQueries.js';
 import { vectorIndexBuildPoolMb } from './vectorIndexPool.js';
+import { vectorIndexAnswers } from './vectorIndexCheck.js';
 import type { ReadSettings } from './idSets.js';
 
 export interface SourceTables {
@@ -206,12 +207,4 @@ async function checkInput(store: KuzuStore, input: MergeInput): Promise<string[]
     if (lacking > 0) problems.push(`${lacking} ${table.name} relationship(s) of ${input.label} are missing from the merged database`);
   }
   return problems;
-}
-
-/** A query with a stored vector finds that vector's row (null when the table holds no vector). */
-async function vectorIndexAnswers(store: KuzuStore, table: string, name: string, column: string): Promise<boolean | null> {
-  const [sample] = await store.query<{ k: string; v: number[] }>(`MATCH (n:${q(table)}) WHERE n.${q(column)} IS NOT NULL RETURN n.id AS k, n.${q(column)} AS v ORDER BY n.id LIMIT 1`);
-  if (!sample) return null;
-  const hits = await store.query<{ k: string; d: number }>(`CALL QUERY_VECTOR_INDEX(${cypherString(table)}, ${cypherString(name)}, $v, 10) RETURN node.id AS k, distance AS d`, { v: sample.v });
-  return hits.length > 0 && (hits.some((h) => h.k === sample.k) || Math.abs(hits[0].d) < 1e-5);
 }
