@@ -1,6 +1,6 @@
 /**
  * Checks the rule of the source layout: dependencies between the folders of src/ point one way,
- *   cli, worker (the two entry points) -> commands -> recover, retention, validation (the engines)
+ *   cli, worker (the two entry points) -> commands -> recover, retention, validation, statistics (the engines)
  *   -> store, runner, conversations -> archive (the format), policy (pure rules)
  *   -> layout, config, schema, errors, version, testKnobs
  * (fixtures, the test-data generator, sits beside the engines). Reads every import of every
@@ -17,7 +17,7 @@ export const LAYERS: Record<string, number> = {
   errors: 0, version: 0, testKnobs: 0, schema: 0, config: 0, layout: 0,
   archive: 1, policy: 1,
   store: 2, runner: 2, conversations: 2,
-  recover: 3, retention: 3, validation: 3, fixtures: 3,
+  recover: 3, retention: 3, validation: 3, statistics: 3, fixtures: 3,
   commands: 4,
   cli: 5, worker: 5,
 };

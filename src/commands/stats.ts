@@ -1,6 +1,6 @@
 /**
  * `stats`: how big and how full every Locrit's memory is, against the configured limits.
- * The parent resolves targets and assembles the report; statsTask runs per Locrit in a worker.
+ * The parent resolves targets and assembles the report; the per-Locrit task (src/statistics/task.ts) runs in a worker.
  */
 import { ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code, type LockHolder } from '../errors.js';
 import { fileSizes, type BackupFile } from '../layout/files.js';
@@ -12,9 +12,11 @@ import { findLeftovers, type Leftover } from '../retention/leftovers.js';
 import { readLossMarker, type LossMarker } from '../layout/lossMarker.js';
 import { scanResets, type ResetScan } from '../recover/resets.js';
 import { runEach } from '../runner/pool.js';
-import type { StoreSettings } from '../store/settings.js';
 import { dataLocations, storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
+import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from '../statistics/types.js';
+
+export type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult };
 
 export interface StatsOptions {
   locrits: string[];
@@ -24,16 +26,6 @@ export interface StatsOptions {
   sessions?: boolean;
 }
 
-/** One session, with its standing against max_messages_per_conversation. */
-export interface SessionStats {
-  id: string;
-  userId: string | null;
-  messages: number;
-  firstMessageAt: string | null;
-  lastMessageAt: string | null;
-  /** ok, warn (80 % of the cap or more: the conversation manager's cleanup threshold) or over; ok when there is no cap. */
-  cap: LimitStatus;
-}
 
 export interface FileFigures {
   dbBytes: number | null;
@@ -50,28 +42,6 @@ export interface FileFigures {
   backups: BackupFile[];
 }
 
-export interface DatabaseFigures {
-  storageVersion: number;
-  messages: number;
-  messagesWithEmbedding: number;
-  embeddingDimension: number | null;
-  /** The application's estimate: messages x dimension x 4 bytes. */
-  estimatedEmbeddingBytes: number;
-  /** Bytes actually held by stored (non-NULL) embeddings, per table and in total. */
-  storedEmbeddingBytes: { Message: number; Memory: number; Concept: number; total: number };
-  nodeRows: Record<string, number>;
-  relRows: Record<string, number>;
-  sessions: number;
-  largestSession: { id: string; messages: number } | null;
-  oldestMessageAt: string | null;
-  newestMessageAt: string | null;
-  oldestMessageAgeSeconds: number | null;
-  newestMessageAgeSeconds: number | null;
-  /** The conversation manager's estimate: messages x 1 KiB. */
-  conversationMemoryEstimateBytes: number;
-  /** With --sessions: every session, largest first; absent otherwise. */
-  sessionList?: SessionStats[];
-}
 
 export interface LocritStats {
   /** The folder name, which is how the tool names a Locrit everywhere. */
@@ -127,11 +97,6 @@ export function resetSummary(scan: ResetScan | null): ResetSummary {
   };
 }
 
-/** What the per-Locrit task returns: the figures and what it read them from. */
-export interface StatsTaskResult {
-  database: DatabaseFigures;
-  snapshot: { takenAt: string; attempts: number; walBytes: number | null; holder: LockHolder | null };
-}
 
 export interface StatsTotals {
   locrits: number;
@@ -167,12 +132,6 @@ export interface StatsReport {
   exitCode: Code;
 }
 
-export interface StatsPayload {
-  store: StoreSettings;
-  nowMs: number;
-  /** List every session, and the cap each is measured against (max_messages_per_conversation; 0 = none). */
-  sessions?: { cap: number };
-}
 
 export async function runStats(context: CommandContext, options: StatsOptions): Promise<StatsReport> {
   const targets = resolveTargets(options.locrits, context.dataDir, context.cwd, context.config.registry);
@@ -290,6 +249,6 @@ function totals(locrits: LocritStats[]): StatsTotals {
 }
 
 /**
- * The per-Locrit work lives in statsTask.ts: the worker imports only that module (no config
+ * The per-Locrit work lives in src/statistics/task.ts: the worker imports only that module (no config
  * loader, no YAML parser): about 40% less to load (measured 260 vs 150 ms on a loaded machine). Re-exported here.
  */

@@ -11,7 +11,7 @@ import type { TaskContext, TaskName, TaskPayload, TaskResult } from '../runner/p
 export type LocritTask<N extends TaskName> = (target: LocritTarget, payload: TaskPayload<N>, context: TaskContext) => Promise<TaskResult<N>>;
 
 export const TASKS: { [N in TaskName]: () => Promise<LocritTask<N>> } = {
-  stats: async () => (await import('../commands/statsTask.js')).statsTask,
+  stats: async () => (await import('../statistics/task.js')).statsTask,
   retention: async () => (await import('../retention/task.js')).retentionTask,
   'recover-inspect': async () => (await import('../recover/task.js')).inspectTask,
   'recover-replay': async () => (await import('../recover/task.js')).replayTask,

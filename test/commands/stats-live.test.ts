@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { statsTask } from '../../src/commands/statsTask.js';
+import { statsTask } from '../../src/statistics/task.js';
 import { startAppStarts, startLiveWriter } from '../../src/fixtures/live.js';
 import { RUN_SCRATCH_ENV, scratchBase } from '../../src/layout/scratch.js';
 import { BIN, FIXED_NOW, makeLocrit, runCli, tempDir, writeConfig } from '../helpers.js';

@@ -1,7 +1,7 @@
 /**
  * The per-Locrit part of `stats`, run in a worker process: a private copy of the database (the
  * live file is never opened: see src/store/snapshot.ts), a read-only open of the copy, a few
- * aggregate queries, close. Kept apart from stats.ts so that a worker loads only what it needs.
+ * aggregate queries, close. Kept apart from the command (src/commands/stats.ts) so that a worker loads only what it needs.
  */
 import type { LocritTarget } from '../layout/locrits.js';
 import { ageSeconds, wallClockToInstant } from '../policy/time.js';
@@ -11,7 +11,7 @@ import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';
 import { withSnapshot, type Snapshot } from '../store/snapshot.js';
 import { statusAgainst } from '../policy/limits.js';
-import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from './stats.js';
+import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from './types.js';
 
 declare module '../runner/protocol.js' {
   interface TaskTable {
