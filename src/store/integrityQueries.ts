@@ -1,4 +1,7 @@
 /**
+ * Longer than most files on purpose: every rule's Cypher aggregate sits beside the others that
+ * share its reads of Message, PART_OF and RESPONDS_TO, and they change together.
+ *
  * The queries behind `validate`. The read-only check computes its rules as aggregates inside
  * Kuzu (counts and the first ids: one row per statement crosses into JS), each table read once
  * where it can be (MessageRulePass, PartOfPass, RespondsToPass, which `--deep` adds to its own
