@@ -2,6 +2,7 @@
  * Shared test helpers: temporary folders, real Locrit databases from the fixture generator,
  * the real CLI as a subprocess, and the id sets that prove nothing was lost.
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -90,4 +91,23 @@ export function writeConfig(dir: string, yaml: string, name = 'locrit-mem.yaml')
   const file = path.join(dir, name);
   fs.writeFileSync(file, yaml);
   return file;
+}
+
+/** Waits until `file` exists (a pause marker of a running command); fails if the run ends first. */
+export async function waitForFile(file: string, running: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void running.then(() => (finished = true));
+  while (!fs.existsSync(file)) {
+    assert.ok(!finished, `the run ended before reaching ${path.basename(file)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** What the application does when its open fails: kuzu.db moves aside (the WAL stays), a fresh database takes its place. */
+export async function resetLikeTheApplication(dbPath: string, scratch: string): Promise<{ movedTo: string; freshHash: string }> {
+  const movedTo = path.join(path.dirname(dbPath), 'kuzu.db.backup_20261101_120000');
+  fs.renameSync(dbPath, movedTo);
+  const fresh = await makeLocrit(scratch, { name: 'fresh', messages: 3, sessions: 1 });
+  fs.renameSync(fresh.dbPath, dbPath);
+  return { movedTo, freshHash: sha256File(dbPath) };
 }

@@ -10,25 +10,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import kuzu, { type Connection, type QueryResult } from 'kuzu';
+import { all as run, open } from './shared.js';
 import { NODE_TABLES, REL_TABLES, schemaDdl, VECTOR_INDEXES, vectorIndexDdl } from '../../src/schema/locrit.js';
-
-async function run(conn: Connection, cypher: string): Promise<Record<string, unknown>[]> {
-  const result = (await conn.query(cypher)) as QueryResult;
-  try {
-    return await result.getAll();
-  } finally {
-    result.close();
-  }
-}
-
-async function open(file: string, poolMb: number, readOnly: boolean): Promise<{ db: kuzu.Database; conn: Connection }> {
-  const db = new kuzu.Database(file, poolMb * 1024 * 1024, true, readOnly);
-  await db.init();
-  const conn = new kuzu.Connection(db, 1);
-  await conn.init();
-  return { db, conn };
-}
 
 /** Every non-empty table of `file` to `<dir>/<table>.parquet`; returns the tables written. */
 async function exportTables(file: string, dir: string, poolMb: number): Promise<Set<string>> {

@@ -12,20 +12,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import kuzu, { type Connection, type KuzuValue, type QueryResult } from 'kuzu';
+import kuzu, { type Connection } from 'kuzu';
+import { all } from './shared.js';
 
 const NODE_TABLES = ['User', 'Message', 'Session', 'Concept', 'Topic', 'Memory'];
 const REL_TABLES = ['SENT', 'RESPONDS_TO', 'PART_OF', 'MENTIONS', 'DISCUSSES', 'LEARNS', 'RELATES_TO'];
 const EMBEDDINGS: [string, string][] = [['Message', 'content_embedding'], ['Memory', 'content_embedding'], ['Concept', 'name_embedding']];
-
-async function all(conn: Connection, cypher: string): Promise<Record<string, KuzuValue>[]> {
-  const result = (await conn.query(cypher)) as QueryResult;
-  try {
-    return await result.getAll();
-  } finally {
-    result.close();
-  }
-}
 
 async function scalar(conn: Connection, cypher: string): Promise<number> {
   const [row] = await all(conn, cypher);

@@ -5,16 +5,8 @@
  * Prints the rows read so the harness can compute rows per second.
  * Usage: node dist/bench/floors/validate.js <kuzu.db> <bufferPoolMb>
  */
-import kuzu, { type Connection, type KuzuValue, type QueryResult } from 'kuzu';
-
-async function all(conn: Connection, cypher: string): Promise<Record<string, KuzuValue>[]> {
-  const result = (await conn.query(cypher)) as QueryResult;
-  try {
-    return await result.getAll();
-  } finally {
-    result.close();
-  }
-}
+import kuzu from 'kuzu';
+import { all } from './shared.js';
 
 async function main(): Promise<void> {
   const [dbPath, poolMb] = process.argv.slice(2);

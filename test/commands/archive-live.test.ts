@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { holdDatabase } from '../../src/fixtures/damage.js';
 import { TEST_KNOBS_ENV } from '../../src/testKnobs.js';
 import { archivesOf, sorted } from '../archive/archiveHelpers.js';
-import { FIXED_NOW, idsOf, makeLocrit, runCli, sha256File, tempDir, writeConfig } from '../helpers.js';
+import { FIXED_NOW, idsOf, makeLocrit, resetLikeTheApplication, runCli, sha256File, tempDir, waitForFile, writeConfig } from '../helpers.js';
 
 /** --days that puts the cutoff `daysBeforeFixedNow` before the fixtures' fixed "now". */
 const daysFlag = (daysBeforeFixedNow: number): string => String((Date.now() - FIXED_NOW.getTime()) / 86_400_000 + daysBeforeFixedNow);
@@ -23,24 +23,6 @@ function setup(t: Parameters<typeof tempDir>[0]): { data: string; memory: string
   fs.mkdirSync(pauses);
   const config = writeConfig(data, 'memory:\n  base_path: memory\n  enable_embeddings: true\narchive:\n  dir: archive\n');
   return { data, memory, archive, config, pauses };
-}
-
-async function waitForFile(file: string, running: Promise<unknown>): Promise<void> {
-  let finished = false;
-  void running.then(() => (finished = true));
-  while (!fs.existsSync(file)) {
-    assert.ok(!finished, `the run ended before reaching ${path.basename(file)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** What the application does when its open fails: kuzu.db moves aside (the WAL stays), a fresh database takes its place. */
-async function resetLikeTheApplication(dbPath: string, scratch: string): Promise<{ movedTo: string; freshHash: string }> {
-  const movedTo = path.join(path.dirname(dbPath), 'kuzu.db.backup_20261101_120000');
-  fs.renameSync(dbPath, movedTo);
-  const fresh = await makeLocrit(scratch, { name: 'fresh', messages: 3, sessions: 1 });
-  fs.renameSync(fresh.dbPath, dbPath);
-  return { movedTo, freshHash: sha256File(dbPath) };
 }
 
 describe('archive beside a running application', () => {

@@ -13,16 +13,7 @@ import { startLiveWriter } from '../../src/fixtures/live.js';
 import { simulateReset } from '../../src/fixtures/reset.js';
 import { TEST_KNOBS_ENV } from '../../src/testKnobs.js';
 import { archivesOf, sorted } from '../archive/archiveHelpers.js';
-import { idsOf, makeLocrit, runCli, sha256File, tempDir, writeConfig } from '../helpers.js';
-
-async function waitForFile(file: string, running: Promise<unknown>): Promise<void> {
-  let finished = false;
-  void running.then(() => (finished = true));
-  while (!fs.existsSync(file)) {
-    assert.ok(!finished, `the run ended before reaching ${path.basename(file)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { idsOf, makeLocrit, resetLikeTheApplication, runCli, sha256File, tempDir, waitForFile, writeConfig } from '../helpers.js';
 
 describe('recover beside a running application', () => {
   it('--from-archive stops before its commit when the application reset the Locrit meanwhile: nothing lost, every file kept', async (t) => {
@@ -44,11 +35,7 @@ describe('recover beside a running application', () => {
     const marker = path.join(pauses, 'bob.restoring');
     await waitForFile(marker, running);
     // What the application does when its open fails on our lock: kuzu.db moves aside, a fresh one takes its place.
-    const movedTo = path.join(path.dirname(fixture.dbPath), 'kuzu.db.backup_20261101_120000');
-    fs.renameSync(fixture.dbPath, movedTo);
-    const fresh = await makeLocrit(tempDir(t), { name: 'fresh', messages: 3, sessions: 1 });
-    fs.renameSync(fresh.dbPath, fixture.dbPath);
-    const freshHash = sha256File(fixture.dbPath);
+    const { movedTo, freshHash } = await resetLikeTheApplication(fixture.dbPath, tempDir(t));
     fs.rmSync(marker);
 
     const result = await running;
