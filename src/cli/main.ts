@@ -75,5 +75,12 @@ function writeError(io: CliIO, locating: string[], message: string, hint?: strin
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that goes away early (`| head`, a pager quit) is not an error of ours: stop writing
+  // to it but let the run finish, so that a run that changes data is never cut short by its output.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
   process.exitCode = await runCli(argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
 }

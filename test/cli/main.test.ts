@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
-import { ROOT, runCli, tempDir, writeConfig } from '../helpers.js';
+import { BIN, ROOT, runCli, tempDir, writeConfig } from '../helpers.js';
 
 const version = JSON.parse(fs.readFileSync(`${ROOT}/package.json`, 'utf8')).version;
 
@@ -12,6 +13,20 @@ describe('command line', () => {
     assert.equal(help.code, 0);
     for (const command of ['stats', 'archive', 'emergency-cleanup', 'validate', 'recover']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
     for (const option of ['--config', '--data-dir', '--json', '--no-color', '--quiet', '--verbose', '--jobs']) assert.ok(help.stdout.includes(option), option);
+  });
+
+  it('ends quietly when its reader goes away early (`| head`): no stack trace, the exit code of the run', async () => {
+    // The reader closes the pipe before anything is written (as `head` does once it has its lines),
+    // long before the child has even loaded Node: its first write meets a closed pipe.
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'archive', '--help'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stdout.destroy();
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('close', (exitCode) => resolve({ code: exitCode, stderr }));
+    });
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 
   it('answers bad usage with one Error/Try pair and exit 2, never a stack trace', async (t) => {
