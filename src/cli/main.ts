@@ -14,7 +14,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${toolVersion()}\n`);
     return ExitCode.ok;
   }
-  const [{ CommanderError }, { buildProgram }, { CliRuntime }] = await Promise.all([import('commander'), import('./program.js'), import('./runtime.js')]);
+  const [{ CommanderError, buildProgram }, { CliRuntime }] = await Promise.all([import('./program.js'), import('./runtime.js')]);
   const locating = locatingOptions(args);
   const runtime = new CliRuntime(io, locating);
   const program = buildProgram(runtime);

@@ -1,5 +1,4 @@
 /** Flag parsing shared by `archive` and `emergency-cleanup`: thresholds that override the configuration. */
-import readline from 'node:readline/promises';
 import { InterruptedError, UsageError } from '../../errors.js';
 import { DECIMAL } from '../runtime.js';
 
@@ -21,12 +20,13 @@ export function nonNegative(flag: string, value: string | undefined, max?: numbe
   return n;
 }
 
-/** Asks a yes/no question on the terminal (stderr), default no. */
 /**
- * Asks a yes/no question on the terminal. Only `y` or `yes` is a yes; Ctrl-D is a no; Ctrl-C
+ * Asks a yes/no question on the terminal (stderr). Only `y` or `yes` is a yes; Ctrl-D is a no; Ctrl-C
  * cancels the whole run (exit 130).
  */
 export async function confirm(question: string): Promise<boolean> {
+  // Loaded here, not at the top: every start of the tool would pay for it, and few runs ask.
+  const readline = await import('node:readline/promises');
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     return await new Promise<boolean>((resolve, reject) => {
