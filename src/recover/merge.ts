@@ -21,7 +21,7 @@ import { describeProcess, locksOn } from '../store/locks.js';
 import { buildMergedDatabase, type Conflict, type MergeBuild, type MergeInput, type SourceTables } from '../store/mergeQueries.js';
 import type { TableCounts } from '../store/salvageQueries.js';
 import { listArchives, messageFilesOf } from '../archive/format.js';
-import { runSourceChild, scanResets, type ResetScan } from './resets.js';
+import { filesOfLocrit, runSourceChild, scanResets, type ResetScan } from './resets.js';
 
 export interface MergeOptions {
   folder: string;
@@ -30,6 +30,11 @@ export interface MergeOptions {
   archiveRoot: string | null;
   backupDir: string | null;
   settings: ReadSettings;
+  /**
+   * A scan made just before (the diagnosis'), reused when the Locrit's files are still exactly
+   * the ones it read; otherwise the merge scans again.
+   */
+  scan?: ResetScan;
   progress?: (phase: string) => void;
   /** Called after the merged copy is verified, just before the swap (the kill test hook). */
   beforeSwap?: () => void;
@@ -105,7 +110,8 @@ export async function mergeLocrit(dbPath: string, options: MergeOptions): Promis
   await refuseIfHeld(dbPath, '');
   if (!fs.existsSync(dbPath)) throw new DatabaseUnavailableError(`${dbPath} does not exist`, 'missing', 'run `locrit-mem recover` to restore it from a backup');
   options.progress?.('merge: comparing backups');
-  const scan = await scanResets(dbPath, { archiveRoot: options.archiveRoot, folder: options.folder, backupDir: options.backupDir, settings: options.settings, checkWalContent: true });
+  const reusable = options.scan && options.scan.dbPath === dbPath && options.scan.filesSeen === filesOfLocrit(dbPath, options.backupDir) ? options.scan : null;
+  const scan = reusable ?? (await scanResets(dbPath, { archiveRoot: options.archiveRoot, folder: options.folder, backupDir: options.backupDir, settings: options.settings, checkWalContent: true }));
   const chosen = options.backups ? options.backups.map((b) => path.resolve(b)) : scan.resets.map((r) => r.path);
   for (const backup of chosen) {
     if (!fs.statSync(backup, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`--merge-backup ${backup}: no such file`, 'name a kuzu.db.backup_* or kuzu.db.locrit-mem-* file (see `locrit-mem recover --list`)');
@@ -270,6 +276,7 @@ async function leaveOutArchived(inputs: MergeInput[], reports: MergeSourceReport
       const rows = await archived.filterOut(file, kept, columns);
       fs.renameSync(kept, file);
       input.tables.counts.Message = rows;
+      if (rows < held) input.trimmed = [...(input.trimmed ?? []), 'Message'];
       reports[i].archivedLeftOut = held - rows;
     }
   } finally {

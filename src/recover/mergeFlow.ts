@@ -89,6 +89,7 @@ export async function repairReset(env: RecoverEnv, target: LocritTarget, part: R
     archiveRoot: env.archiveDir,
     backupDir: env.backupDir,
     settings: env.store,
+    scan,
     progress: (phase) => env.phase(`${target.name}: ${phase}`),
   });
   part.merge = mergeSummary(report.scan, report);

@@ -71,6 +71,8 @@ export interface ResetScan {
   /** Distinct messages missing over all backups together. */
   missingTotal: number;
   wal: WalOwnership | null;
+  /** The files the scan read as they stood when it began (see filesOfLocrit). */
+  filesSeen: string;
 }
 
 const CHILD = fileURLToPath(new URL('./sourceChild.js', import.meta.url));
@@ -87,7 +89,23 @@ export function backupsOf(dbPath: string, backupDir: string | null = null): Back
   });
 }
 
+/**
+ * kuzu.db, its WAL and every backup with its WAL, each by inode, size and modification time: a
+ * later step may reuse a scan only while this is unchanged (a new reset, a replayed or new WAL
+ * and a rewritten file all change it).
+ */
+export function filesOfLocrit(dbPath: string, backupDir: string | null = null): string {
+  const files = [dbPath, ...backupsOf(dbPath, backupDir).map((b) => b.path)].flatMap((file) => [file, `${file}.wal`]);
+  return files
+    .map((file) => {
+      const stat = fs.statSync(file, { throwIfNoEntry: false });
+      return `${file}=${stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : '-'}`;
+    })
+    .join('\n');
+}
+
 export async function scanResets(dbPath: string, options: ResetScanOptions): Promise<ResetScan> {
+  const filesSeen = filesOfLocrit(dbPath, options.backupDir ?? null);
   const backups = backupsOf(dbPath, options.backupDir ?? null);
   let wal = inspectWal(dbPath, backups);
   if (wal?.verdict === 'own' && options.checkWalContent) {
@@ -103,6 +121,7 @@ export async function scanResets(dbPath: string, options: ResetScanOptions): Pro
     unreadable: [],
     missingTotal: 0,
     wal,
+    filesSeen,
   };
   if (backups.length === 0) return scan;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'locrit-mem-resets-'));

@@ -3,8 +3,10 @@
  * written to Parquet by Kuzu (in the Locrit schema's columns, a column the source lacks as
  * NULL), then a fresh database with the Locrit schema takes the first source whole and, from
  * each later source, only the rows whose primary key it does not hold yet and the relationships
- * whose two ends exist and are not linked yet. Rows never pass through the JS heap; every
- * lookup is a primary-key probe. Vector indexes are built last, over everything.
+ * whose two ends exist and are not linked yet. A file that shares no id with what is merged is
+ * loaded with one COPY (after a reset, the usual case); only files that do share ids are
+ * filtered row by row. Rows never pass through the JS heap; every lookup is a primary-key
+ * probe. Vector indexes are built last, over everything.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -70,6 +72,8 @@ async function copyOut(store: KuzuStore, select: string, count: string, file: st
 export interface MergeInput {
   label: string;
   tables: SourceTables;
+  /** Node tables whose file lost rows after the export (archived messages left out): relationships may miss an end. */
+  trimmed?: string[];
 }
 
 export interface Conflict {
@@ -106,20 +110,32 @@ export async function buildMergedDatabase(tmpDb: string, inputs: MergeInput[], f
     const build: MergeBuild = { added: {}, conflicts: [], conflictCount: 0, counts: {}, vectorIndexes: [], problems: [] };
     for (const [index, input] of inputs.entries()) {
       const added: TableCounts = {};
+      // Node tables where this input holds ids the merged database already has.
+      const shared = new Set<string>();
       for (const table of NODE_TABLES) {
         const file = path.join(input.tables.dir, `${table.name}.parquet`);
         if (!input.tables.counts[table.name]) continue;
-        if (index > 0) {
+        if (index > 0 && (await countShared(store, table.name, file)) > 0) {
+          shared.add(table.name);
           const conflicts = await findConflicts(store, table.name, table.columns, file);
           build.conflictCount += conflicts.count;
           for (const id of conflicts.examples) if (build.conflicts.length < CONFLICT_EXAMPLES) build.conflicts.push({ table: table.name, id, source: input.label });
+          added[table.name] = await insertNewNodes(store, table.name, table.columns, file, path.join(input.tables.dir, `${table.name}.new.parquet`));
+        } else {
+          // No id of this file is merged yet (ids are unique within a source): every row is new.
+          added[table.name] = await copyWhole(store, table.name, file);
         }
-        added[table.name] = await insertNewNodes(store, table.name, table.columns, file, path.join(input.tables.dir, `${table.name}.new.parquet`));
       }
       for (const table of REL_TABLES) {
         const file = path.join(input.tables.dir, `${table.name}.parquet`);
         if (!input.tables.counts[table.name]) continue;
-        added[table.name] = await insertNewRelationships(store, table.name, table.from, table.to, table.columns, file, path.join(input.tables.dir, `${table.name}.new.parquet`));
+        // Every relationship of a source has both ends in that source's node files, unless rows were left out of one.
+        // When one end's table shared no id, none of them is merged yet: each is kept once if the file repeats none.
+        const endsLoaded = !input.trimmed?.includes(table.from) && !input.trimmed?.includes(table.to);
+        const allNew = !shared.has(table.from) || !shared.has(table.to);
+        added[table.name] = endsLoaded && allNew && (await repeatsNone(store, table.columns, file))
+          ? await copyWhole(store, table.name, file)
+          : await insertNewRelationships(store, table.name, table.from, table.to, table.columns, file, path.join(input.tables.dir, `${table.name}.new.parquet`));
       }
       build.added[input.label] = added;
     }
@@ -151,6 +167,26 @@ async function findConflicts(store: KuzuStore, table: string, columns: ColumnDef
   if (count === 0) return { count, examples: [] };
   const rows = await store.query<{ id: string }>(`${match} RETURN id ORDER BY id LIMIT ${CONFLICT_EXAMPLES}`);
   return { count, examples: rows.map((r) => r.id) };
+}
+
+/** How many ids of `file` the merged table holds already. */
+async function countShared(store: KuzuStore, table: string, file: string): Promise<number> {
+  return Number(await store.scalar(`LOAD FROM ${cypherString(file)} MATCH (n:${q(table)} {id: id}) RETURN count(*)`));
+}
+
+/** Loads every row of `file` into `table` with one COPY; returns the rows the table gained. */
+async function copyWhole(store: KuzuStore, table: string, file: string): Promise<number> {
+  const rows = Number(await store.scalar(`LOAD FROM ${cypherString(file)} RETURN count(*)`));
+  if (rows > 0) await store.execute(`COPY ${q(table)} FROM ${cypherString(file)}`);
+  return rows;
+}
+
+/** True when no row of a relationship file repeats another (same ends, same values). */
+async function repeatsNone(store: KuzuStore, columns: ColumnDef[], file: string): Promise<boolean> {
+  const carried = ['from_id', 'to_id', ...columns.map((c) => c.name)].map(q).join(', ');
+  const rows = Number(await store.scalar(`LOAD FROM ${cypherString(file)} RETURN count(*)`));
+  const distinct = Number(await store.scalar(`LOAD FROM ${cypherString(file)} WITH DISTINCT ${carried} RETURN count(*)`));
+  return rows === distinct;
 }
 
 async function insertNewNodes(store: KuzuStore, table: string, columns: ColumnDef[], file: string, newFile: string): Promise<number> {

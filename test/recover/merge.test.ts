@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { killWriterMidWrite } from '../../src/fixtures/damage.js';
 import { simulateReset } from '../../src/fixtures/reset.js';
 import { mergeLocrit } from '../../src/recover/merge.js';
+import { scanResets } from '../../src/recover/resets.js';
 import { withStore } from '../../src/store/kuzu.js';
 import { idsOf, makeLocrit, relCounts, sha256File, tempDir } from '../helpers.js';
 
@@ -82,6 +83,26 @@ test('a merge of a reset without a WAL, naming the backup explicitly', async (t)
   assert.equal(report.outcome, 'merged');
   assert.deepEqual(await idsOf(before.dbPath), [...before.messageIds, ...freshIds].sort());
   assert.equal(report.foreignWalMovedTo, null);
+});
+
+test('the diagnosis scan is reused only while the files are the ones it read: after another reset the merge scans again', async (t) => {
+  const dir = tempDir(t);
+  const before = await makeLocrit(dir, { name: 'dan', messages: 60 });
+  const first = await simulateReset({ dataDir: dir, name: 'dan', at: new Date('2026-11-02T08:00:00'), newMessages: 20, seed: 11 });
+  const scanOptions = { archiveRoot: null, folder: 'dan', settings, checkWalContent: true };
+  const stale = await scanResets(before.dbPath, scanOptions);
+  assert.deepEqual(stale.resets.map((r) => r.path), [first.backupPath]);
+  // The application resets again before the merge runs: the file holding the 20 becomes a second backup.
+  const second = await simulateReset({ dataDir: dir, name: 'dan', at: new Date('2026-11-03T08:00:00'), newMessages: 10, seed: 12 });
+  const report = await mergeLocrit(before.dbPath, { ...mergeOptions('dan'), scan: stale });
+  assert.notEqual(report.scan, stale);
+  assert.equal(report.outcome, 'merged');
+  assert.deepEqual(await idsOf(before.dbPath), [...before.messageIds, ...first.fresh.messageIds, ...second.fresh.messageIds].sort());
+  // Nothing changed since this scan: the merge uses it as it is.
+  const current = await scanResets(before.dbPath, scanOptions);
+  const again = await mergeLocrit(before.dbPath, { ...mergeOptions('dan'), scan: current });
+  assert.equal(again.scan, current);
+  assert.equal(again.outcome, 'nothing-to-merge');
 });
 
 const CHILD = fileURLToPath(new URL('../../src/fixtures/mergeUntilKilled.js', import.meta.url));
