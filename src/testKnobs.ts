@@ -21,7 +21,9 @@
  * delete transaction, before COMMIT), deleted (committed, journal still there), compacting
  * (verified copy built, not swapped in). Points of validate --fix: quarantine-exported,
  * quarantine-archived, quarantine-deleted. Point of recover --from-archive: restoring (the
- * archived messages inserted, before COMMIT).
+ * archived messages inserted, before COMMIT). Points of stats: copied (in the command's process:
+ * a Locrit's private copy taken, before its worker is sent it), reading (in the worker: the copy
+ * in hand, before it is opened).
  *
  * The command's process reads the variable once (buildContext) and passes the knobs on: to
  * worker processes in each task request, where the task sees them as `TaskContext.testPoint`

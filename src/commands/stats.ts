@@ -12,6 +12,7 @@ import { findLeftovers, type Leftover } from '../retention/leftovers.js';
 import { readLossMarker, type LossMarker } from '../layout/lossMarker.js';
 import { scanResets, type ResetScan } from '../recover/resets.js';
 import { runEach } from '../runner/pool.js';
+import { snapshotsAhead } from '../statistics/prefetch.js';
 import { dataLocations, storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from '../statistics/types.js';
@@ -156,6 +157,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
   const { backupDir, archiveDir } = dataLocations(context);
   const outcomes = await runEach('stats', targets, payload, {
     jobs: context.jobs,
+    prefetch: snapshotsAhead(context.knobs),
     knobs: context.knobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
   });

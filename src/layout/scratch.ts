@@ -113,9 +113,10 @@ function registerCleanup(folder: string): void {
   process.once('exit', remove);
   for (const signal of CLEANUP_SIGNALS) {
     const onSignal = (): void => {
-      remove();
-      // Another handler (stats --watch stops on SIGINT) decides what the signal does; else die of it as we would have.
+      // Another handler decides what the signal does (a run's first Ctrl-C lets the Locrits in
+      // progress finish, reading copies in this folder; stats --watch stops): the folder goes at exit.
       if (process.listenerCount(signal) > 1) return;
+      remove();
       process.off(signal, onSignal);
       process.kill(process.pid, signal);
     };

@@ -11,15 +11,27 @@ import type { LocritTarget } from '../layout/locrits.js';
 import { RUN_SCRATCH_ENV, runScratchForWorkers } from '../layout/scratch.js';
 import { ForkedChild, type ChildDeath } from './child.js';
 import type { TestKnobs } from '../testKnobs.js';
-import type { TaskName, TaskPayload, TaskResult, WorkerReply, WorkerRequest } from './protocol.js';
+import { WORKER_TASK_ENV, type TaskName, type TaskPayload, type TaskResult, type WorkerReply, type WorkerRequest } from './protocol.js';
 
 export type TaskOutcome<T> =
   | { target: LocritTarget; ok: true; value: T; durationMs: number }
   /** death: how the worker ended when it died on this Locrit; null when the task failed with an error (or never started). */
   | { target: LocritTarget; ok: false; error: ErrorReport; death: ChildDeath | null; durationMs: number };
 
+/**
+ * Work done in this process for a Locrit before its task is sent to a worker (a private copy of
+ * its database), so that it overlaps a worker's start and the previous Locrit's task. At most
+ * one Locrit beyond those being worked on is prepared ahead.
+ */
+export interface Prefetch {
+  /** Prepares a target; `value` goes to the task as TaskContext.prepared. A failure is that Locrit's outcome. */
+  take(target: LocritTarget): Promise<{ value: unknown; release(): Promise<void> }>;
+}
+
 export interface RunOptions {
   jobs: number;
+  /** Prepare each Locrit in this process, ahead of its task; every prepared value is released before runEach returns, whatever happens. */
+  prefetch?: Prefetch;
   /** The run's test knobs (CommandContext.knobs), passed to every task. */
   knobs: TestKnobs;
   onProgress?: (target: LocritTarget, phase: string) => void;
@@ -86,6 +98,7 @@ function emit(event: RunEvent): void {
 /** Runs task `task` with the same payload for each target; the outcomes come back in the order of the targets. */
 export async function runEach<N extends TaskName>(task: N, targets: LocritTarget[], payload: TaskPayload<N>, options: RunOptions): Promise<TaskOutcome<TaskResult<N>>[]> {
   type T = TaskResult<N>;
+  type Prepared = { ok: true; value: unknown; release(): Promise<void> } | { ok: false; error: unknown };
   const outcomes: TaskOutcome<T>[] = new Array(targets.length);
   let next = 0;
   const jobs = Math.max(1, Math.min(options.jobs, targets.length));
@@ -97,20 +110,57 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
   };
   process.on('SIGINT', onSigint);
 
+  // Prepared Locrits not yet handed to a lane, and the releases under way.
+  const prepared = new Map<number, Promise<Prepared>>();
+  const releases: Promise<void>[] = [];
+  const prepare = (index: number): void => {
+    if (!options.prefetch || index >= targets.length || prepared.has(index)) return;
+    prepared.set(index, options.prefetch.take(targets[index]).then(
+      ({ value, release }): Prepared => ({ ok: true, value, release }),
+      (error: unknown): Prepared => ({ ok: false, error }),
+    ));
+  };
+  const release = (ready: Prepared | undefined): void => {
+    // A release that fails (the folder already gone) has nothing left to clean.
+    if (ready?.ok) releases.push(ready.release().catch(() => undefined));
+  };
+
   const runLane = async (): Promise<void> => {
     let worker: Worker | null = null;
     try {
       while (next < targets.length && interrupts === 0) {
         const index = next++;
         const total = targets.length;
-        worker ??= new Worker();
+        // The worker starts first, so that it boots while this process prepares the Locrit.
+        worker ??= new Worker(task);
         busy.add(worker);
         emit({ kind: 'start', index, total, target: targets[index] });
         const onProgress = (target: LocritTarget, phase: string): void => {
           emit({ kind: 'phase', index, total, target, phase });
           options.onProgress?.(target, phase);
         };
-        const outcome = await worker.run(index, task, targets[index], payload, options.knobs, onProgress);
+        prepare(index);
+        prepare(next);
+        let outcome: TaskOutcome<T>;
+        const pending = prepared.get(index);
+        prepared.delete(index);
+        if (pending) {
+          const started = performance.now();
+          onProgress(targets[index], 'copying');
+          const ready = await pending;
+          if (ready.ok) {
+            try {
+              outcome = await worker.run(index, task, targets[index], payload, options.knobs, onProgress, ready.value);
+            } finally {
+              release(ready);
+            }
+            outcome.durationMs = Math.round(performance.now() - started);
+          } else {
+            outcome = { target: targets[index], ok: false, error: toErrorReport(ready.error), death: null, durationMs: Math.round(performance.now() - started) };
+          }
+        } else {
+          outcome = await worker.run(index, task, targets[index], payload, options.knobs, onProgress);
+        }
         busy.delete(worker);
         if (!worker.alive) worker = null;
         outcomes[index] = outcome;
@@ -125,6 +175,10 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
     await Promise.all(Array.from({ length: jobs }, runLane));
   } finally {
     process.off('SIGINT', onSigint);
+    // Prepared for a Locrit no lane took (the run was interrupted, or a lane failed).
+    for (const pending of prepared.values()) release(await pending);
+    prepared.clear();
+    await Promise.all(releases);
     emit({ kind: 'finish', total: targets.length });
   }
   for (let index = 0; index < targets.length; index++) {
@@ -137,19 +191,25 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
 
 class Worker {
   // Its own process group (detached), so that the terminal's Ctrl-C reaches this process only.
-  private readonly child = new ForkedChild<WorkerRequest, WorkerReply>(WORKER, { env: workerEnv(), stderrTailChars: STDERR_TAIL, detached: true });
+  private readonly child: ForkedChild<WorkerRequest, WorkerReply>;
   /** Stopped by a second Ctrl-C, not by a crash. */
   private interrupted = false;
+
+  constructor(task: TaskName) {
+    this.child = new ForkedChild<WorkerRequest, WorkerReply>(WORKER, { env: { ...workerEnv(), [WORKER_TASK_ENV]: task }, stderrTailChars: STDERR_TAIL, detached: true });
+  }
 
   get alive(): boolean {
     return this.child.alive;
   }
 
-  async run<N extends TaskName>(id: number, task: N, target: LocritTarget, payload: TaskPayload<N>, knobs: TestKnobs, onProgress?: (target: LocritTarget, phase: string) => void): Promise<TaskOutcome<TaskResult<N>>> {
+  async run<N extends TaskName>(
+    id: number, task: N, target: LocritTarget, payload: TaskPayload<N>, knobs: TestKnobs, onProgress?: (target: LocritTarget, phase: string) => void, prepared?: unknown,
+  ): Promise<TaskOutcome<TaskResult<N>>> {
     const started = performance.now();
     const poolMb = payloadPoolMb(payload);
     const memoryLimitMb = poolMb + MEMORY_HEADROOM_MB;
-    const answer = await this.child.ask<WorkerReply>({ type: 'run', id, task, target, payload, knobs }, (reply) => {
+    const answer = await this.child.ask<WorkerReply>({ type: 'run', id, task, target, payload, knobs, ...(prepared === undefined ? {} : { prepared }) }, (reply) => {
       if (reply.id !== id) return undefined;
       if (reply.type === 'progress') {
         onProgress?.(target, reply.phase);

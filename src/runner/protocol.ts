@@ -22,8 +22,16 @@ type Results = { [N in TaskName]: TaskTable[N] extends { result: infer R } ? R :
 export type TaskPayload<N extends TaskName> = Payloads[N];
 export type TaskResult<N extends TaskName> = Results[N];
 
+/**
+ * The environment variable naming the task a worker is started for: it loads that task's code
+ * and Kuzu while the parent is still preparing the first Locrit.
+ */
+export const WORKER_TASK_ENV = 'LOCRIT_MEM_WORKER_TASK';
+
 /** Parent -> worker. */
-export type WorkerRequest = { type: 'run'; id: number; task: TaskName; target: LocritTarget; payload: TaskPayload<TaskName>; knobs: TestKnobs } | { type: 'exit' };
+export type WorkerRequest =
+  | { type: 'run'; id: number; task: TaskName; target: LocritTarget; payload: TaskPayload<TaskName>; knobs: TestKnobs; prepared?: unknown }
+  | { type: 'exit' };
 
 /** Worker -> parent. */
 export type WorkerReply =
@@ -39,4 +47,6 @@ export interface TaskContext {
   knobs: TestKnobs;
   /** A point where a test may kill or pause this worker (the kill-at and pause-at knobs), for this Locrit. */
   testPoint(point: string): void;
+  /** What the parent prepared for this Locrit before sending it (RunOptions.prefetch), or undefined. */
+  prepared?: unknown;
 }

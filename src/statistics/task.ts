@@ -10,6 +10,7 @@ import { readFigures, readSessions, type SessionFigures } from '../store/figures
 import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';
 import { withSnapshot, type Snapshot } from '../store/snapshot.js';
+import { preparedSnapshot } from './prefetch.js';
 import { statusAgainst } from '../policy/limits.js';
 import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from './types.js';
 
@@ -36,9 +37,12 @@ export const STATS_BUFFER_POOL_MB = 64;
 /** Per-Locrit work, in a worker process: read-only open, a few aggregate queries, close. */
 export async function statsTask(target: LocritTarget, payload: StatsPayload, task: TaskContext): Promise<StatsTaskResult> {
   const { storageVersion } = checkHeader(target.dbPath);
-  task.progress('copying');
+  // Usually the parent took the copy already (src/statistics/prefetch.ts); it is read first.
+  const taken = preparedSnapshot(task.prepared, target.dbPath);
+  if (!taken) task.progress('copying');
   return withSnapshot(target.dbPath, async (snapshot) => {
     task.progress('reading');
+    task.testPoint('reading');
     const configured = payload.store.bufferPoolMb;
     const small = Math.min(configured, STATS_BUFFER_POOL_MB);
     let database: DatabaseFigures;
@@ -49,7 +53,7 @@ export async function statsTask(target: LocritTarget, payload: StatsPayload, tas
       database = await figuresOf(snapshot.dbPath, payload, storageVersion, configured);
     }
     return { database, snapshot: snapshotInfo(snapshot) };
-  });
+  }, { taken });
 }
 
 /** What a report says about the copy it read. */
@@ -58,7 +62,7 @@ export function snapshotInfo(snapshot: Snapshot): StatsTaskResult['snapshot'] {
 }
 
 async function figuresOf(dbPath: string, payload: StatsPayload, storageVersion: number, bufferPoolMb: number): Promise<DatabaseFigures> {
-  return withStore(dbPath, { readOnly: true, ...payload.store, bufferPoolMb }, async (store) => {
+  return withStore(dbPath, { readOnly: true, ...payload.store, bufferPoolMb, privateCopy: true }, async (store) => {
     // Reads only the part of the schema the figures need (the full readSchema costs ~20 statements).
     const figures = await readFigures(store);
     const now = new Date(payload.nowMs);

@@ -30,6 +30,21 @@ export function locksOn(file: string, procLocks = '/proc/locks'): FileLock[] {
   } catch {
     return [];
   }
+  return locksIn(table, stat);
+}
+
+/**
+ * locksOn without blocking: each read of /proc/locks waits about 10 ms for the kernel (little
+ * CPU), time this process can spend copying meanwhile.
+ */
+export async function locksOnInBackground(file: string, procLocks = '/proc/locks'): Promise<FileLock[]> {
+  const stat = await fs.promises.stat(file, { bigint: true }).catch(() => null);
+  if (!stat) return [];
+  const table = await fs.promises.readFile(procLocks, 'utf8').catch(() => null);
+  return table === null ? [] : locksIn(table, stat);
+}
+
+function locksIn(table: string, stat: fs.BigIntStats): FileLock[] {
   const { major, minor } = splitDevice(stat.dev);
   const locks: FileLock[] = [];
   for (const line of table.split('\n')) {
@@ -75,7 +90,7 @@ export async function writeLockHolder(file: string): Promise<LockHolder | null> 
 
 /** The process holding the database (a writer first, else any reader), or null when it is free. */
 export async function holderOf(dbPath: string): Promise<LockHolder | null> {
-  const locks = fs.existsSync(dbPath) ? locksOn(dbPath) : [];
+  const locks = await locksOnInBackground(dbPath);
   if (locks.length === 0) return null;
   const writer = locks.find((l) => l.mode === 'WRITE') ?? locks[0];
   return describeProcess(writer.pid);

@@ -1,8 +1,8 @@
 /** Entry point of a worker process: runs one Locrit task at a time for the parent. */
 import { toErrorReport } from '../errors.js';
-import type { WorkerReply, WorkerRequest } from '../runner/protocol.js';
+import { WORKER_TASK_ENV, type WorkerReply, type WorkerRequest } from '../runner/protocol.js';
 import { testPointFor } from '../testKnobs.js';
-import { runTask } from './tasks.js';
+import { preloadTask, runTask } from './tasks.js';
 
 const send = (reply: WorkerReply): void => {
   process.send!(reply);
@@ -26,10 +26,16 @@ process.on('message', async (request: WorkerRequest) => {
   }
   const { id } = request;
   try {
-    const context = { progress: (phase: string) => send({ type: 'progress', id, phase }), knobs: request.knobs, testPoint: testPointFor(request.knobs, request.target.name) };
+    const context = {
+      progress: (phase: string) => send({ type: 'progress', id, phase }), knobs: request.knobs, testPoint: testPointFor(request.knobs, request.target.name), prepared: request.prepared,
+    };
     const value = await runTask(request.task, request.target, request.payload, context);
     send({ type: 'done', id, value });
   } catch (error) {
     send({ type: 'failed', id, error: toErrorReport(error) });
   }
 });
+
+// The parent is preparing the first Locrit (a private copy) meanwhile: load what the task needs now.
+const expectedTask = process.env[WORKER_TASK_ENV];
+if (expectedTask) void preloadTask(expectedTask);

@@ -7,6 +7,7 @@
  */
 import type { LocritTarget } from '../layout/locrits.js';
 import type { TaskContext, TaskName, TaskPayload, TaskResult } from '../runner/protocol.js';
+import { loadKuzu } from '../store/kuzu.js';
 
 export type LocritTask<N extends TaskName> = (target: LocritTarget, payload: TaskPayload<N>, context: TaskContext) => Promise<TaskResult<N>>;
 
@@ -27,4 +28,10 @@ export const TASKS: { [N in TaskName]: () => Promise<LocritTask<N>> } = {
 export async function runTask<N extends TaskName>(name: N, target: LocritTarget, payload: TaskPayload<N>, context: TaskContext): Promise<TaskResult<N>> {
   const task = await TASKS[name]();
   return task(target, payload, context);
+}
+
+/** Loads a task's code and Kuzu ahead of its first request; a failure is left for that request to report. */
+export async function preloadTask(name: string): Promise<void> {
+  if (!Object.hasOwn(TASKS, name)) return;
+  await Promise.all([TASKS[name as TaskName](), loadKuzu()]).catch(() => undefined);
 }

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { statsTask } from '../../src/statistics/task.js';
 import { startAppStarts, startLiveWriter } from '../../src/fixtures/live.js';
 import { RUN_SCRATCH_ENV, scratchBase } from '../../src/layout/scratch.js';
-import { BIN, FIXED_NOW, makeLocrit, runCli, tempDir, writeConfig } from '../helpers.js';
+import { BIN, FIXED_NOW, makeLocrit, runCli, tempDir, waitForFile, writeConfig } from '../helpers.js';
 import { NO_TEST_KNOBS } from '../../src/testKnobs.js';
 
 const quiet = { progress: () => undefined, knobs: NO_TEST_KNOBS, testPoint: () => undefined };
@@ -72,6 +72,71 @@ describe('stats beside a running application', () => {
     assert.equal(opened, 40);
     assert.ok(runs.length >= 2, `${runs.length} runs of locrit-mem overlapped the application's opens`);
     for (const run of runs) assert.equal(run.stderr, '', `${run.command} printed on stderr`);
+    assert.deepEqual(fs.readdirSync(scratchBase(scratchRoot)), [], 'no copy is left behind');
+  });
+
+  it('reads a Locrit as its copy taken ahead was, though its writer commits between that copy and the read', async (t) => {
+    const data = tempDir(t);
+    const scratchRoot = tempDir(t, 'locrit-tmp-');
+    const pauses = tempDir(t, 'locrit-pause-');
+    await makeLocrit(data, { name: 'a', messages: 100 });
+    const b = await makeLocrit(data, { name: 'b', messages: 300 });
+    const writer = await startLiveWriter(b.dbPath, { checkpointEvery: 10, pauseMs: 2 });
+    t.after(() => writer.stop());
+    const low = writer.committed();
+    // The command's process stops once each copy is taken (test point 'copied'): a's, then b's.
+    const run = runCli(['-d', data, '--jobs', '1', 'stats', '--json'], { env: { TMPDIR: scratchRoot, LOCRIT_MEM_TEST: `pause-at=copied@${pauses}` } });
+    await waitForFile(path.join(pauses, 'a.copied'), run);
+    fs.rmSync(path.join(pauses, 'a.copied'));
+    await waitForFile(path.join(pauses, 'b.copied'), run);
+    // b's copy is taken and not read yet: the writer commits twice more before it is.
+    const high = await writer.nextCommit();
+    await writer.nextCommit();
+    fs.rmSync(path.join(pauses, 'b.copied'));
+    const { code, stdout, stderr } = await run;
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stdout) as { locrits: { name: string; database: { messages: number; relRows: Record<string, number> }; inUse: { pid: number } | null; snapshotAt: string }[] };
+    const read = report.locrits.find((l) => l.name === 'b')!;
+    assert.ok(read.database.messages >= low && read.database.messages < high, `${read.database.messages} messages: the writer had ${low} before the run and ${high} after b was copied`);
+    assert.equal(read.database.relRows.PART_OF - read.database.messages, b.relCounts.PART_OF - 300, 'PART_OF rows match the messages: one consistent state');
+    assert.equal(read.inUse?.pid, writer.pid);
+    assert.ok(writer.committed() > read.database.messages, 'the live file had moved on when the copy was read');
+    const stopped = await writer.stop();
+    assert.equal(stopped.stderr, '', 'the writer saw no error');
+    assert.deepEqual(fs.readdirSync(scratchBase(scratchRoot)), [], 'no copy is left behind');
+  });
+
+  it('removes the copy taken ahead for the next Locrit when the run is interrupted before it starts', async (t) => {
+    const data = tempDir(t);
+    const scratchRoot = tempDir(t, 'locrit-tmp-');
+    const pauses = tempDir(t, 'locrit-pause-');
+    for (const name of ['a', 'b', 'c']) await makeLocrit(data, { name, messages: 200 });
+    // The worker stops with a's copy in hand (test point 'reading') while b's is taken ahead.
+    const child = spawn(process.execPath, [BIN, '-d', data, '--jobs', '1', 'stats', '--json'], {
+      env: { ...process.env, TMPDIR: scratchRoot, LOCRIT_MEM_CONFIG: '', NO_COLOR: '1', LOCRIT_MEM_TEST: `pause-at=reading@${pauses}` }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitForFile(path.join(pauses, 'a.reading'), exited);
+    const runFolder = path.join(scratchBase(scratchRoot), `run-${child.pid}`);
+    const deadline = Date.now() + 60_000;
+    while (!fs.readdirSync(runFolder).some((name) => name.startsWith('b-'))) {
+      assert.ok(Date.now() < deadline, 'b was never copied ahead');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill('SIGINT');
+    while (!stderr.includes('Interrupted: finishing the Locrits in progress')) {
+      assert.ok(Date.now() < deadline && child.exitCode === null, `the run did not take the interrupt: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    fs.rmSync(path.join(pauses, 'a.reading'));
+    assert.equal(await exited, 130, stderr);
+    // a finished: its copy was not removed under it by the interrupt.
+    const report = JSON.parse(stdout) as { locrits: { name: string; database: { messages: number } | null; error: { kind: string } | null }[] };
+    assert.deepEqual(report.locrits.map((l) => [l.name, l.database?.messages ?? l.error?.kind]), [['a', 200], ['b', 'InterruptedError'], ['c', 'InterruptedError']]);
     assert.deepEqual(fs.readdirSync(scratchBase(scratchRoot)), [], 'no copy is left behind');
   });
 

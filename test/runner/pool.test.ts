@@ -13,9 +13,9 @@ import { spawn } from 'node:child_process';
 import { describe, it, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { StatsPayload } from '../../src/commands/stats.js';
-import { ExitCode } from '../../src/errors.js';
+import { DatabaseUnavailableError, ExitCode } from '../../src/errors.js';
 import type { LocritTarget } from '../../src/layout/locrits.js';
-import { runEach } from '../../src/runner/pool.js';
+import { runEach, type Prefetch } from '../../src/runner/pool.js';
 import { NO_TEST_KNOBS } from '../../src/testKnobs.js';
 import { FIXED_NOW, makeLocrit, tempDir } from '../helpers.js';
 
@@ -86,6 +86,42 @@ describe('worker pool', () => {
       assert.equal(exits.error.kind, 'InternalError');
       assert.equal(exits.error.exitCode, ExitCode.internal);
       assert.match(exits.error.message, /exited with code 7/);
+    }
+  });
+
+  it('prepares each Locrit in the parent at most one ahead, hands the value to its task, and releases every value, a dead worker\'s and a failed one\'s included', async (t) => {
+    const data = tempDir(t);
+    const first = await makeLocrit(data, { name: 'first', messages: 20, vectorIndexes: false });
+    const last = await makeLocrit(data, { name: 'last', messages: 30, vectorIndexes: false });
+    const target = (name: string, dbPath = path.join(data, name, 'kuzu.db')): LocritTarget => ({ name, dir: path.dirname(dbPath), dbPath });
+    const targets = [target('first', first.dbPath), target('killed'), target('unprepared'), target('last', last.dbPath)];
+    for (const jobs of [1, 2]) {
+      const held = new Set<string>();
+      const taken: string[] = [];
+      let mostHeld = 0;
+      const prefetch: Prefetch = {
+        async take(locrit) {
+          if (locrit.name === 'unprepared') throw new DatabaseUnavailableError(`${locrit.dbPath} changed during each of 8 attempts to copy it for reading`, 'busy', 'run the command again in a moment');
+          taken.push(locrit.name);
+          held.add(locrit.name);
+          mostHeld = Math.max(mostHeld, held.size);
+          return { value: { tag: locrit.name }, release: async () => void held.delete(locrit.name) };
+        },
+      };
+      const outcomes = await withDyingWorkers(t, () => runEach('stats', targets, payload, { jobs, knobs: NO_TEST_KNOBS, prefetch }));
+      assert.deepEqual(outcomes.map((o) => o.target.name), ['first', 'killed', 'unprepared', 'last'], `jobs ${jobs}: the order of the targets`);
+      const [a, killed, unprepared, b] = outcomes;
+      assert.ok(a.ok && b.ok, `jobs ${jobs}: ${JSON.stringify([a, b])}`);
+      assert.equal(a.value.database.messages, 20);
+      assert.equal(b.value.database.messages, 30);
+      assert.ok(!killed.ok);
+      assert.deepEqual(killed.death, { signal: 'SIGKILL', exitCode: null });
+      assert.ok(!unprepared.ok);
+      assert.equal(unprepared.death, null, 'a Locrit that could not be prepared is never sent to a worker');
+      assert.equal(unprepared.error.reason, 'busy');
+      assert.deepEqual(taken.sort(), ['first', 'killed', 'last']);
+      assert.deepEqual([...held], [], `jobs ${jobs}: every prepared value was released before runEach returned`);
+      assert.ok(mostHeld <= jobs + 1, `jobs ${jobs}: ${mostHeld} Locrits prepared at once`);
     }
   });
 
