@@ -21,7 +21,7 @@ import { describeProcess, locksOn } from '../store/locks.js';
 import { buildMergedDatabase, type Conflict, type MergeBuild, type MergeInput, type SourceTables } from '../store/mergeQueries.js';
 import type { TableCounts } from '../store/salvageQueries.js';
 import { listArchives, messageFilesOf } from '../archive/format.js';
-import { filesOfLocrit, runSourceChild, scanResets, type ResetScan } from './resets.js';
+import { filesOfLocrit, inTurns, READERS_AT_ONCE, runSourceChild, scanResets, type ResetScan } from './resets.js';
 
 export interface MergeOptions {
   folder: string;
@@ -196,27 +196,34 @@ export interface BuildOptions {
 /**
  * Builds at `tmpDb` one database from `sources`, the first winning on conflicting values;
  * messages a complete archive holds are left out of every source but the first. Each source is
- * read in a child process. Throws when a source cannot be read; the check's problems are in the result.
+ * read in a child process, two at a time. Throws when a source cannot be read; the check's
+ * problems are in the result.
  */
 export async function buildFromSources(tmpDb: string, workDir: string, sources: SourceFile[], options: BuildOptions): Promise<{ build: MergeBuild; sources: MergeSourceReport[]; dimension: number }> {
+  const read = (i: number, dimension: number | null): Promise<SourceTables> => {
+    const source = sources[i];
+    options.progress?.(i === 0 && source.role === 'current' ? 'merge: reading the current database' : `merge: reading ${path.basename(source.path)}`);
+    return source.copy ? exportFromCopy(source.path, source.wal, workDir, i, dimension, options.settings) : exportInPlace(source.path, workDir, i, dimension, options.settings);
+  };
+  // Read with the dimension asked for, or each with its own; the first source's then decides.
+  const exported = await inTurns(sources.length, READERS_AT_ONCE, (i) => read(i, options.dimension));
+  const dimension = options.dimension ?? exported[0].dimension ?? 768;
   const inputs: MergeInput[] = [];
   const reports: MergeSourceReport[] = [];
-  let dimension = options.dimension;
   for (const [i, source] of sources.entries()) {
-    options.progress?.(i === 0 && source.role === 'current' ? 'merge: reading the current database' : `merge: reading ${path.basename(source.path)}`);
-    const tables = source.copy ? await exportFromCopy(source.path, source.wal, workDir, i, dimension, options.settings) : await exportInPlace(source.path, workDir, i, dimension, options.settings);
-    dimension ??= tables.dimension ?? 768;
+    // A source of another dimension is read again, its embedding columns cast to (or left NULL in) the merged one.
+    const tables = (options.dimension ?? exported[i].dimension ?? 768) === dimension ? exported[i] : await read(i, dimension);
     reports.push(sourceReport(source.path, source.role, source.wal, tables));
     inputs.push({ label: source.path, tables });
   }
   await leaveOutArchived(inputs.slice(1), reports.slice(1), options, workDir);
   options.progress?.('merge: building the merged database');
-  const build = await buildMergedDatabase(tmpDb, inputs, options.folder, dimension ?? 768, options.settings);
+  const build = await buildMergedDatabase(tmpDb, inputs, options.folder, dimension, options.settings);
   for (const source of reports) {
     source.rowsAdded = build.added[source.path] ?? {};
     source.messagesAdded = source.rowsAdded.Message ?? 0;
   }
-  return { build, sources: reports, dimension: dimension ?? 768 };
+  return { build, sources: reports, dimension };
 }
 
 function createdAt(scan: ResetScan, backup: string): string {

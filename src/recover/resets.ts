@@ -126,26 +126,34 @@ export async function scanResets(dbPath: string, options: ResetScanOptions): Pro
   if (backups.length === 0) return scan;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'locrit-mem-resets-'));
   try {
-    // A WAL another file wrote is left out of the copy.
-    const current = await exportCurrentIds(dbPath, work, options.settings, wal !== null && wal.verdict !== 'own');
+    const walsUsed = backups.map((backup) => (wal?.verdict === 'foreign' && wal.ownerBackup === backup.path ? wal.wal : ownWal(backup.path)));
+    // The current file and the backups are read two at a time, each in its own process; compared one by one after.
+    const exports = await inTurns(backups.length + 1, READERS_AT_ONCE, (i) =>
+      i === 0
+        ? // A WAL another file wrote is left out of the copy.
+          exportCurrentIds(dbPath, work, options.settings, wal !== null && wal.verdict !== 'own')
+        : // A backup with a WAL to replay is read from a copy, so that the pair is read as one and nothing is written beside the backup.
+          exportIds(backups[i - 1].path, walsUsed[i - 1], work, `backup-${i - 1}`, options.settings, walsUsed[i - 1] !== null),
+    );
+    const current = exports[0];
     if ('error' in current) scan.current.error = current.error.message;
     else scan.current = { readable: true, error: null, messages: current.messages, firstMessageAt: current.firstMessageAt, lastMessageAt: current.lastMessageAt };
     const archiveFiles = archiveMessageFiles(scan.archives);
-    const everyMissing = await IdSet.create(path.join(work, 'missing-all'), options.settings);
+    // With one backup, the messages missing overall are its own: no union to build.
+    const everyMissing = backups.length > 1 ? await IdSet.create(path.join(work, 'missing-all'), options.settings) : null;
     try {
       for (const [index, backup] of backups.entries()) {
-        const ownedWal = wal?.verdict === 'foreign' && wal.ownerBackup === backup.path ? wal.wal : ownWal(backup.path);
-        const finding = await compareBackup(backup, ownedWal, 'error' in current ? null : current.file, archiveFiles, work, index, options);
+        const finding = await compareBackup(backup, walsUsed[index], exports[index + 1], 'error' in current ? null : current.file, archiveFiles, work, index, everyMissing !== null, options);
         scan.backups.push(finding.finding);
         if (!finding.finding.readable) scan.unreadable.push(finding.finding);
         else if ((finding.finding.missing ?? 0) > 0) {
           scan.resets.push(finding.finding);
-          if (finding.missingFile) await everyMissing.fill(finding.missingFile);
+          if (finding.missingFile) await everyMissing?.fill(finding.missingFile);
         }
       }
-      scan.missingTotal = await everyMissing.count();
+      scan.missingTotal = everyMissing ? await everyMissing.count() : (scan.resets[0]?.missing ?? 0);
     } finally {
-      await everyMissing.close();
+      await everyMissing?.close();
     }
     scan.resets.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
     return scan;
@@ -196,10 +204,12 @@ function archiveMessageFiles(archives: string[]): string[] {
 async function compareBackup(
   backup: BackupFile,
   walUsed: string | null,
+  exported: ExportOutcome,
   currentIds: string | null,
   archiveFiles: string[],
   work: string,
   index: number,
+  keepMissing: boolean,
   options: ResetScanOptions,
 ): Promise<{ finding: BackupFinding; missingFile: string | null }> {
   const finding: BackupFinding = {
@@ -218,8 +228,6 @@ async function compareBackup(
     firstMessageAt: null,
     lastMessageAt: null,
   };
-  // A backup with a WAL to replay is read from a copy, so that the pair is read as one and nothing is written beside the backup.
-  const exported = await exportIds(backup.path, walUsed, work, `backup-${index}`, options.settings, walUsed !== null);
   if ('error' in exported) {
     finding.error = exported.error.message;
     return { finding, missingFile: null };
@@ -238,7 +246,7 @@ async function compareBackup(
     finding.missing = await set.count();
     finding.missingExamples = await set.sample(options.examples ?? 3);
     let missingFile: string | null = null;
-    if (finding.missing > 0) {
+    if (finding.missing > 0 && keepMissing) {
       missingFile = path.join(work, `missing-${index}.parquet`);
       await set.exportTo(missingFile);
     }
@@ -300,6 +308,31 @@ async function exportCurrentIds(dbPath: string, work: string, settings: ReadSett
   }
 }
 
+
+/** Databases read at the same time: two cores' worth, each reader in its own process with its own bounded pool. */
+export const READERS_AT_ONCE = 2;
+
+/**
+ * `task(0)` ... `task(count - 1)`, at most `atOnce` running, results in order. Every task is
+ * waited for before a failure is thrown: none is left writing into a folder the caller removes.
+ */
+export async function inTurns<T>(count: number, atOnce: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results: PromiseSettledResult<T>[] = new Array(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      results[i] = await task(i).then(
+        (value) => ({ status: 'fulfilled' as const, value }),
+        (reason: unknown) => ({ status: 'rejected' as const, reason }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, count) }, worker));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
 
 /** Runs src/recover/sourceChild.js with `args`; a crash or a failure becomes an error naming `dbPath`. */
 export function runSourceChild<T>(args: string[], dbPath: string): Promise<ChildOutcome<T>> {

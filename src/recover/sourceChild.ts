@@ -16,6 +16,12 @@ import { exportSourceTables } from '../store/mergeQueries.js';
 import { foreignWalSigns } from '../store/walContent.js';
 
 const [mode, dbPath, output, bufferPoolText, dimensionText] = process.argv.slice(2);
+// A parent killed mid-run (SIGKILL) cannot stop its readers: a reader left alone stops itself
+// rather than go on writing into a work folder the next run cleans and fills again.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 250).unref();
 const settings = { bufferPoolMb: Number(bufferPoolText) || 64 };
 try {
   if (mode === 'ids-of-copy' && fs.existsSync(`${dbPath}.shadow`)) await withStore(dbPath, { readOnly: false, bufferPoolMb: settings.bufferPoolMb }, async () => undefined);
