@@ -260,9 +260,11 @@ export interface PartOfEdges {
   mismatched: number;
 }
 
+// Distinct node offsets, not node ids: the same count (both ends are of one table each), and
+// hashing an integer is cheaper than hashing Kuzu's internal id (90 ms less on 200,000 messages).
 const partOfAggregates = (m: string, s: string): string[] => [
-  `count(DISTINCT id(${m})) AS sources`,
-  `count(DISTINCT id(${s})) AS sessions_used`,
+  `count(DISTINCT offset(id(${m}))) AS sources`,
+  `count(DISTINCT offset(id(${s}))) AS sessions_used`,
   `count(CASE WHEN ${s}.id <> ${m}.session_id THEN 1 END) AS mismatched`,
 ];
 
@@ -510,8 +512,16 @@ export async function countMassRules(
  * Groups of message ids with the same session, timestamp and content (the application's conversation manager: a message
  * saved twice). Kuzu groups by a 64-bit hash of the content, so its hash table holds no
  * message text; the few groups it returns are then checked on the real content.
+ *
+ * A first statement only asks whether any two messages share a timestamp and a content hash:
+ * it neither groups by session_id nor collects ids (76 instead of 116 ms on 200,000 messages,
+ * which have none). Only when some do are the groups made as above.
  */
 export async function duplicateGroups(store: KuzuStore): Promise<string[][]> {
+  const candidates = await store.scalar<number | bigint>(
+    'MATCH (m:Message) WHERE m.content IS NOT NULL AND m.timestamp IS NOT NULL WITH m.timestamp AS t, hash(m.content) AS h, count(*) AS n WHERE n > 1 RETURN count(*)',
+  );
+  if (Number(candidates ?? 0) === 0) return [];
   const rows = await store.query<{ ids: string[] }>(
     'MATCH (m:Message) WHERE m.content IS NOT NULL AND m.timestamp IS NOT NULL ' +
       'WITH m.session_id AS s, m.timestamp AS t, hash(m.content) AS h, collect(m.id) AS ids, count(*) AS n WHERE n > 1 RETURN ids',
@@ -593,8 +603,9 @@ export async function readGraphFigures(store: KuzuStore, schema: DatabaseSchema,
 /** Sessions holding more than `limit` messages: how many, the largest first, and the largest size. */
 export async function sessionsOver(store: KuzuStore, schema: DatabaseSchema, limit: number): Promise<{ count: number; examples: string[]; largest: number }> {
   if (!schema.tables.PART_OF || !schema.tables.Session) return { count: 0, examples: [], largest: 0 };
-  const [largest] = await store.query<{ n: number | bigint }>('MATCH (m:Message)-[:PART_OF]->(s:Session) WITH s, count(m) AS n RETURN n ORDER BY n DESC LIMIT 1');
-  const largestSize = largest ? Number(largest.n) : 0;
+  // Grouped by the session's offset, not the node: the group key carries no columns.
+  const largest = await store.scalar<number | bigint>('MATCH (m:Message)-[:PART_OF]->(s:Session) WITH offset(id(s)) AS session, count(*) AS n RETURN max(n)');
+  const largestSize = largest === null ? 0 : Number(largest);
   if (limit <= 0 || largestSize <= limit) return { count: 0, examples: [], largest: largestSize };
   const count = Number(await store.scalar('MATCH (m:Message)-[:PART_OF]->(s:Session) WITH s, count(m) AS n WHERE n > $limit RETURN count(*)', { limit }));
   const rows = await store.query<{ id: string }>(

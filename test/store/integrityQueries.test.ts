@@ -143,6 +143,22 @@ describe('integrity queries', () => {
     });
   });
 
+  it('duplicates: the same session, timestamp and content make a group; the same timestamp and content in another session do not', async (t) => {
+    const data = tempDir(t);
+    const fixture = await makeLocrit(data, { name: 'twice', messages: 30, sessions: 2 });
+    const [original] = fixture.messageIds;
+    const copyOf = (copy: string, sessionId: string): string =>
+      `MATCH (m:Message {id: '${original}'})-[:PART_OF]->(s:Session) CREATE (:Message {id: '${copy}', role: m.role, content: m.content, timestamp: m.timestamp, session_id: ${sessionId}, metadata: m.metadata})`;
+    await withStore(fixture.dbPath, { readOnly: false, bufferPoolMb: 64 }, async (store) => {
+      assert.deepEqual(await duplicateGroups(store), []);
+      // Shares the timestamp and the content, in another session: what the first, cheaper statement finds, and not a duplicate.
+      await store.execute(copyOf(`${original}_elsewhere`, "'another session'"));
+      assert.deepEqual(await duplicateGroups(store), []);
+      await store.execute(copyOf(`${original}_again`, 'm.session_id'));
+      assert.deepEqual(await duplicateGroups(store).then((groups) => groups.map((g) => sortIds(g))), [sortIds([original, `${original}_again`])]);
+    });
+  });
+
   it('the deep read drops aggregates that fail and still reads the table whole', async (t) => {
     const data = tempDir(t);
     const fixture = await makeLocrit(data, { name: 'extra', messages: 40 });
