@@ -7,6 +7,7 @@ import { REPORT_VERSION, toolInfo } from '../commands/report.js';
 import { toolVersion } from '../version.js';
 import { locatingOptions, withLocatingOptions } from './invocation.js';
 import type { CliIO } from './io.js';
+import { prestartWorkerFor } from './prestart.js';
 
 export async function runCli(args: string[], io: CliIO): Promise<number> {
   // The commonest probe of all answers without loading commander (start-up time matters to cron and CI).
@@ -14,6 +15,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${toolVersion()}\n`);
     return ExitCode.ok;
   }
+  prestartWorkerFor(args);
   const [{ CommanderError, buildProgram }, { CliRuntime }] = await Promise.all([import('./program.js'), import('./runtime.js')]);
   const locating = locatingOptions(args);
   const runtime = new CliRuntime(io, locating);

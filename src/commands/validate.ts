@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { ConfigError, ExitCode, worstExitCode, type ErrorReport, type ExitCode as Code } from '../errors.js';
-import { scanResets, type ResetScan } from '../recover/resets.js';
+import type { ResetScan } from '../recover/resets.js';
 import { describeLossMarker, readLossMarker } from '../layout/lossMarker.js';
 import { fileSizes } from '../layout/files.js';
 import { identify, resolveTargets, type LocritIdentity, type LocritTarget } from '../layout/locrits.js';
@@ -17,7 +17,6 @@ import { locritArchiveDir } from '../archive/format.js';
 import { checkDeepScan, checkFile, checkPermissions, failsRun, FindingCollector, mergeFindings, RULES, severityCounts, worstSeverity, type Finding, type RuleDef, type Severity } from '../policy/integrityRules.js';
 import { runEach, type TaskOutcome } from '../runner/pool.js';
 import type { TableScan } from '../store/deepScan.js';
-import { findLeftovers } from '../retention/leftovers.js';
 import type { ConfigNote } from '../config/registry.js';
 import type { ValueSource } from '../config/sources.js';
 import { dataLocations, storeSettings, type CommandContext } from './context.js';
@@ -106,6 +105,9 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     tool: toolInfo(),
     nowMs: context.now.getTime(),
   };
+  // Needed once the workers are done: loaded while they work, not before they start.
+  const afterRun = Promise.all([import('../recover/resets.js'), import('../retention/leftovers.js')]);
+  afterRun.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const lastPhase = new Map<string, string>();
   const progress = {
     jobs: context.jobs,
@@ -144,6 +146,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   context.reporter.done();
 
   // Resets are found from the parent: each backup is read in a child process of its own.
+  const [{ scanResets }, { findLeftovers }] = await afterRun;
   const scans: (ResetScan | null)[] = [];
   for (const target of targets) {
     context.reporter.phase(`${target.name}: comparing backups`);

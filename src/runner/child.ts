@@ -6,6 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import type { Socket } from 'node:net';
 
 /** How a child process ended. */
 export interface ChildDeath {
@@ -47,6 +48,20 @@ export class ForkedChild<Request, Reply> {
 
   get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /**
+   * Whether the child (its process, IPC channel and stderr pipe) keeps this process alive. A
+   * child started ahead of need is not held until it is used: if it never is, this process
+   * still exits, and the child follows when its IPC channel closes.
+   */
+  hold(held: boolean): void {
+    // The stderr pipe is a net.Socket, whose ref and unref the stream type does not show.
+    const handles: ({ ref(): unknown; unref(): unknown } | null | undefined)[] = [this.child, this.child.channel, this.child.stderr as unknown as Socket | null];
+    for (const handle of handles) {
+      if (held) handle?.ref();
+      else handle?.unref();
+    }
   }
 
   /** The lines of the tail of its stderr (Kuzu's last words before a crash, a JS stack). */

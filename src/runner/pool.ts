@@ -95,6 +95,33 @@ function emit(event: RunEvent): void {
   for (const listener of runListeners) listener(event);
 }
 
+/** A worker started before the first runEach (prestartWorker), not yet taken by a run. */
+let spare: Worker | null = null;
+
+/**
+ * Starts a worker process for `task` now, before the first runEach: a command calls it as early
+ * as it can, so that the worker's start (Node, then the task's code and Kuzu, which it loads
+ * while it waits: 100 ms and more) overlaps with this process loading the configuration and the
+ * command. The first run takes it; until then it does not keep this process alive, and if no
+ * run does, it ends with this process. Best effort: a failure here is met again, and reported,
+ * by the run.
+ */
+export function prestartWorker(task: TaskName): void {
+  try {
+    spare ??= new Worker(task, { held: false });
+  } catch {
+    spare = null;
+  }
+}
+
+function takeSpare(): Worker | null {
+  const worker = spare;
+  spare = null;
+  if (!worker?.alive) return null;
+  worker.hold();
+  return worker;
+}
+
 /** Runs task `task` with the same payload for each target; the outcomes come back in the order of the targets. */
 export async function runEach<N extends TaskName>(task: N, targets: LocritTarget[], payload: TaskPayload<N>, options: RunOptions): Promise<TaskOutcome<TaskResult<N>>[]> {
   type T = TaskResult<N>;
@@ -132,7 +159,7 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
         const index = next++;
         const total = targets.length;
         // The worker starts first, so that it boots while this process prepares the Locrit.
-        worker ??= new Worker(task);
+        worker ??= takeSpare() ?? new Worker(task);
         busy.add(worker);
         emit({ kind: 'start', index, total, target: targets[index] });
         const onProgress = (target: LocritTarget, phase: string): void => {
@@ -195,8 +222,14 @@ class Worker {
   /** Stopped by a second Ctrl-C, not by a crash. */
   private interrupted = false;
 
-  constructor(task: TaskName) {
+  /** `held: false`: started ahead of need (prestartWorker), it does not keep this process alive until hold() is called. */
+  constructor(task: TaskName, options: { held: boolean } = { held: true }) {
     this.child = new ForkedChild<WorkerRequest, WorkerReply>(WORKER, { env: { ...workerEnv(), [WORKER_TASK_ENV]: task }, stderrTailChars: STDERR_TAIL, detached: true });
+    if (!options.held) this.child.hold(false);
+  }
+
+  hold(): void {
+    this.child.hold(true);
   }
 
   get alive(): boolean {

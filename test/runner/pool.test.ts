@@ -164,6 +164,68 @@ await runEach('stats', [{ name: 'sleeps', dir: ${JSON.stringify(dir)}, dbPath: $
   });
 });
 
+describe('a worker started ahead', () => {
+  // Records, in every forked worker, its start (with the task it was asked to preload) and each request it is handed.
+  const PROBE = `
+import fs from 'node:fs';
+if (process.send) {
+  const note = (event) => fs.appendFileSync(process.env.WORKER_PROBE_FILE, JSON.stringify({ pid: process.pid, preload: process.env.LOCRIT_MEM_WORKER_TASK ?? null, event }) + '\\n');
+  note('start');
+  // Wraps the worker's own handler, as PRELOAD does: a listener of its own would take the first request before the worker listens.
+  const on = process.on.bind(process);
+  process.on = (event, listener) => on(event, event !== 'message' ? listener : (request, ...rest) => {
+    if (request?.type === 'run') note('run');
+    return listener(request, ...rest);
+  });
+}
+`;
+
+  /** Runs `body` (after importing prestartWorker and runEach) in a parent process of its own, with the probe in every worker. */
+  async function parentRun(t: TestContext, body: string): Promise<{ code: number | null; stdout: string; notes: { pid: number; preload: string | null; event: string }[] }> {
+    const dir = tempDir(t);
+    const probe = path.join(dir, 'probe.mjs');
+    const notes = path.join(dir, 'notes.jsonl');
+    const script = path.join(dir, 'parent.mjs');
+    fs.writeFileSync(probe, PROBE);
+    const pool = pathToFileURL(path.resolve('dist/src/runner/pool.js')).href;
+    fs.writeFileSync(script, `import { prestartWorker, runEach } from ${JSON.stringify(pool)};\n${body}\n`);
+    const env = { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(probe).href}`, WORKER_PROBE_FILE: notes };
+    const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    let stdout = '';
+    parent.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    // A parent kept alive by its idle worker would never end: 30 s is far more than it needs.
+    const deadline = setTimeout(() => parent.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((resolve) => parent.on('exit', resolve));
+    clearTimeout(deadline);
+    const read = (): { pid: number; preload: string | null; event: string }[] => (fs.existsSync(notes) ? fs.readFileSync(notes, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+    // The worker of a parent that ends without using it goes too.
+    for (const pid of new Set(read().map((n) => n.pid))) await waitFor(() => (isAlive(pid) ? null : true));
+    return { code, stdout, notes: read() };
+  }
+
+  it('is the worker the first run takes', async (t) => {
+    const data = tempDir(t);
+    const only = await makeLocrit(data, { name: 'only', messages: 10, vectorIndexes: false });
+    const run = await parentRun(t, `prestartWorker('stats');
+const [outcome] = await runEach('stats', [{ name: 'only', dir: ${JSON.stringify(path.dirname(only.dbPath))}, dbPath: ${JSON.stringify(only.dbPath)} }], ${JSON.stringify(payload)}, { jobs: 1, knobs: ${JSON.stringify(NO_TEST_KNOBS)} });
+process.stdout.write(String(outcome.ok && outcome.value.database.messages));`);
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, '10');
+    const starts = run.notes.filter((n) => n.event === 'start');
+    assert.equal(starts.length, 1, 'one worker: the one started ahead');
+    assert.equal(starts[0].preload, 'stats');
+    assert.deepEqual(run.notes.filter((n) => n.event === 'run').map((n) => n.pid), [starts[0].pid]);
+  });
+
+  it('never used, it does not keep its parent alive and ends with it', async (t) => {
+    const run = await parentRun(t, `prestartWorker('stats');
+await new Promise((resolve) => setTimeout(resolve, 300));`);
+    assert.equal(run.code, 0);
+    assert.equal(run.notes.filter((n) => n.event === 'start').length, 1);
+    assert.equal(run.notes.filter((n) => n.event === 'run').length, 0);
+  });
+});
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
