@@ -16,6 +16,7 @@ import { lookupUser, permissionFacts } from '../layout/ownership.js';
 import { locritArchiveDir } from '../archive/format.js';
 import { checkDeepScan, checkFile, checkPermissions, failsRun, FindingCollector, mergeFindings, RULES, severityCounts, worstSeverity, type Finding, type RuleDef, type Severity } from '../policy/integrityRules.js';
 import { runEach, type TaskOutcome } from '../runner/pool.js';
+import { snapshotsAhead } from '../statistics/prefetch.js';
 import type { TableScan } from '../store/deepScan.js';
 import type { ConfigNote } from '../config/registry.js';
 import type { ValueSource } from '../config/sources.js';
@@ -124,7 +125,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     // and an open cost more than the whole check of an ordinary Locrit). When the worker dies
     // during the deep read (Kuzu crashing on a damaged page), the rules are run again alone, so
     // that their findings are still reported beside the damage.
-    const both = await runEach('validate-check-deep', targets, payload, progress);
+    const both = await runEach('validate-check-deep', targets, payload, { ...progress, prefetch: snapshotsAhead(context.knobs) });
     const crashedInDeep = both.filter((o) => !o.ok && lastPhase.get(o.target.dbPath)?.startsWith('deep')).map((o) => o.target);
     const again = new Map((await runEach('validate-check', crashedInDeep, payload, progress)).map((o) => [o.target.dbPath, o]));
     first = both.map((o) => again.get(o.target.dbPath) ?? (o.ok ? { ...o, value: o.value.check } : o));
@@ -134,7 +135,8 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
       return read.ok ? { target: o.target, ok: true, value: read.result, durationMs: 0 } : { target: o.target, ok: false, error: read.error, death: null, durationMs: 0 };
     });
   } else {
-    first = await runEach(options.fix ? 'validate-fix' : 'validate-check', targets, payload, progress);
+    // --fix opens the live file itself; only the read-only check reads a copy taken here ahead of its worker.
+    first = options.fix ? await runEach('validate-fix', targets, payload, progress) : await runEach('validate-check', targets, payload, { ...progress, prefetch: snapshotsAhead(context.knobs) });
     if (options.deep) {
       // A second worker pass, so that a crash while reading every page keeps the findings above.
       const readable = first.filter((o) => o.ok).map((o) => o.target);

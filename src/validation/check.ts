@@ -43,16 +43,19 @@ import {
 import { withStore, type KuzuStore } from '../store/kuzu.js';
 import { readSchema, type DatabaseSchema } from '../store/schema.js';
 import { withSnapshot } from '../store/snapshot.js';
+import { preparedSnapshot } from '../statistics/prefetch.js';
 import type { CheckResult, ValidatePayload } from './types.js';
 
 /** The read-only checks, on a private copy: the live file is never opened (see src/store/snapshot.ts). */
 export async function checkSnapshot(target: LocritTarget, payload: ValidatePayload, task: TaskContext, planFix: boolean): Promise<{ result: CheckResult; plan: FixPlan | null }> {
-  task.progress('copying');
+  // Usually the parent took the copy already, while this worker started (see src/commands/validate.ts).
+  const taken = preparedSnapshot(task.prepared, target.dbPath);
+  if (!taken) task.progress('copying');
   return withSnapshot(target.dbPath, async (snapshot) => {
     task.progress('checking');
-    const checked = await withStore(snapshot.dbPath, { readOnly: true, ...payload.store }, (store) => checkDatabase(store, target, payload, planFix));
+    const checked = await withStore(snapshot.dbPath, { readOnly: true, ...payload.store, privateCopy: true }, (store) => checkDatabase(store, target, payload, planFix));
     return { ...checked, result: { ...checked.result, snapshot: { takenAt: snapshot.takenAt, holder: snapshot.holder } } };
-  });
+  }, { taken });
 }
 
 function messageSettingsOf(payload: ValidatePayload): MessageRuleSettings {

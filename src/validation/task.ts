@@ -12,6 +12,7 @@ import { DEEP_BATCH, deepScan } from '../store/deepScan.js';
 import { withStore } from '../store/kuzu.js';
 import { readSchema } from '../store/schema.js';
 import { withSnapshot } from '../store/snapshot.js';
+import { preparedSnapshot } from '../statistics/prefetch.js';
 import { checkDatabase, checkSnapshot, rulePasses } from './check.js';
 import { fixDatabase } from './fix.js';
 import type { CheckDeepResult, CheckResult, DeepResult, FixTaskResult, ValidatePayload } from './types.js';
@@ -51,11 +52,13 @@ export async function deepTask(target: LocritTarget, payload: ValidatePayload, t
 export async function checkDeepTask(target: LocritTarget, payload: ValidatePayload, task: TaskContext): Promise<CheckDeepResult> {
   return asDamageOnFailure(target, async () => {
     checkHeader(target.dbPath);
-    task.progress('copying');
+    // Usually the parent took the copy already, while this worker started (see src/commands/validate.ts).
+    const taken = preparedSnapshot(task.prepared, target.dbPath);
+    if (!taken) task.progress('copying');
     return withSnapshot(target.dbPath, async (snapshot) => {
       task.progress('checking');
       const readFrom = { takenAt: snapshot.takenAt, holder: snapshot.holder };
-      return withStore(snapshot.dbPath, { readOnly: true, ...payload.store }, async (store): Promise<CheckDeepResult> => {
+      return withStore(snapshot.dbPath, { readOnly: true, ...payload.store, privateCopy: true }, async (store): Promise<CheckDeepResult> => {
         const schema = await readSchema(store);
         // The per-message rules ride on the deep read of Message, so that the table (the
         // embeddings are most of the file) is read once, and some graph rules on its reads of
@@ -74,7 +77,7 @@ export async function checkDeepTask(target: LocritTarget, payload: ValidatePaylo
         const { result } = await checkDatabase(store, target, payload, false, { schema, ...passes });
         return { check: { ...result, snapshot: readFrom }, deep };
       });
-    });
+    }, { taken });
   });
 }
 
