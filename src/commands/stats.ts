@@ -155,18 +155,28 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     store: storeSettings(context), nowMs: context.now.getTime(), ...(options.sessions ? { sessions: { cap: memory.max_messages_per_conversation } } : {}),
   };
   const { backupDir, archiveDir } = dataLocations(context);
+  // Resets are found from the parent (each backup is read in a child process of its own), one
+  // Locrit at a time, each as soon as its worker is done with it: they overlap the rest of the run.
+  const scanning = new Map<LocritTarget, Promise<ResetScan | null>>();
+  let lastScan: Promise<unknown> = Promise.resolve();
+  const scan = (target: LocritTarget, phase: boolean): void => {
+    if (scanning.has(target)) return;
+    const scanned = lastScan.then(() => {
+      if (phase) context.reporter.phase(`${target.name}: comparing backups`);
+      return scanResets(target.dbPath, { archiveRoot: archiveDir, folder: target.name, backupDir, settings: { bufferPoolMb: Math.min(payload.store.bufferPoolMb, 256) } }).catch(() => null);
+    });
+    scanning.set(target, scanned);
+    lastScan = scanned;
+  };
   const outcomes = await runEach('stats', targets, payload, {
     jobs: context.jobs,
     prefetch: snapshotsAhead(context.knobs),
     knobs: context.knobs,
     onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
+    onOutcome: (outcome) => scan(outcome.target, false),
   });
-  // Resets are found from the parent: each backup is read in a child process of its own.
-  const scans: (ResetScan | null)[] = [];
-  for (const target of targets) {
-    context.reporter.phase(`${target.name}: comparing backups`);
-    scans.push(await scanResets(target.dbPath, { archiveRoot: archiveDir, folder: target.name, backupDir, settings: { bufferPoolMb: Math.min(payload.store.bufferPoolMb, 256) } }).catch(() => null));
-  }
+  for (const target of targets) scan(target, true);
+  const scans = await Promise.all(targets.map((target) => scanning.get(target)!));
   context.reporter.done();
 
   const locrits = outcomes.map((outcome, i): LocritStats => {
