@@ -196,7 +196,7 @@ async function copyPrivate(from: string, to: string, lanes = 1): Promise<void> {
  */
 export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}): Promise<OwnedSnapshot> {
   checkHeader(dbPath);
-  // Looked for while kuzu.db is copied (reading /proc/locks mostly waits); known before the WAL is.
+  // Looked for while the files are copied (reading /proc/locks mostly waits in the kernel).
   const holderFound = holderOf(dbPath);
   let holder: LockHolder | null = null;
   const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
@@ -227,13 +227,12 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
       let walCopied = false;
       try {
         await copyPrivate(dbPath, copyDb, DB_COPY_LANES);
-        holder = await holderFound;
         options.betweenCopies?.();
         if (wal) {
           await copyPrivate(walPath, copyWal);
           walCopied = true;
-          // The pages of a checkpoint killed half-way (see finishKilledCheckpoint).
-          if (!holder && fs.existsSync(`${dbPath}.shadow`)) await copyPrivate(`${dbPath}.shadow`, `${copyDb}.shadow`);
+          // The pages of a checkpoint killed half-way (see finishKilledCheckpoint), copied when nobody holds the file.
+          if (fs.existsSync(`${dbPath}.shadow`) && !(holder = await holderFound)) await copyPrivate(`${dbPath}.shadow`, `${copyDb}.shadow`);
         }
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
@@ -242,6 +241,9 @@ export async function takeSnapshot(dbPath: string, options: SnapshotOptions = {}
         continue; // a file went away while we copied it (a checkpoint deleting the WAL): copy again
       }
       if (!consistentCopy({ db: db!, wal }, { db: stateOf(dbPath), wal: wal ? stateOf(walPath) : null }, walCopied)) continue;
+      // Awaited outside the copy's window: under load a read of /proc/locks can wait tens of ms,
+      // and a longer window catches more of a busy writer's checkpoints.
+      holder = await holderFound;
       const walBytes = walCopied ? fs.statSync(copyWal).size : null;
       return { livePath: dbPath, dbPath: copyDb, takenAt: takenAt.toISOString(), attempts: attempt, dbBytes: Number(db!.size), walBytes, holder, remove, removeInBackground };
     }
