@@ -22,9 +22,9 @@ import type { DatabaseSchema, TableInfo } from './schema.js';
 
 /**
  * Offsets per batch. Kuzu 0.11 does not narrow a scan to an offset range: every batch reads the
- * whole table again (filtering is cheap, reading is not), so batches are made large enough that
- * one covers a Locrit of any usual size; they still bound a batch on a huge table and say where
- * a read failed.
+ * whole table again (and the range filter is not free either: see batchQuery), so batches are
+ * made large enough that one covers a Locrit of any usual size, which is then read without a
+ * range; they still bound a batch on a huge table and say where a read failed.
  */
 export const DEEP_BATCH = 1_000_000;
 
@@ -76,19 +76,24 @@ export interface DeepExtra {
   done(): void;
 }
 
-/** The batch query of one table: row count plus one hash sum per column read (and the extra aggregates). */
-function batchQuery(table: TableInfo, schema: DatabaseSchema, extra: DeepExtra | null = null): { cypher: string; columns: number } {
+/**
+ * The batch query of one table: row count plus one hash sum per column read (and the extra
+ * aggregates). `whole`: the batch covers every offset of the table, so the statement reads it
+ * without the offset range (the same rows; the range alone cost 110 ms of PART_OF's 270 on
+ * 200,000 messages) and takes no $lo / $hi.
+ */
+function batchQuery(table: TableInfo, schema: DatabaseSchema, extra: DeepExtra | null = null, whole = false): { cypher: string; columns: number } {
   let match: string;
   let reads: string[];
   if (table.kind === 'NODE') {
     reads = table.columns.map((c, i) => `sum(hash(n.${quoteName(c.name)})) AS c${i}`);
-    match = `MATCH (n:${quoteName(table.name)}) WHERE offset(id(n)) >= $lo AND offset(id(n)) < $hi`;
+    match = `MATCH (n:${quoteName(table.name)})${whole ? '' : ' WHERE offset(id(n)) >= $lo AND offset(id(n)) < $hi'}`;
   } else {
     const fromKey = primaryKeyOf(table.from ? schema.tables[table.from] : undefined);
     const toKey = primaryKeyOf(table.to ? schema.tables[table.to] : undefined);
     if (!table.from || !table.to || !fromKey || !toKey) throw new Error(`cannot tell which tables ${table.name} connects`);
     reads = [`sum(hash(a.${quoteName(fromKey)})) AS k0`, `sum(hash(b.${quoteName(toKey)})) AS k1`, ...table.columns.filter((c) => !c.name.startsWith('_')).map((c, i) => `sum(hash(r.${quoteName(c.name)})) AS c${i}`)];
-    match = `MATCH (a:${quoteName(table.from)})-[r:${quoteName(table.name)}]->(b:${quoteName(table.to)}) WHERE offset(id(r)) >= $lo AND offset(id(r)) < $hi`;
+    match = `MATCH (a:${quoteName(table.from)})-[r:${quoteName(table.name)}]->(b:${quoteName(table.to)})${whole ? '' : ' WHERE offset(id(r)) >= $lo AND offset(id(r)) < $hi'}`;
   }
   if (!extra) return { cypher: `${match} RETURN count(*) AS rows, ${reads.join(', ')}`, columns: reads.length };
   const names = reads.map((r) => r.slice(r.lastIndexOf(' AS ') + 4));
@@ -124,18 +129,21 @@ export async function deepScan(
         extra?.done(); // an empty table: nothing to add up
         continue;
       }
-      const withExtra = extra ? batchQuery(table, schema, extra).cypher : cypher;
+      const whole = Number(last) < batch;
+      const plain = whole ? batchQuery(table, schema, null, true).cypher : cypher;
+      const withExtra = extra ? batchQuery(table, schema, extra, whole).cypher : plain;
       for (; lo <= Number(last); lo += batch) {
+        const range: Params = whole ? {} : { lo, hi: lo + batch };
         let row: Row | undefined;
         if (extra) {
           try {
-            [row] = await store.query(withExtra, { ...extra.params, lo, hi: lo + batch });
+            [row] = await store.query(withExtra, { ...extra.params, ...range });
             if (row) extra.fold(row);
           } catch {
             extra = null; // read the batch again without them: their failure is not the table's
           }
         }
-        if (!extra) [row] = await store.query(cypher, { lo, hi: lo + batch });
+        if (!extra) [row] = await store.query(plain, range);
         scan.rowsRead += Number(row?.rows ?? 0);
         onProgress(table.name, scan.rowsRead);
       }

@@ -42,6 +42,46 @@ export async function readSchemaInput(store: KuzuStore, schema: DatabaseSchema, 
   return { tables: schemaTables(schema), vectorIndexes, embeddingCounts };
 }
 
+/**
+ * How many embeddings a column holds (what readSchemaInput counts), added to --deep's read of its
+ * table, which hashes every embedding anyway: one read of the column instead of two.
+ */
+export class EmbeddingCountPass implements DeepExtra {
+  readonly params: Params = {};
+  readonly results = ['embeddings'];
+  private count = 0;
+  private finished = false;
+
+  constructor(
+    readonly table: string,
+    private readonly column: string,
+  ) {}
+
+  aggregates({ node }: Pick<DeepVariables, 'node'>): string[] {
+    return [`count(${node}.\`${this.column.replace(/`/g, '``')}\`) AS embeddings`];
+  }
+
+  fold(row: Row): void {
+    this.count += Number(row.embeddings ?? 0);
+  }
+
+  done(): void {
+    this.finished = true;
+  }
+
+  /** The count under readSchemaInput's key ("Table.column"), or null when the deep read dropped it. */
+  known(): [string, number] | null {
+    return this.finished ? [`${this.table}.${this.column}`, this.count] : null;
+  }
+}
+
+/** The embedding columns other than Message's (whose count the rule pass over Message gives), as passes for --deep. */
+export function embeddingCountPasses(schema: DatabaseSchema): EmbeddingCountPass[] {
+  return Object.entries(EMBEDDING_COLUMNS)
+    .filter(([table, column]) => table !== 'Message' && schema.tables[table]?.kind === 'NODE' && schema.tables[table].columns.some((c) => c.name === column))
+    .map(([table, column]) => new EmbeddingCountPass(table, column));
+}
+
 /** How many things break a rule, and the first ids in id order. */
 export interface CountedIds {
   count: number;

@@ -24,6 +24,8 @@ import type { TaskContext } from '../runner/protocol.js';
 import {
   countMassRules,
   duplicateGroups,
+  embeddingCountPasses,
+  type EmbeddingCountPass,
   judgeEmbeddings,
   judgeMetadata,
   MessageRulePass,
@@ -72,6 +74,8 @@ export interface RulePasses {
   message: MessageRulePass | null;
   partOf: PartOfPass | null;
   respondsTo: RespondsToPass | null;
+  /** The embedding counts of the schema rules, for the tables other than Message. */
+  embeddingCounts: EmbeddingCountPass[];
 }
 
 /** The per-message rules as aggregates over Message (null when Message lacks the columns they need). */
@@ -94,6 +98,7 @@ export function rulePasses(schema: DatabaseSchema, payload: ValidatePayload): Ru
     message: messagePass(schema, payload),
     partOf: capabilities.message && capabilities.partOf ? new PartOfPass() : null,
     respondsTo: capabilities.message && respondsTo?.from === 'Message' && respondsTo.to === 'Message' ? new RespondsToPass() : null,
+    embeddingCounts: embeddingCountPasses(schema),
   };
 }
 
@@ -114,7 +119,7 @@ export async function checkDatabase(
   const capabilities = messageCapabilities({ tables: schemaTables(schema), vectorIndexes: [], embeddingCounts: {} });
   const messageSettings = messageSettingsOf(payload);
   const planner = planFix ? new FixPlanBuilder() : null;
-  const knownEmbeddings: Record<string, number> = {};
+  const knownEmbeddings: Record<string, number> = Object.fromEntries((prepared?.embeddingCounts ?? []).map((pass) => pass.known()).filter((known): known is [string, number] => known !== null));
   const messages = schema.tables.Message ? Number(await store.scalar('MATCH (m:Message) RETURN count(m)')) : 0;
   let shortcuts: GraphShortcuts = {};
   if (planner) {

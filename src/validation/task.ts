@@ -61,10 +61,11 @@ export async function checkDeepTask(target: LocritTarget, payload: ValidatePaylo
       return withStore(snapshot.dbPath, { readOnly: true, ...payload.store, privateCopy: true }, async (store): Promise<CheckDeepResult> => {
         const schema = await readSchema(store);
         // The per-message rules ride on the deep read of Message, so that the table (the
-        // embeddings are most of the file) is read once, and some graph rules on its reads of
-        // PART_OF and RESPONDS_TO; the other rules run after it.
+        // embeddings are most of the file) is read once, some graph rules on its reads of
+        // PART_OF and RESPONDS_TO, and the other embedding counts on their tables' reads; the
+        // other rules run after it.
         const passes = rulePasses(schema, payload);
-        const extras = [passes.message, passes.partOf, passes.respondsTo].filter((p): p is NonNullable<typeof p> => p !== null);
+        const extras = [passes.message, passes.partOf, passes.respondsTo, ...passes.embeddingCounts].filter((p): p is NonNullable<typeof p> => p !== null);
         // The parent reads this phase name to tell a crash of the deep read from one of the rules.
         task.progress('deep: reading every row');
         let deep: CheckDeepResult['deep'];

@@ -7,6 +7,7 @@ import {
   countAndExamples,
   countMassRules,
   duplicateGroups,
+  embeddingCountPasses,
   judgeEmbeddings,
   judgeMetadata,
   MessageRulePass,
@@ -156,6 +157,25 @@ describe('integrity queries', () => {
       assert.deepEqual(await duplicateGroups(store), []);
       await store.execute(copyOf(`${original}_again`, 'm.session_id'));
       assert.deepEqual(await duplicateGroups(store).then((groups) => groups.map((g) => sortIds(g))), [sortIds([original, `${original}_again`])]);
+    });
+  });
+
+  it('the embedding counts of the schema rules, riding on the deep read, are those readSchemaInput counts alone', async (t) => {
+    const data = tempDir(t);
+    const fixture = await makeLocrit(data, { name: 'embedded', messages: 60, embeddedShare: 0.5 });
+    await withStore(fixture.dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) => {
+      const schema = await readSchema(store);
+      const passes = embeddingCountPasses(schema);
+      assert.deepEqual(passes.map((p) => p.table).sort(), ['Concept', 'Memory']);
+      await deepScan(store, schema, () => undefined, 1_000_000, passes);
+      const riding = Object.fromEntries(passes.map((p) => p.known()!));
+      const alone = (await readSchemaInput(store, schema)).embeddingCounts;
+      assert.deepEqual(riding, { 'Concept.name_embedding': alone['Concept.name_embedding'], 'Memory.content_embedding': alone['Memory.content_embedding'] });
+      assert.ok(Object.values(riding).some((count) => count > 0), 'some of them hold embeddings');
+      // Read in batches too.
+      const batched = embeddingCountPasses(schema);
+      await deepScan(store, schema, () => undefined, 3, batched);
+      assert.deepEqual(Object.fromEntries(batched.map((p) => p.known()!)), riding);
     });
   });
 
