@@ -17,7 +17,7 @@ export function prestartWorkerFor(args: string[]): void {
   const end = args.includes('--') ? args.indexOf('--') : args.length;
   const words = args.slice(0, end);
   if (words.some((w) => w === '--help' || w === '-h' || w === 'help' || w === '--version' || w === '-V')) return;
-  if (!words.includes('validate')) return;
-  const task = validateTask(words);
+  const task = words.includes('validate') ? validateTask(words) : words.includes('stats') ? 'stats' : null;
+  if (task === null) return;
   import('../runner/pool.js').then((pool) => pool.prestartWorker(task)).catch(() => undefined);
 }

@@ -8,9 +8,9 @@ import type { ConfigNote } from '../config/registry.js';
 import type { ValueSource } from '../config/sources.js';
 import { identify, resolveTargets, type LocritTarget } from '../layout/locrits.js';
 import { evaluateLimits, worstStatus, type LimitCheck, type LimitName, type LimitSettings, type LimitStatus } from '../policy/limits.js';
-import { findLeftovers, type Leftover } from '../retention/leftovers.js';
+import type { Leftover } from '../retention/leftovers.js';
 import { readLossMarker, type LossMarker } from '../layout/lossMarker.js';
-import { scanResets, type ResetScan } from '../recover/resets.js';
+import type { ResetScan } from '../recover/resets.js';
 import { runEach } from '../runner/pool.js';
 import { snapshotsAhead } from '../statistics/prefetch.js';
 import { dataLocations, storeSettings, type CommandContext } from './context.js';
@@ -155,14 +155,20 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     store: storeSettings(context), nowMs: context.now.getTime(), ...(options.sessions ? { sessions: { cap: memory.max_messages_per_conversation } } : {}),
   };
   const { backupDir, archiveDir } = dataLocations(context);
+  // Needed once a worker is done: loaded while the first Locrit is read, not before it is copied
+  // (loading code would hold up this process, which takes the copies).
+  type AfterRun = [typeof import('../recover/resets.js'), typeof import('../retention/leftovers.js')];
+  let afterRun: Promise<AfterRun> | null = null;
+  const loadAfterRun = (): Promise<AfterRun> => (afterRun ??= Promise.all([import('../recover/resets.js'), import('../retention/leftovers.js')]));
   // Resets are found from the parent (each backup is read in a child process of its own), one
   // Locrit at a time, each as soon as its worker is done with it: they overlap the rest of the run.
   const scanning = new Map<LocritTarget, Promise<ResetScan | null>>();
   let lastScan: Promise<unknown> = Promise.resolve();
   const scan = (target: LocritTarget, phase: boolean): void => {
     if (scanning.has(target)) return;
-    const scanned = lastScan.then(() => {
+    const scanned = lastScan.then(async () => {
       if (phase) context.reporter.phase(`${target.name}: comparing backups`);
+      const [{ scanResets }] = await loadAfterRun();
       return scanResets(target.dbPath, { archiveRoot: archiveDir, folder: target.name, backupDir, settings: { bufferPoolMb: Math.min(payload.store.bufferPoolMb, 256) } }).catch(() => null);
     });
     scanning.set(target, scanned);
@@ -172,12 +178,16 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     jobs: context.jobs,
     prefetch: snapshotsAhead(context.knobs),
     knobs: context.knobs,
-    onProgress: (target, phase) => context.reporter.phase(`${target.name}: ${phase}`),
+    onProgress: (target, phase) => {
+      if (phase === 'reading') void loadAfterRun().catch(() => undefined);
+      context.reporter.phase(`${target.name}: ${phase}`);
+    },
     onOutcome: (outcome) => scan(outcome.target, false),
   });
   for (const target of targets) scan(target, true);
   const scans = await Promise.all(targets.map((target) => scanning.get(target)!));
   context.reporter.done();
+  const [, { findLeftovers }] = await loadAfterRun();
 
   const locrits = outcomes.map((outcome, i): LocritStats => {
     const identity = identify(context.config.registry, outcome.target.name);
