@@ -175,7 +175,18 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
           const started = performance.now();
           onProgress(targets[index], 'copying');
           const ready = await pending;
-          if (ready.ok) {
+          if (ready.ok && interrupts >= 2) {
+            // A second Ctrl-C while the Locrit was being prepared stopped its worker: it is not sent.
+            release(ready);
+            const error = new InterruptedError('stopped while in progress: the run was interrupted', 'run the same command again to do it');
+            outcome = { target: targets[index], ok: false, error: toErrorReport(error), death: null, durationMs: Math.round(performance.now() - started) };
+          } else if (ready.ok) {
+            if (!worker.alive) {
+              // It died while the Locrit was being prepared (before any request reached it): a fresh one takes the Locrit.
+              busy.delete(worker);
+              worker = new Worker(task);
+              busy.add(worker);
+            }
             try {
               outcome = await worker.run(index, task, targets[index], payload, options.knobs, onProgress, ready.value);
             } finally {

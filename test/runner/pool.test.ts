@@ -125,6 +125,33 @@ describe('worker pool', () => {
     }
   });
 
+  it('a second Ctrl-C while a Locrit is being prepared ends the run at once: the Locrit is reported interrupted and its value released', async (t) => {
+    const dir = tempDir(t);
+    const script = path.join(dir, 'parent.mjs');
+    const pool = pathToFileURL(path.resolve('dist/src/runner/pool.js')).href;
+    // The preparation takes both interrupts, then lasts long enough for the killed worker's exit to be seen.
+    fs.writeFileSync(script, `
+import { runEach } from ${JSON.stringify(pool)};
+let released = false;
+const prefetch = { async take() {
+  process.emit('SIGINT');
+  process.emit('SIGINT');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return { value: null, release: async () => { released = true; } };
+} };
+const [outcome] = await runEach('stats', [{ name: 'slow', dir: ${JSON.stringify(dir)}, dbPath: ${JSON.stringify(path.join(dir, 'kuzu.db'))} }], ${JSON.stringify(payload)}, { jobs: 1, knobs: ${JSON.stringify(NO_TEST_KNOBS)}, prefetch });
+process.stdout.write(JSON.stringify({ ok: outcome.ok, kind: outcome.error?.kind, released }));
+`);
+    const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    parent.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const deadline = setTimeout(() => parent.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((resolve) => parent.on('exit', resolve));
+    clearTimeout(deadline);
+    assert.equal(code, 0, 'the run ended by itself');
+    assert.deepEqual(JSON.parse(stdout), { ok: false, kind: 'InterruptedError', released: true });
+  });
+
   it('a task that fails with an error leaves the worker alive and has no death', async (t) => {
     const data = tempDir(t);
     const only = await makeLocrit(data, { name: 'only', messages: 10, vectorIndexes: false });
