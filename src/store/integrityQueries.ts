@@ -275,6 +275,16 @@ export const METADATA_PAGE_VALUES = 250_000;
  */
 export async function judgeMetadata(store: KuzuStore, figures: MessageFigures, maxChars = METADATA_PAGE_CHARS, maxValues = METADATA_PAGE_VALUES): Promise<CountedIds> {
   if (figures.metadataToParse === 0 || figures.lastOffset === null) return { count: 0, examples: [] };
+  // Messages share few distinct metadata values (1,189 for 41,373 on 200,000 messages): when
+  // they all fit in one list and every one is an object, no message breaks the rule, and only
+  // they cross into JS (10 instead of 90 ms, plus the parsing). Otherwise the messages are judged
+  // one by one below.
+  if (figures.metadataChars <= maxChars && figures.metadataToParse <= maxValues) {
+    const [distinct] = await store.query<{ values: string[] | null; nulls: number | bigint }>(
+      "MATCH (m:Message) WHERE m.metadata IS NULL OR m.metadata <> '{}' RETURN collect(DISTINCT m.metadata) AS values, count(*) - count(m.metadata) AS nulls",
+    );
+    if (Number(distinct?.nulls ?? 0) === 0 && (distinct?.values ?? []).every((text) => isJsonObject(text))) return { count: 0, examples: [] };
+  }
   const pages = Math.max(1, Math.ceil(figures.metadataChars / maxChars), Math.ceil(figures.metadataToParse / maxValues));
   const width = Math.ceil((figures.lastOffset + 1) / pages);
   const bad: string[] = [];

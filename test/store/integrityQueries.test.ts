@@ -6,6 +6,7 @@ import { deepScan, type DeepExtra } from '../../src/store/deepScan.js';
 import {
   countAndExamples,
   countMassRules,
+  type CountedIds,
   duplicateGroups,
   embeddingCountPasses,
   judgeEmbeddings,
@@ -23,7 +24,7 @@ import {
 } from '../../src/store/integrityQueries.js';
 import { withStore } from '../../src/store/kuzu.js';
 import { readSchema } from '../../src/store/schema.js';
-import { makeLocrit, tempDir } from '../helpers.js';
+import { FIXED_NOW, makeLocrit, tempDir } from '../helpers.js';
 import { plantDefects } from '../commands/validate-fixtures.js';
 
 const sortIds = (ids: Iterable<string>): string[] => [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -176,6 +177,28 @@ describe('integrity queries', () => {
       const batched = embeddingCountPasses(schema);
       await deepScan(store, schema, () => undefined, 3, batched);
       assert.deepEqual(Object.fromEntries(batched.map((p) => p.known()!)), riding);
+    });
+  });
+
+  it('metadata: a NULL among valid objects is found, one message with a bad object too, whether the distinct values or every message are read', async (t) => {
+    const data = tempDir(t);
+    const fixture = await makeLocrit(data, { name: 'meta', messages: 40 });
+    const [nulled, broken] = fixture.messageIds;
+    const settings = { futureFrom: futureTimestampFrom({ futureSkewSeconds: 300, nowWallClockMs: FIXED_NOW.getTime() }), lowPriorityMaxChars: 20, enableEmbeddings: true };
+    await withStore(fixture.dbPath, { readOnly: false, bufferPoolMb: 64 }, async (store) => {
+      const schema = await readSchema(store);
+      const capabilities = messageCapabilities({ tables: schemaTables(schema), vectorIndexes: [], embeddingCounts: {} });
+      const judged = async (): Promise<CountedIds[]> => {
+        const figures = await runMessagePass(store, new MessageRulePass(capabilities, true, settings));
+        // Default bounds (one list of distinct values), and bounds too small for it (message by message).
+        return [await judgeMetadata(store, figures), await judgeMetadata(store, figures, 1, 1_000_000)];
+      };
+      await store.execute("MATCH (m:Message) SET m.metadata = '{\"source\": \"web\"}'");
+      assert.deepEqual(await judged(), [{ count: 0, examples: [] }, { count: 0, examples: [] }]);
+      await store.execute('MATCH (m:Message {id: $id}) SET m.metadata = NULL', { id: nulled });
+      assert.deepEqual(await judged(), Array(2).fill({ count: 1, examples: [nulled] }));
+      await store.execute("MATCH (m:Message {id: $id}) SET m.metadata = '[\"web\"]'", { id: broken });
+      assert.deepEqual(await judged(), Array(2).fill({ count: 2, examples: sortIds([nulled, broken]) }));
     });
   });
 
