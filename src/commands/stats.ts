@@ -167,6 +167,8 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
   const scan = (target: LocritTarget, phase: boolean): void => {
     if (scanning.has(target)) return;
     const scanned = lastScan.then(async () => {
+      // After the pending I/O callbacks: a worker waiting for its next Locrit is served first.
+      await new Promise((resolve) => setImmediate(resolve));
       if (phase) context.reporter.phase(`${target.name}: comparing backups`);
       const [{ scanResets }] = await loadAfterRun();
       return scanResets(target.dbPath, { archiveRoot: archiveDir, folder: target.name, backupDir, settings: { bufferPoolMb: Math.min(payload.store.bufferPoolMb, 256) } }).catch(() => null);

@@ -167,7 +167,6 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
           options.onProgress?.(target, phase);
         };
         prepare(index);
-        prepare(next);
         let outcome: TaskOutcome<T>;
         const pending = prepared.get(index);
         prepared.delete(index);
@@ -188,7 +187,10 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
               busy.add(worker);
             }
             try {
-              outcome = await worker.run(index, task, targets[index], payload, options.knobs, onProgress, ready.value);
+              // The request is sent at once; the next Locrit is prepared while this one is worked on.
+              const running = worker.run(index, task, targets[index], payload, options.knobs, onProgress, ready.value);
+              prepare(next);
+              outcome = await running;
             } finally {
               release(ready);
             }
