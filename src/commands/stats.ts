@@ -12,7 +12,7 @@ import type { Leftover } from '../retention/leftovers.js';
 import { readLossMarker, type LossMarker } from '../layout/lossMarker.js';
 import type { ResetScan } from '../recover/resets.js';
 import { runEach } from '../runner/pool.js';
-import { snapshotsAhead } from '../statistics/prefetch.js';
+import { snapshotsAhead } from '../store/snapshotsAhead.js';
 import { dataLocations, storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from '../statistics/types.js';

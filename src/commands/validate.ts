@@ -16,7 +16,7 @@ import { lookupUser, permissionFacts } from '../layout/ownership.js';
 import { locritArchiveDir } from '../archive/format.js';
 import { checkDeepScan, checkFile, checkPermissions, failsRun, FindingCollector, mergeFindings, RULES, severityCounts, worstSeverity, type Finding, type RuleDef, type Severity } from '../policy/integrityRules.js';
 import { runEach, type TaskOutcome } from '../runner/pool.js';
-import { snapshotsAhead } from '../statistics/prefetch.js';
+import { snapshotsAhead } from '../store/snapshotsAhead.js';
 import type { TableScan } from '../store/deepScan.js';
 import type { ConfigNote } from '../config/registry.js';
 import type { ValueSource } from '../config/sources.js';

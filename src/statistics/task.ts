@@ -10,7 +10,7 @@ import { readFigures, readSessions, type SessionFigures } from '../store/figures
 import { checkHeader } from '../store/header.js';
 import { withStore } from '../store/kuzu.js';
 import { withSnapshot, type Snapshot } from '../store/snapshot.js';
-import { preparedSnapshot } from './prefetch.js';
+import { preparedSnapshot } from '../store/snapshotsAhead.js';
 import { statusAgainst } from '../policy/limits.js';
 import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from './types.js';
 

@@ -45,7 +45,7 @@ import {
 import { withStore, type KuzuStore } from '../store/kuzu.js';
 import { readSchema, type DatabaseSchema } from '../store/schema.js';
 import { withSnapshot } from '../store/snapshot.js';
-import { preparedSnapshot } from '../statistics/prefetch.js';
+import { preparedSnapshot } from '../store/snapshotsAhead.js';
 import type { CheckResult, ValidatePayload } from './types.js';
 
 /** The read-only checks, on a private copy: the live file is never opened (see src/store/snapshot.ts). */

@@ -12,7 +12,7 @@ import { DEEP_BATCH, deepScan } from '../store/deepScan.js';
 import { withStore } from '../store/kuzu.js';
 import { readSchema } from '../store/schema.js';
 import { withSnapshot } from '../store/snapshot.js';
-import { preparedSnapshot } from '../statistics/prefetch.js';
+import { preparedSnapshot } from '../store/snapshotsAhead.js';
 import { checkDatabase, checkSnapshot, rulePasses } from './check.js';
 import { fixDatabase } from './fix.js';
 import type { CheckDeepResult, CheckResult, DeepResult, FixTaskResult, ValidatePayload } from './types.js';

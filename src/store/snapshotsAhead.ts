@@ -1,12 +1,13 @@
 /**
- * The parent's side of `stats`: each Locrit's private copy is taken in the command's process,
- * ahead of its worker (RunOptions.prefetch), so that copying overlaps the worker's start and the
- * previous Locrit's queries instead of adding to them. The worker reads the copy and leaves it;
- * this process removes it, in the background, once the worker is done with it.
+ * The parent's side of the read-only commands (`stats`, `validate` without --fix): each Locrit's
+ * private copy is taken in the command's process, ahead of its worker (RunOptions.prefetch), so
+ * that copying overlaps the worker's start and the previous Locrit's queries instead of adding
+ * to them. The worker reads the copy and leaves it; this process removes it, in the background,
+ * once the worker is done with it.
  */
 import type { LocritTarget } from '../layout/locrits.js';
 import type { Prefetch } from '../runner/pool.js';
-import { takeSnapshot, type Snapshot } from '../store/snapshot.js';
+import { takeSnapshot, type Snapshot } from './snapshot.js';
 import { testPointFor, type TestKnobs } from '../testKnobs.js';
 
 /** Copies taken ahead; `knobs`: the run's test knobs (the test point `copied`, in this process). */
