@@ -3,7 +3,6 @@
  * `Error: ...` / `Try: ...` pair on stderr. No other module sets the exit code.
  */
 import { asNoSpace, ExitCode, LocritMemError } from '../errors.js';
-import { REPORT_VERSION, toolInfo } from '../commands/report.js';
 import { toolVersion } from '../version.js';
 import { locatingOptions, withLocatingOptions } from './invocation.js';
 import type { CliIO } from './io.js';
@@ -30,9 +29,10 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   } catch (error) {
     const command = args.find((a) => program.commands.some((c) => c.name() === a)) ?? null;
     // With --json, a failed run still prints a JSON document on stdout, so that `jq` in CI gets one.
+    const report = wantsJson(args) && !runtime.printedResult ? await import('../commands/report.js') : null;
     const failed = (kind: string, message: string, hint: string | undefined, exitCode: number): number => {
       writeError(io, locating, message, hint);
-      if (wantsJson(args) && !runtime.printedResult) io.stdout.write(jsonError(command, kind, message, hint, exitCode));
+      if (report) io.stdout.write(jsonError(report, command, kind, message, hint, exitCode));
       return exitCode;
     };
     if (error instanceof CommanderError) {
@@ -59,11 +59,11 @@ function wantsJson(args: string[]): boolean {
 }
 
 /** The JSON document of a run that failed before it had a report: the same envelope, with `error`. */
-function jsonError(command: string | null, kind: string, message: string, hint: string | undefined, exitCode: number): string {
+function jsonError(report: typeof import('../commands/report.js'), command: string | null, kind: string, message: string, hint: string | undefined, exitCode: number): string {
   const document = {
-    version: REPORT_VERSION,
+    version: report.REPORT_VERSION,
     command,
-    tool: toolInfo(),
+    tool: report.toolInfo(),
     generatedAt: new Date().toISOString(),
     error: { kind, message, hint: hint ?? null, exitCode },
     exitCode,

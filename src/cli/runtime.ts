@@ -8,7 +8,6 @@ import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import type { CommandContext, ContextOptions, Reporter } from '../commands/context.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../layout/atomicFile.js';
 import { withLocatingOptions } from './invocation.js';
 import type { TableWidth } from './format.js';
 import type { CliIO, OutputFlags } from './io.js';
@@ -105,7 +104,9 @@ export class CliRuntime {
    * Writes a file through a temporary name and an atomic rename, so that a reader (the
    * Prometheus textfile collector, say) never sees half of it.
    */
-  writeAtomic(file: string, text: string): void {
+  async writeAtomic(file: string, text: string): Promise<void> {
+    // Loaded here, as the other modules a run may not need: every start of the tool would pay for them.
+    const { writeFileAtomic } = await import('../layout/atomicFile.js');
     const target = path.resolve(this.io.cwd, file);
     const dir = path.dirname(target);
     if (!fs.existsSync(dir)) throw new UsageError(`--output ${file}: folder ${dir} does not exist`, 'create the folder or choose another file');

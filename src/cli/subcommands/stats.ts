@@ -39,7 +39,7 @@ Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repos
         // Renderers (cli-table3, chalk) load only for the formats that need them, after the workers have done their part.
         const render = format === 'json' ? null : await import('../render/stats.js');
         const text = render === null ? runtime.json(report) : format === 'prometheus' ? render.statsPrometheus(report) : runtime.paste(render.statsTable(report, await runtime.colors(command), flags.verbose, runtime.tableWidth(command)));
-        if (options.output) runtime.writeAtomic(options.output, text);
+        if (options.output) await runtime.writeAtomic(options.output, text);
         else runtime.print(text);
         runtime.finish(report.exitCode);
       };

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../layout/atomicFile.js';
 import { UsageError } from '../../errors.js';
 import { positiveNumber, type CliRuntime } from '../runtime.js';
 
@@ -58,7 +57,7 @@ Reference (every option, the JSON fields): docs/validate.md in the locrit-mem re
       const report = await runValidate(context, { locrits, strict: options.strict, deep: options.deep, fix: options.fix, dryRun: options.dryRun, waitSeconds });
       if (junitFile) {
         const { validateJunit } = await import('../render/junit.js');
-        writeJunitFile(junitFile, validateJunit(report), options.junit!);
+        await writeJunitFile(junitFile, validateJunit(report), options.junit!);
       }
       if (flags.json) runtime.print(runtime.json(report));
       else {
@@ -70,7 +69,8 @@ Reference (every option, the JSON fields): docs/validate.md in the locrit-mem re
 }
 
 /** Atomic, so that a CI reader never sees half a report. */
-function writeJunitFile(file: string, text: string, shown: string): void {
+async function writeJunitFile(file: string, text: string, shown: string): Promise<void> {
+  const { writeFileAtomic } = await import('../../layout/atomicFile.js');
   try {
     writeFileAtomic(file, text);
   } catch (error) {
