@@ -13,11 +13,29 @@ function validateTask(options: string[]): TaskName {
   return options.includes('--deep') ? 'validate-check-deep' : 'validate-check';
 }
 
-export function prestartWorkerFor(args: string[]): void {
+/** The task the command named in `args` runs first, or null when it needs no worker (or is not known). */
+export function firstTaskFor(args: string[]): TaskName | null {
   const end = args.includes('--') ? args.indexOf('--') : args.length;
   const words = args.slice(0, end);
-  if (words.some((w) => w === '--help' || w === '-h' || w === 'help' || w === '--version' || w === '-V')) return;
-  const task = words.includes('validate') ? validateTask(words) : words.includes('stats') ? 'stats' : null;
+  if (words.some((w) => w === '--help' || w === '-h' || w === 'help' || w === '--version' || w === '-V')) return null;
+  // The first word naming a command is the command, unless it was an option's value (`-d stats`): then the guess is wrong, at the cost of an idle worker.
+  switch (words.find((w) => COMMANDS_WITH_WORKERS.includes(w))) {
+    case 'validate':
+      return validateTask(words);
+    case 'stats':
+      return 'stats';
+    case 'archive':
+    case 'emergency-cleanup':
+      return 'retention';
+    default:
+      return null;
+  }
+}
+
+const COMMANDS_WITH_WORKERS = ['stats', 'validate', 'archive', 'emergency-cleanup'];
+
+export function prestartWorkerFor(args: string[]): void {
+  const task = firstTaskFor(args);
   if (task === null) return;
   import('../runner/pool.js').then((pool) => pool.prestartWorker(task)).catch(() => undefined);
 }
