@@ -118,6 +118,8 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
       context.reporter.phase(`${target.name}: ${phase}`);
     },
   };
+  // The read-only check reads a copy this process takes ahead of its worker; --fix opens the live file itself.
+  const fromCopies = { ...progress, prefetch: snapshotsAhead(context.knobs) };
   let first: TaskOutcome<CheckResult | FixTaskResult>[];
   let deep: (TaskOutcome<DeepResult> | null)[] = targets.map(() => null);
   if (options.deep && !options.fix) {
@@ -125,7 +127,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     // and an open cost more than the whole check of an ordinary Locrit). When the worker dies
     // during the deep read (Kuzu crashing on a damaged page), the rules are run again alone, so
     // that their findings are still reported beside the damage.
-    const both = await runEach('validate-check-deep', targets, payload, { ...progress, prefetch: snapshotsAhead(context.knobs) });
+    const both = await runEach('validate-check-deep', targets, payload, fromCopies);
     const crashedInDeep = both.filter((o) => !o.ok && lastPhase.get(o.target.dbPath)?.startsWith('deep')).map((o) => o.target);
     const again = new Map((await runEach('validate-check', crashedInDeep, payload, progress)).map((o) => [o.target.dbPath, o]));
     first = both.map((o) => again.get(o.target.dbPath) ?? (o.ok ? { ...o, value: o.value.check } : o));
@@ -135,8 +137,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
       return read.ok ? { target: o.target, ok: true, value: read.result, durationMs: 0 } : { target: o.target, ok: false, error: read.error, death: null, durationMs: 0 };
     });
   } else {
-    // --fix opens the live file itself; only the read-only check reads a copy taken here ahead of its worker.
-    first = options.fix ? await runEach('validate-fix', targets, payload, progress) : await runEach('validate-check', targets, payload, { ...progress, prefetch: snapshotsAhead(context.knobs) });
+    first = options.fix ? await runEach('validate-fix', targets, payload, progress) : await runEach('validate-check', targets, payload, fromCopies);
     if (options.deep) {
       // A second worker pass, so that a crash while reading every page keeps the findings above.
       const readable = first.filter((o) => o.ok).map((o) => o.target);

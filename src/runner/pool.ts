@@ -147,6 +147,10 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
       (error: unknown): Prepared => ({ ok: false, error }),
     ));
   };
+  /** The outcome of a Locrit whose task was never sent: its preparation failed, or the run was stopped meanwhile. */
+  const notSent = (index: number, error: unknown, started: number): TaskOutcome<T> => ({
+    target: targets[index], ok: false, error: toErrorReport(error), death: null, durationMs: Math.round(performance.now() - started),
+  });
   const release = (ready: Prepared | undefined): void => {
     // A release that fails (the folder already gone) has nothing left to clean.
     if (ready?.ok) releases.push(ready.release().catch(() => undefined));
@@ -177,8 +181,7 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
           if (ready.ok && interrupts >= 2) {
             // A second Ctrl-C while the Locrit was being prepared stopped its worker: it is not sent.
             release(ready);
-            const error = new InterruptedError('stopped while in progress: the run was interrupted', 'run the same command again to do it');
-            outcome = { target: targets[index], ok: false, error: toErrorReport(error), death: null, durationMs: Math.round(performance.now() - started) };
+            outcome = notSent(index, new InterruptedError('stopped while in progress: the run was interrupted', 'run the same command again to do it'), started);
           } else if (ready.ok) {
             if (!worker.alive) {
               // It died while the Locrit was being prepared (before any request reached it): a fresh one takes the Locrit.
@@ -196,7 +199,7 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
             }
             outcome.durationMs = Math.round(performance.now() - started);
           } else {
-            outcome = { target: targets[index], ok: false, error: toErrorReport(ready.error), death: null, durationMs: Math.round(performance.now() - started) };
+            outcome = notSent(index, ready.error, started);
           }
         } else {
           outcome = await worker.run(index, task, targets[index], payload, options.knobs, onProgress);

@@ -37,7 +37,7 @@ export const STATS_BUFFER_POOL_MB = 64;
 /** Per-Locrit work, in a worker process: read-only open, a few aggregate queries, close. */
 export async function statsTask(target: LocritTarget, payload: StatsPayload, task: TaskContext): Promise<StatsTaskResult> {
   const { storageVersion } = checkHeader(target.dbPath);
-  // Usually the parent took the copy already (src/statistics/prefetch.ts); it is read first.
+  // Usually the parent took the copy already (src/store/snapshotsAhead.ts); it is read first.
   const taken = preparedSnapshot(task.prepared, target.dbPath);
   if (!taken) task.progress('copying');
   return withSnapshot(target.dbPath, async (snapshot) => {
