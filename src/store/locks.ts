@@ -37,7 +37,7 @@ export function locksOn(file: string, procLocks = '/proc/locks'): FileLock[] {
  * locksOn without blocking: each read of /proc/locks waits about 10 ms for the kernel (little
  * CPU), time this process can spend copying meanwhile.
  */
-export async function locksOnInBackground(file: string, procLocks = '/proc/locks'): Promise<FileLock[]> {
+export async function locksOnAsync(file: string, procLocks = '/proc/locks'): Promise<FileLock[]> {
   const stat = await fs.promises.stat(file, { bigint: true }).catch(() => null);
   if (!stat) return [];
   const table = await fs.promises.readFile(procLocks, 'utf8').catch(() => null);
@@ -90,7 +90,7 @@ export async function writeLockHolder(file: string): Promise<LockHolder | null> 
 
 /** The process holding the database (a writer first, else any reader), or null when it is free. */
 export async function holderOf(dbPath: string): Promise<LockHolder | null> {
-  const locks = await locksOnInBackground(dbPath);
+  const locks = await locksOnAsync(dbPath);
   if (locks.length === 0) return null;
   const writer = locks.find((l) => l.mode === 'WRITE') ?? locks[0];
   return describeProcess(writer.pid);
