@@ -142,3 +142,24 @@ export function dataLocations(context: Pick<CommandContext, 'config' | 'dataDir'
 export function storeSettings(context: CommandContext): StoreSettings {
   return { bufferPoolMb: context.config.values.kuzu.buffer_pool_mb, threads: context.config.values.kuzu.threads };
 }
+
+/** What stats and validate need only once their workers are done with a Locrit. */
+export interface AfterRunModules {
+  scanResets: typeof import('../recover/resets.js').scanResets;
+  findLeftovers: typeof import('../retention/leftovers.js').findLeftovers;
+}
+
+let afterRun: Promise<AfterRunModules> | null = null;
+
+/**
+ * Loads the reset scan and the leftover finder, once: a command starts the load while its
+ * workers run and awaits it when they are done. Never imported eagerly, so that they do not
+ * hold up the start of a command or the copies it takes ahead of its workers.
+ */
+export function loadAfterRun(): Promise<AfterRunModules> {
+  if (afterRun === null) {
+    afterRun = Promise.all([import('../recover/resets.js'), import('../retention/leftovers.js')]).then(([resets, leftovers]) => ({ scanResets: resets.scanResets, findLeftovers: leftovers.findLeftovers }));
+    afterRun.catch(() => undefined); // awaited later by the command; not an unhandled rejection meanwhile
+  }
+  return afterRun;
+}

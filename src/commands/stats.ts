@@ -13,7 +13,7 @@ import { readLossMarker, type LossMarker } from '../layout/lossMarker.js';
 import type { ResetScan } from '../recover/resets.js';
 import { runEach } from '../runner/pool.js';
 import { snapshotsAhead } from '../store/snapshotsAhead.js';
-import { dataLocations, storeSettings, type CommandContext } from './context.js';
+import { dataLocations, loadAfterRun, storeSettings, type CommandContext } from './context.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 import type { DatabaseFigures, SessionStats, StatsPayload, StatsTaskResult } from '../statistics/types.js';
 
@@ -157,9 +157,6 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
   const { backupDir, archiveDir } = dataLocations(context);
   // Needed once a worker is done: loaded while the first Locrit is read, not before it is copied
   // (loading code would hold up this process, which takes the copies).
-  type AfterRun = [typeof import('../recover/resets.js'), typeof import('../retention/leftovers.js')];
-  let afterRun: Promise<AfterRun> | null = null;
-  const loadAfterRun = (): Promise<AfterRun> => (afterRun ??= Promise.all([import('../recover/resets.js'), import('../retention/leftovers.js')]));
   // Resets are found from the parent (each backup is read in a child process of its own), one
   // Locrit at a time, each as soon as its worker is done with it: they overlap the rest of the run.
   const scanning = new Map<LocritTarget, Promise<ResetScan | null>>();
@@ -170,7 +167,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
       // After the pending I/O callbacks: a worker waiting for its next Locrit is served first.
       await new Promise((resolve) => setImmediate(resolve));
       if (phase) context.reporter.phase(`${target.name}: comparing backups`);
-      const [{ scanResets }] = await loadAfterRun();
+      const { scanResets } = await loadAfterRun();
       return scanResets(target.dbPath, { archiveRoot: archiveDir, folder: target.name, backupDir, settings: { bufferPoolMb: Math.min(payload.store.bufferPoolMb, 256) } }).catch(() => null);
     });
     scanning.set(target, scanned);
@@ -181,7 +178,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
     prefetch: snapshotsAhead(context.knobs),
     knobs: context.knobs,
     onProgress: (target, phase) => {
-      if (phase === 'reading') void loadAfterRun().catch(() => undefined);
+      if (phase === 'reading') void loadAfterRun();
       context.reporter.phase(`${target.name}: ${phase}`);
     },
     onOutcome: (outcome) => scan(outcome.target, false),
@@ -189,7 +186,7 @@ export async function runStats(context: CommandContext, options: StatsOptions): 
   for (const target of targets) scan(target, true);
   const scans = await Promise.all(targets.map((target) => scanning.get(target)!));
   context.reporter.done();
-  const [, { findLeftovers }] = await loadAfterRun();
+  const { findLeftovers } = await loadAfterRun();
 
   const locrits = outcomes.map((outcome, i): LocritStats => {
     const identity = identify(context.config.registry, outcome.target.name);

@@ -20,7 +20,7 @@ import { snapshotsAhead } from '../store/snapshotsAhead.js';
 import type { TableScan } from '../store/deepScan.js';
 import type { ConfigNote } from '../config/registry.js';
 import type { ValueSource } from '../config/sources.js';
-import { dataLocations, storeSettings, type CommandContext } from './context.js';
+import { dataLocations, loadAfterRun, storeSettings, type CommandContext } from './context.js';
 import type { CheckedFigures, CheckResult, DeepResult, FixReport, FixTaskResult, LocritValidation, ReadFrom, ValidatePayload, ValidateSettings, ValidateStatus, ValidateSummary } from '../validation/types.js';
 import { REPORT_VERSION, toolInfo, type ToolInfo } from './report.js';
 
@@ -107,8 +107,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
     nowMs: context.now.getTime(),
   };
   // Needed once the workers are done: loaded while they work, not before they start.
-  const afterRun = Promise.all([import('../recover/resets.js'), import('../retention/leftovers.js')]);
-  afterRun.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  void loadAfterRun();
   const lastPhase = new Map<string, string>();
   const progress = {
     jobs: context.jobs,
@@ -149,7 +148,7 @@ export async function runValidate(context: CommandContext, options: ValidateOpti
   context.reporter.done();
 
   // Resets are found from the parent: each backup is read in a child process of its own.
-  const [{ scanResets }, { findLeftovers }] = await afterRun;
+  const { scanResets, findLeftovers } = await loadAfterRun();
   const scans: (ResetScan | null)[] = [];
   for (const target of targets) {
     context.reporter.phase(`${target.name}: comparing backups`);
