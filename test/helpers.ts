@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { generateLocrit, type FixtureOptions, type FixtureSummary } from '../src/fixtures/generate.js';
 import { withStore } from '../src/store/kuzu.js';
+import { TEST_KNOBS_ENV } from '../src/testKnobs.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'locrit-mem.js');
@@ -110,4 +111,25 @@ export async function resetLikeTheApplication(dbPath: string, scratch: string): 
   const fresh = await makeLocrit(scratch, { name: 'fresh', messages: 3, sessions: 1 });
   fs.renameSync(fresh.dbPath, dbPath);
   return { movedTo, freshHash: sha256File(dbPath) };
+}
+
+/**
+ * Runs the real launcher until it pauses at `point` (the pause-at test knob) on the Locrit
+ * `locrit`, resets that Locrit as the application does while the run waits there, then lets the
+ * run go on and returns its result with where the old database went and the fresh one's hash.
+ */
+export async function runCliWithResetAt(
+  t: TestContext,
+  point: string,
+  locrit: { name: string; dbPath: string },
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<{ result: CliResult; movedTo: string; freshHash: string }> {
+  const pauses = tempDir(t);
+  const running = runCli(args, { cwd: options.cwd, env: { [TEST_KNOBS_ENV]: `pause-at=${point}@${pauses}` } });
+  const marker = path.join(pauses, `${locrit.name}.${point}`);
+  await waitForFile(marker, running);
+  const reset = await resetLikeTheApplication(locrit.dbPath, tempDir(t));
+  fs.rmSync(marker);
+  return { result: await running, ...reset };
 }

@@ -8,35 +8,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { holdDatabase } from '../../src/fixtures/damage.js';
-import { TEST_KNOBS_ENV } from '../../src/testKnobs.js';
 import { archivesOf, sorted } from '../archive/archiveHelpers.js';
-import { FIXED_NOW, idsOf, makeLocrit, resetLikeTheApplication, runCli, sha256File, tempDir, waitForFile, writeConfig } from '../helpers.js';
+import { FIXED_NOW, idsOf, makeLocrit, runCli, runCliWithResetAt, sha256File, tempDir, writeConfig } from '../helpers.js';
 
 /** --days that puts the cutoff `daysBeforeFixedNow` before the fixtures' fixed "now". */
 const daysFlag = (daysBeforeFixedNow: number): string => String((Date.now() - FIXED_NOW.getTime()) / 86_400_000 + daysBeforeFixedNow);
 
-function setup(t: Parameters<typeof tempDir>[0]): { data: string; memory: string; archive: string; config: string; pauses: string } {
+function setup(t: Parameters<typeof tempDir>[0]): { data: string; memory: string; archive: string; config: string } {
   const data = tempDir(t);
   const memory = path.join(data, 'memory');
   const archive = path.join(data, 'archive');
-  const pauses = path.join(data, 'pauses');
-  fs.mkdirSync(pauses);
   const config = writeConfig(data, 'memory:\n  base_path: memory\n  enable_embeddings: true\narchive:\n  dir: archive\n');
-  return { data, memory, archive, config, pauses };
+  return { data, memory, archive, config };
 }
 
 describe('archive beside a running application', () => {
   for (const [phase, step] of [['compacting', 'swapping the compacted file in'], ['deleting', 'committing the delete']] as const) {
     it(`stops before ${step} when the application reset the Locrit meanwhile: nothing more changed, every message kept`, async (t) => {
-      const { data, memory, archive, config, pauses } = setup(t);
+      const { data, memory, archive, config } = setup(t);
       const fixture = await makeLocrit(memory, { name: 'bob', messages: 300 });
       const original = sorted(fixture.messageIds);
-      const running = runCli(['-c', config, 'archive', '--json', '--compact', '--days', daysFlag(20), '--keep', '50'], { cwd: data, env: { [TEST_KNOBS_ENV]: `pause-at=${phase}@${pauses}` } });
-      const marker = path.join(pauses, `bob.${phase}`);
-      await waitForFile(marker, running);
-      const { movedTo, freshHash } = await resetLikeTheApplication(fixture.dbPath, tempDir(t));
-      fs.rmSync(marker);
-      const result = await running;
+      const args = ['-c', config, 'archive', '--json', '--compact', '--days', daysFlag(20), '--keep', '50'];
+      const { result, movedTo, freshHash } = await runCliWithResetAt(t, phase, { name: 'bob', dbPath: fixture.dbPath }, args, { cwd: data });
       assert.equal(result.code, 3, result.stderr);
       const bob = JSON.parse(result.stdout).locrits[0];
       assert.equal(bob.status, 'unavailable');

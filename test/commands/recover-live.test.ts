@@ -11,16 +11,13 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { startLiveWriter } from '../../src/fixtures/live.js';
 import { simulateReset } from '../../src/fixtures/reset.js';
-import { TEST_KNOBS_ENV } from '../../src/testKnobs.js';
 import { archivesOf, sorted } from '../archive/archiveHelpers.js';
-import { idsOf, makeLocrit, resetLikeTheApplication, runCli, sha256File, tempDir, waitForFile, writeConfig } from '../helpers.js';
+import { idsOf, makeLocrit, runCli, runCliWithResetAt, sha256File, tempDir, writeConfig } from '../helpers.js';
 
 describe('recover beside a running application', () => {
   it('--from-archive stops before its commit when the application reset the Locrit meanwhile: nothing lost, every file kept', async (t) => {
     const root = tempDir(t);
     const data = path.join(root, 'memory');
-    const pauses = path.join(root, 'pauses');
-    fs.mkdirSync(pauses);
     const cfg = writeConfig(root, `memory:\n  embedding_dimension: 16\nkuzu:\n  buffer_pool_mb: 64\narchive:\n  dir: ${path.join(root, 'archive')}\n`);
     const fixture = await makeLocrit(data, { name: 'bob' });
     const archived = await runCli(['-c', cfg, '-d', data, 'archive', 'bob', '--days', '20', '--keep', '50', '--include-critical', '--json']);
@@ -31,14 +28,8 @@ describe('recover beside a running application', () => {
     const left = await idsOf(fixture.dbPath);
     assert.ok(left.length < 200);
 
-    const running = runCli(['-c', cfg, '-d', data, 'recover', '--from-archive', folder, '--json'], { env: { [TEST_KNOBS_ENV]: `pause-at=restoring@${pauses}` } });
-    const marker = path.join(pauses, 'bob.restoring');
-    await waitForFile(marker, running);
-    // What the application does when its open fails on our lock: kuzu.db moves aside, a fresh one takes its place.
-    const { movedTo, freshHash } = await resetLikeTheApplication(fixture.dbPath, tempDir(t));
-    fs.rmSync(marker);
-
-    const result = await running;
+    // Just before the restore commits, the application's open fails on our lock: kuzu.db moves aside, a fresh one takes its place.
+    const { result, movedTo, freshHash } = await runCliWithResetAt(t, 'restoring', { name: 'bob', dbPath: fixture.dbPath }, ['-c', cfg, '-d', data, 'recover', '--from-archive', folder, '--json']);
     assert.equal(result.code, 3, result.stderr);
     const bob = JSON.parse(result.stdout).locrits[0];
     assert.equal(bob.outcome, 'failed');
