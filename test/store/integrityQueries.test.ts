@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { futureTimestampFrom, MASS_RULES, messageCapabilities, messageRulesBroken, type MessageRow, type MessageRuleSettings } from '../../src/policy/integrityRules.js';
 import { formatWallClock, instantToWallClock } from '../../src/policy/time.js';
 import { deepScan, type DeepExtra } from '../../src/store/deepScan.js';
@@ -22,21 +22,32 @@ import {
   scanMessages,
   schemaTables,
 } from '../../src/store/integrityQueries.js';
-import { withStore } from '../../src/store/kuzu.js';
-import { readSchema } from '../../src/store/schema.js';
+import { type KuzuStore, withStore } from '../../src/store/kuzu.js';
+import { type DatabaseSchema, readSchema } from '../../src/store/schema.js';
 import { FIXED_NOW, makeLocrit, tempDir } from '../helpers.js';
-import { plantDefects } from '../commands/validate-fixtures.js';
+import { plantDefects, type PlantedDefects } from '../commands/validate-fixtures.js';
 
 const sortIds = (ids: Iterable<string>): string[] => [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
+interface PlantedLocrit {
+  store: KuzuStore;
+  schema: DatabaseSchema;
+  planted: PlantedDefects;
+  now: Date;
+  settings: MessageRuleSettings;
+}
+
+/** A Locrit with every kind of defect planted, opened read-only, and the settings the pure rules judge it by at `now` (the current time). */
+async function withPlantedLocrit(t: TestContext, work: (locrit: PlantedLocrit) => Promise<void>): Promise<void> {
+  const planted = await plantDefects(tempDir(t));
+  const now = new Date();
+  const settings: MessageRuleSettings = { enableEmbeddings: false, lowPriorityMaxChars: 20, futureSkewSeconds: 300, nowWallClockMs: instantToWallClock(now).getTime() };
+  await withStore(planted.fixture.dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) => work({ store, schema: await readSchema(store), planted, now, settings }));
+}
+
 describe('integrity queries', () => {
   it('the candidate pass hands JS exactly the messages the rules flag; Kuzu counts the mass rules as JS defines them', async (t) => {
-    const data = tempDir(t);
-    const planted = await plantDefects(data);
-    const now = new Date();
-    const settings: MessageRuleSettings = { enableEmbeddings: false, lowPriorityMaxChars: 20, futureSkewSeconds: 300, nowWallClockMs: instantToWallClock(now).getTime() };
-    await withStore(planted.fixture.dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) => {
-      const schema = await readSchema(store);
+    await withPlantedLocrit(t, async ({ store, schema, planted, now, settings }) => {
       const capabilities = messageCapabilities(await readSchemaInput(store, schema));
       assert.deepEqual(capabilities, { message: true, partOf: true, embedding: true });
 
@@ -74,12 +85,7 @@ describe('integrity queries', () => {
   });
 
   it('the aggregate pass counts each per-message rule and its first ids as the pure rules do, alone or within the deep read, in one batch or many', async (t) => {
-    const data = tempDir(t);
-    const planted = await plantDefects(data);
-    const now = new Date();
-    const settings: MessageRuleSettings = { enableEmbeddings: false, lowPriorityMaxChars: 20, futureSkewSeconds: 300, nowWallClockMs: instantToWallClock(now).getTime() };
-    await withStore(planted.fixture.dbPath, { readOnly: true, bufferPoolMb: 64 }, async (store) => {
-      const schema = await readSchema(store);
+    await withPlantedLocrit(t, async ({ store, schema, planted, settings }) => {
       const capabilities = messageCapabilities({ tables: schemaTables(schema), vectorIndexes: [], embeddingCounts: {} });
       const all = await store.query<Omit<MessageRow, 'partOf' | 'contentLength'> & { contentLength: number | bigint | null; partOf: string[] | null }>(
         'MATCH (m:Message) OPTIONAL MATCH (m)-[:PART_OF]->(s:Session) WITH m, collect(s.id) AS partOf RETURN m.id AS id, m.role AS role, m.content IS NULL AS contentNull, ' +
