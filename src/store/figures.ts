@@ -5,6 +5,7 @@
  * to what the figures need and the aggregates over one table share one scan.
  */
 import { EMBEDDING_COLUMNS, embeddingDimension } from '../schema/locrit.js';
+import { nonNullCountFromStorage } from './columnNulls.js';
 import type { KuzuStore } from './kuzu.js';
 import { columnTypeOf, hasColumn, type DatabaseSchema, type TableInfo } from './schema.js';
 
@@ -67,12 +68,21 @@ export async function readFigures(store: KuzuStore, schema?: DatabaseSchema): Pr
     const column = EMBEDDING_COLUMNS[table.name];
     const type = column ? columnTypeOf(schema, table.name, column) : null;
     const dimension = type ? embeddingDimension(type) : null;
-    if (dimension !== null) aggregates.push(`count(n.${column}) AS embedded`);
+    // The stored embeddings are counted from the null bitmaps where that is exact: a scan reads every float.
+    const fromStorage = dimension !== null ? await nonNullCountFromStorage(store, table.name, column) : null;
+    if (dimension !== null && !fromStorage) aggregates.push(`count(n.${column}) AS embedded`);
     const timeRange = table.name === 'Message' && hasColumn(schema, 'Message', 'timestamp');
     if (timeRange) aggregates.push('min(n.timestamp) AS lo', 'max(n.timestamp) AS hi');
     const [row] = await store.query<{ rows: number; embedded?: number; lo?: Date | null; hi?: Date | null }>(`MATCH (n:${name}) RETURN ${aggregates.join(', ')}`);
     nodeRows[table.name] = Number(row?.rows ?? 0);
-    if (dimension !== null) embeddingsStored[table.name] = { count: Number(row?.embedded ?? 0), dimension };
+    if (dimension !== null) {
+      let embedded = Number(row?.embedded ?? 0);
+      if (fromStorage) {
+        // Deleted rows keep their null bit until Kuzu rewrites the chunk: then only a scan is exact.
+        embedded = fromStorage.rows === nodeRows[table.name] ? fromStorage.nonNull : Number(await store.scalar(`MATCH (n:${name}) RETURN count(n.${column})`));
+      }
+      embeddingsStored[table.name] = { count: embedded, dimension };
+    }
     if (timeRange) {
       oldestMessage = row?.lo ?? null;
       newestMessage = row?.hi ?? null;

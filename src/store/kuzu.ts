@@ -58,6 +58,8 @@ export class KuzuStore {
     private readonly db: KuzuModule.Database,
     private readonly conn: KuzuModule.Connection,
     readonly readOnly: boolean,
+    /** Opened as a private copy that no other process opens or changes (see OpenOptions). */
+    readonly privateCopy: boolean,
   ) {}
 
   static async open(dbPath: string, options: OpenOptions): Promise<KuzuStore> {
@@ -85,7 +87,7 @@ export class KuzuStore {
       await db.init();
       conn = new kuzu.Connection(db, options.threads ?? 1);
       await conn.init();
-      return new KuzuStore(dbPath, db, conn, options.readOnly);
+      return new KuzuStore(dbPath, db, conn, options.readOnly, options.privateCopy ?? false);
     } catch (error) {
       await conn?.close().catch(() => undefined);
       await db?.close().catch(() => undefined);
