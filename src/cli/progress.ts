@@ -29,7 +29,12 @@ export function fit(text: string, width: number): string {
   return `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
 }
 
-const ERASE_BELOW = '\x1b[J';
+/**
+ * Lines are erased one by one (EL 2), never with "erase below" (ED 0): erasing below from the
+ * top-left corner clears the whole screen, and tmux (scroll-on-clear, on by default) then saves
+ * the screen, live lines included, to the scrollback each time.
+ */
+const ERASE_LINE = '\x1b[2K';
 const up = (n: number): string => (n > 0 ? `\x1b[${n}A\r` : '\r');
 
 export class LiveDisplay {
@@ -40,7 +45,8 @@ export class LiveDisplay {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly stream: NodeJS.WritableStream & { columns?: number },
+    /** Where the lines go (the terminal's stderr); only its width is read. */
+    private readonly stream: { write(text: string): unknown; columns?: number },
     private readonly colors: ChalkInstance,
   ) {}
 
@@ -83,9 +89,7 @@ export class LiveDisplay {
 
   /** Prints a line above the live lines (a warning, a finished Locrit). */
   permanent(line: string): void {
-    this.stream.write(`${up(this.drawn)}${ERASE_BELOW}${line}\n`);
-    this.drawn = 0;
-    this.draw();
+    this.draw(line);
   }
 
   /** Removes the live lines (before results, a prompt or an error). */
@@ -95,7 +99,8 @@ export class LiveDisplay {
     this.draw();
   }
 
-  private draw(): void {
+  /** Redraws the live lines in place, with `above` printed first to stay. */
+  private draw(above?: string): void {
     const width = (this.stream.columns ?? 80) - 1;
     const lines = [...this.jobs.entries()].sort(([a], [b]) => a - b).map(([, line]) => line);
     if (this.single && lines.length === 0) lines.push(this.single);
@@ -105,7 +110,10 @@ export class LiveDisplay {
       const body = fit(`${line.label ? `${line.label}: ` : ''}${line.phase}`, width - time.length - 2);
       return `${this.colors.cyan('…')} ${body}${this.colors.dim(time)}`;
     });
-    this.stream.write(`${up(this.drawn)}${ERASE_BELOW}${text.map((t) => `${t}\n`).join('')}`);
+    const rows = above === undefined ? text : [above, ...text];
+    // Lines of the last drawing not covered by this one are erased, and the cursor goes back up.
+    const stale = Math.max(0, this.drawn - rows.length);
+    if (this.drawn > 0 || rows.length > 0) this.stream.write(`${up(this.drawn)}${rows.map((t) => `${ERASE_LINE}${t}\n`).join('')}${`${ERASE_LINE}\n`.repeat(stale)}${stale > 0 ? up(stale) : ''}`);
     this.drawn = text.length;
     if (text.length > 0 && this.timer === null) {
       this.timer = setInterval(() => this.draw(), 1000);

@@ -72,7 +72,7 @@ describe('on a terminal', () => {
     const out = run.output();
     assert.match(out, /… Locrit [12]\/3 (alice|bob): [^\n]* \d+s/);
     assert.match(out, /✓ Locrit 3\/3 carol: done in \d+s/);
-    const live = out.split(/\n|\x1b\[J/).map((line) => line.replace(/\x1b\[[0-9;]*[A-Za-z]|\r/g, '')).filter((line) => line.startsWith('… '));
+    const live = out.split(/\n|\x1b\[2K/).map((line) => line.replace(/\x1b\[[0-9;]*[A-Za-z]|\r/g, '')).filter((line) => line.startsWith('… '));
     assert.ok(live.length > 0);
     for (const line of live) assert.ok([...line].length < 60, `too wide: ${line}`);
     // The table fits the terminal: columns are left out (and said so), rows never wrap.
