@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { archivesOf, sorted } from '../archive/archiveHelpers.js';
 import { idsOf, makeLocrit, snapshotFolder, tempDir, writeConfig } from '../helpers.js';
 import { inTerminal, PROMPT, type TerminalRun } from './pty.js';
+import { Screen } from './screen.js';
 
 /** Starts a terminal session that is ended when the test ends, whatever happens. */
 function session(t: { after(fn: () => void): void }, ...args: Parameters<typeof inTerminal>): TerminalRun {
@@ -85,6 +86,22 @@ describe('on a terminal', () => {
     assert.equal(await wide.exited, 0);
     assert.ok(wide.output().includes('Emb. stored'));
     assert.doesNotMatch(wide.output(), /not shown, to fit/);
+  });
+
+  it('stats --watch writes each report over the last: one report on the screen, none piled up in the scrollback', async (t) => {
+    const root = tempDir(t);
+    const memory = path.join(root, 'memory');
+    await Promise.all(['alice', 'bob'].map((name) => makeLocrit(memory, { name, messages: 100, sessions: 2 })));
+    const run = session(t, ['-d', memory, 'stats', '--watch', '1'], { cwd: root });
+    await run.waitFor(/(Every 1s[^]*){3}/, 150_000);
+    run.interrupt();
+    assert.equal(await run.exited, 0, run.output());
+    const screen = new Screen(40, { columns: 100 });
+    screen.write(run.output());
+    const shown = screen.all;
+    assert.equal(shown.filter((line) => line.startsWith('Every 1s')).length, 1, shown.join('\n'));
+    assert.equal(shown.filter((line) => /^│ alice /.test(line)).length, 1, shown.join('\n'));
+    assert.deepEqual(screen.scrollback, []);
   });
 
   it('recover --list fits a narrow terminal: file names under their folders, columns left out and named', async (t) => {

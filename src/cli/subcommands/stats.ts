@@ -32,7 +32,7 @@ Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repos
       const watchSeconds = positiveNumber('--watch', options.watch, MAX_WATCH_SECONDS);
       if (watchSeconds !== undefined && options.output) throw new UsageError('--watch and --output cannot be combined', 'use --output from cron, --watch on a terminal');
       const { runStats } = await import('../../commands/stats.js');
-      const once = async (): Promise<void> => {
+      const once = async (show: (text: string) => void = (text) => runtime.print(text)): Promise<void> => {
         // The table's --verbose part shows the configuration and the limits' sources itself.
         const context = await runtime.context(command, { describeConfiguration: format !== 'table' });
         const report = await runStats(context, { locrits, check: options.check, sessions: options.sessions });
@@ -40,7 +40,7 @@ Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repos
         const render = format === 'json' ? null : await import('../render/stats.js');
         const text = render === null ? runtime.json(report) : format === 'prometheus' ? render.statsPrometheus(report) : runtime.paste(render.statsTable(report, await runtime.colors(command), flags.verbose, runtime.tableWidth(command)));
         if (options.output) await runtime.writeAtomic(options.output, text);
-        else runtime.print(text);
+        else show(text);
         runtime.finish(report.exitCode);
       };
       if (watchSeconds === undefined) return once();
@@ -51,8 +51,17 @@ Reference (every option, the JSON fields): docs/stats.md in the locrit-mem repos
 /** A day: longer waits overflow Node's timers, which then fire at once, in a tight loop. */
 const MAX_WATCH_SECONDS = 86_400;
 
-/** Re-runs `once` every few seconds, clearing a terminal between runs, until SIGINT. */
-async function watch(runtime: CliRuntime, seconds: number, once: () => Promise<void>): Promise<void> {
+/** Erase to the end of the line; erase below the cursor. */
+const ERASE_LINE_END = '\x1b[K';
+const ERASE_BELOW = '\x1b[J';
+
+/**
+ * Re-runs `once` every few seconds until SIGINT. On a terminal, the first run clears the screen
+ * and each later one writes over the last from the top-left corner, erasing what each line
+ * leaves of the old one and what is left below: clearing the screen at each run would make tmux
+ * (scroll-on-clear, its default) save a copy of every report to the scrollback.
+ */
+async function watch(runtime: CliRuntime, seconds: number, once: (show?: (text: string) => void) => Promise<void>): Promise<void> {
   let stopped = false;
   let wake: () => void = () => undefined;
   const stop = (): void => {
@@ -61,10 +70,14 @@ async function watch(runtime: CliRuntime, seconds: number, once: () => Promise<v
   };
   process.once('SIGINT', stop);
   try {
+    const terminal = Boolean(runtime.io.stdout.isTTY);
+    const over = (text: string): string => (terminal ? text.replaceAll('\n', `${ERASE_LINE_END}\n`) : text);
+    let first = true;
     while (!stopped) {
-      if (runtime.io.stdout.isTTY) runtime.print('\x1b[2J\x1b[H');
-      await once();
-      runtime.print(`\nEvery ${seconds}s, ${new Date().toLocaleTimeString()}; Ctrl-C to stop.\n`);
+      if (terminal) runtime.print(first ? '\x1b[2J\x1b[H' : '\x1b[H');
+      first = false;
+      await once((text) => runtime.print(over(text)));
+      runtime.print(`${over(`\nEvery ${seconds}s, ${new Date().toLocaleTimeString()}; Ctrl-C to stop.\n`)}${terminal ? ERASE_BELOW : ''}`);
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, seconds * 1000);
