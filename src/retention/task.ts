@@ -25,8 +25,7 @@ import { clearCompactionOwed, oweCompaction, readCompactionOwed } from './owed.j
 import { DatabaseUnavailableError } from '../errors.js';
 import { fileSizes, sizeOf } from '../layout/files.js';
 import { inspectWal } from '../layout/walOwner.js';
-import { locksOn } from '../store/locks.js';
-import { foreignWalReason, foreignWalSignsOf } from '../store/walContent.js';
+import { foreignWalReason, foreignWalSignsOfLive } from '../store/walContent.js';
 import { listArchives } from '../archive/format.js';
 import { readJournal, removeJournal } from '../archive/journal.js';
 import type { LocritTarget } from '../layout/locrits.js';
@@ -91,9 +90,9 @@ async function refuseForeignWal(target: LocritTarget, settings: StoreSettings): 
   let reason = wal.reason;
   if (wal.verdict === 'own') {
     // File times say nothing of a WAL copied in from another Locrit: what it would add does
-    // (src/store/walContent.ts). A held database's WAL is its holder's own, being written.
-    if (locksOn(target.dbPath).length > 0) return;
-    const signs = await foreignWalSignsOf(target.dbPath, wal.wal, { bufferPoolMb: Math.min(settings.bufferPoolMb, 256) });
+    // (src/store/walContent.ts). A held database's WAL is its holder's own, being written, and
+    // one that a closing holder checkpoints away meanwhile would replay nothing.
+    const signs = await foreignWalSignsOfLive(target.dbPath, { bufferPoolMb: Math.min(settings.bufferPoolMb, 256) });
     if (!signs.length) return;
     reason = foreignWalReason(signs);
   }

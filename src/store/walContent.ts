@@ -17,6 +17,7 @@ import { copyWithRoom } from '../layout/backup.js';
 import { makeScratchFolder } from '../layout/scratch.js';
 import { withStore, type KuzuStore } from './kuzu.js';
 import { readSchema } from './schema.js';
+import { takeSnapshot } from './snapshot.js';
 import type { ReadSettings } from './idSets.js';
 
 interface Check {
@@ -101,6 +102,28 @@ export async function foreignWalSignsOf(dbPath: string, walPath: string, setting
     return await foreignWalSigns(copies.pairDb, copies.aloneDb, settings);
   } finally {
     copies.remove();
+  }
+}
+
+/**
+ * foreignWalSigns for the WAL beside a live kuzu.db, read from a consistent private copy of the
+ * pair (src/store/snapshot.ts): the application may open and close the file meanwhile, and its
+ * close checkpoints, rewriting kuzu.db and deleting the WAL. Empty when a process held the file
+ * during the copy (the WAL is then its own, being written) or the copy has no WAL any more
+ * (nothing would be replayed).
+ */
+export async function foreignWalSignsOfLive(dbPath: string, settings: ReadSettings): Promise<string[]> {
+  const snapshot = await takeSnapshot(dbPath);
+  try {
+    if (snapshot.holder || !snapshot.walBytes) return [];
+    // The pair is kuzu.db and its WAL only, as a holder-less live file would be opened.
+    fs.rmSync(`${snapshot.dbPath}.shadow`, { force: true });
+    const aloneDb = path.join(path.dirname(snapshot.dbPath), 'alone', 'kuzu.db');
+    fs.mkdirSync(path.dirname(aloneDb), { mode: 0o700 });
+    fs.linkSync(snapshot.dbPath, aloneDb);
+    return await foreignWalSigns(snapshot.dbPath, aloneDb, settings);
+  } finally {
+    snapshot.remove();
   }
 }
 

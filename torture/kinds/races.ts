@@ -46,7 +46,9 @@ function saidWhat(run: RunResult): string | null {
   if (reason === 'busy' || reason === 'in-use') return null;
   const text = `${run.stderr}\n${run.stdout}`;
   if (/another locrit-mem|in use|held by|busy|pid \d+/i.test(text)) return null;
-  return `\`${run.args.join(' ')}\` exited ${run.code} without saying another process holds the Locrit: ${stderrExcerpt(run, 2)}`;
+  // Under --json a Locrit's failure is in the document, not on stderr.
+  const said = doc?.locrits?.[0]?.error?.message ?? (stderrExcerpt(run, 2) || run.stdout.slice(0, 600));
+  return `\`${run.args.join(' ')}\` exited ${run.code} without saying another process holds the Locrit: ${said}`;
 }
 
 export async function raceCase(seed: number, index: number, fixtures: BaseFixtures, kill: KillFixtures, casesRoot: string): Promise<CaseResult> {
