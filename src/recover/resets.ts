@@ -16,9 +16,8 @@ import { DatabaseUnavailableError, toErrorReport, type ErrorReport } from '../er
 import { fileSizes, type BackupFile } from '../layout/files.js';
 import { inspectWal, type WalOwnership } from '../layout/walOwner.js';
 import { IdSet, type IdExport, type ReadSettings } from '../store/idSets.js';
-import { locksOn } from '../store/locks.js';
 import { isCheckpointInProgress, withSnapshot } from '../store/snapshot.js';
-import { copiesForWalCheck, foreignWalReason } from '../store/walContent.js';
+import { foreignWalReason, walCheckPair } from '../store/walContent.js';
 
 export interface ResetScanOptions {
   /** The archive root (`archive.dir`); null when archives are not considered. */
@@ -109,7 +108,7 @@ export async function scanResets(dbPath: string, options: ResetScanOptions): Pro
   const backups = backupsOf(dbPath, options.backupDir ?? null);
   let wal = inspectWal(dbPath, backups);
   if (wal?.verdict === 'own' && options.checkWalContent) {
-    const signs = await walContentSigns(dbPath, wal.wal, options.settings);
+    const signs = await walContentSigns(dbPath, options.settings);
     if (signs.length) wal = { ...wal, verdict: 'foreign', reason: foreignWalReason(signs), ownerBackup: null };
   }
   const scan: ResetScan = {
@@ -168,19 +167,19 @@ export async function scanResets(dbPath: string, options: ResetScanOptions): Pro
  * Kuzu. Not looked at while a process holds the database: the WAL is then that process's own,
  * being written. Empty when there is no sign, or the copy cannot be read (other checks judge it).
  */
-async function walContentSigns(dbPath: string, walPath: string, settings: ReadSettings): Promise<string[]> {
-  if (locksOn(dbPath).length > 0) return [];
-  let copies;
+async function walContentSigns(dbPath: string, settings: ReadSettings): Promise<string[]> {
+  let pair;
   try {
-    copies = copiesForWalCheck(dbPath, walPath);
+    pair = await walCheckPair(dbPath);
   } catch {
     return [];
   }
+  if (!pair) return [];
   try {
-    const outcome = await runSourceChild<string[]>(['wal-check', copies.pairDb, copies.aloneDb, String(Math.min(settings.bufferPoolMb, 256))], dbPath);
+    const outcome = await runSourceChild<string[]>(['wal-check', pair.pairDb, pair.aloneDb, String(Math.min(settings.bufferPoolMb, 256))], dbPath);
     return Array.isArray(outcome) ? outcome : [];
   } finally {
-    copies.remove();
+    pair.remove();
   }
 }
 

@@ -13,8 +13,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyWithRoom } from '../layout/backup.js';
-import { makeScratchFolder } from '../layout/scratch.js';
 import { withStore, type KuzuStore } from './kuzu.js';
 import { readSchema } from './schema.js';
 import { takeSnapshot } from './snapshot.js';
@@ -75,55 +73,41 @@ export async function foreignWalSigns(pairDb: string, aloneDb: string, settings:
   return signs;
 }
 
-/** A private pair (kuzu.db + its WAL) and the same file alone, for foreignWalSigns. Call `remove()`. */
-export function copiesForWalCheck(dbPath: string, walPath: string): { pairDb: string; aloneDb: string; remove(): void } {
-  const folder = makeScratchFolder('wal-check');
-  const remove = (): void => fs.rmSync(folder, { recursive: true, force: true });
+/**
+ * For foreignWalSigns: a consistent private copy of kuzu.db with its WAL beside it (taken as
+ * src/store/snapshot.ts takes any copy: the application may open and close the file meanwhile,
+ * and its close checkpoints, rewriting kuzu.db and deleting the WAL), and the same file without
+ * the WAL. Null when a process held the file during the copy (the WAL is then its own, being
+ * written) or the copy has no WAL any more (nothing would be replayed). Call `remove()`.
+ */
+export async function walCheckPair(dbPath: string): Promise<{ pairDb: string; aloneDb: string; remove(): void } | null> {
+  const snapshot = await takeSnapshot(dbPath);
   try {
-    const pairDb = path.join(folder, 'pair', 'kuzu.db');
-    const aloneDb = path.join(folder, 'alone', 'kuzu.db');
-    fs.mkdirSync(path.dirname(pairDb), { mode: 0o700 });
-    fs.mkdirSync(path.dirname(aloneDb), { mode: 0o700 });
-    copyWithRoom(dbPath, pairDb, `copying ${dbPath} to check its WAL`);
-    copyWithRoom(walPath, `${pairDb}.wal`, `copying ${walPath} to check it`);
+    if (snapshot.holder || !snapshot.walBytes) {
+      snapshot.remove();
+      return null;
+    }
+    // The pair is kuzu.db and its WAL only, as a holder-less live file would be opened.
+    fs.rmSync(`${snapshot.dbPath}.shadow`, { force: true });
     // Read-only opens write nothing: one copy serves both views.
-    fs.linkSync(pairDb, aloneDb);
-    return { pairDb, aloneDb, remove };
+    const aloneDb = path.join(path.dirname(snapshot.dbPath), 'alone', 'kuzu.db');
+    fs.mkdirSync(path.dirname(aloneDb), { mode: 0o700 });
+    fs.linkSync(snapshot.dbPath, aloneDb);
+    return { pairDb: snapshot.dbPath, aloneDb, remove: snapshot.remove };
   } catch (error) {
-    remove();
+    snapshot.remove();
     throw error;
   }
 }
 
-/** foreignWalSigns on private copies, in this process (a WAL that crashes Kuzu takes the process with it). */
-export async function foreignWalSignsOf(dbPath: string, walPath: string, settings: ReadSettings): Promise<string[]> {
-  const copies = copiesForWalCheck(dbPath, walPath);
-  try {
-    return await foreignWalSigns(copies.pairDb, copies.aloneDb, settings);
-  } finally {
-    copies.remove();
-  }
-}
-
-/**
- * foreignWalSigns for the WAL beside a live kuzu.db, read from a consistent private copy of the
- * pair (src/store/snapshot.ts): the application may open and close the file meanwhile, and its
- * close checkpoints, rewriting kuzu.db and deleting the WAL. Empty when a process held the file
- * during the copy (the WAL is then its own, being written) or the copy has no WAL any more
- * (nothing would be replayed).
- */
+/** foreignWalSigns for the WAL beside a live kuzu.db, in this process (a WAL that crashes Kuzu takes the process with it). */
 export async function foreignWalSignsOfLive(dbPath: string, settings: ReadSettings): Promise<string[]> {
-  const snapshot = await takeSnapshot(dbPath);
+  const pair = await walCheckPair(dbPath);
+  if (!pair) return [];
   try {
-    if (snapshot.holder || !snapshot.walBytes) return [];
-    // The pair is kuzu.db and its WAL only, as a holder-less live file would be opened.
-    fs.rmSync(`${snapshot.dbPath}.shadow`, { force: true });
-    const aloneDb = path.join(path.dirname(snapshot.dbPath), 'alone', 'kuzu.db');
-    fs.mkdirSync(path.dirname(aloneDb), { mode: 0o700 });
-    fs.linkSync(snapshot.dbPath, aloneDb);
-    return await foreignWalSigns(snapshot.dbPath, aloneDb, settings);
+    return await foreignWalSigns(pair.pairDb, pair.aloneDb, settings);
   } finally {
-    snapshot.remove();
+    pair.remove();
   }
 }
 
