@@ -62,7 +62,7 @@ export function stderrReporter(io: CliIO, flags: OutputFlags, locating: string[]
     notice: (line) => write(line),
     runEvent: (event) => {
       if (live) return live.event(event);
-      if (!flags.verbose || flags.quiet || event.kind !== 'end') return;
+      if (!flags.verbose || flags.quiet || event.kind !== 'end' || event.step) return;
       const { outcome } = event;
       const result = outcome.ok ? `done in ${elapsed(outcome.durationMs)}` : `${outcome.error.message}`;
       io.stderr.write(`${new Date().toISOString()} Locrit ${event.index + 1}/${event.total} ${outcome.target.name}: ${withLocatingOptions(result, locating)}\n`);

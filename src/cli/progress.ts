@@ -66,6 +66,8 @@ export class LiveDisplay {
     } else if (event.kind === 'end') {
       const line = this.jobs.get(event.index);
       this.jobs.delete(event.index);
+      // A step of a command whose report says how it ended: its live line just goes.
+      if (event.step) return this.draw();
       const took = elapsed(line ? Date.now() - line.started : event.outcome.durationMs);
       const name = `${label(event.index, event.total)}${event.outcome.target.name}`;
       this.permanent(

@@ -75,6 +75,7 @@ export async function inWorker<N extends TaskName>(env: RecoverEnv, task: N, tar
     jobs: 1,
     knobs: env.knobs,
     onProgress: (t, phase) => env.phase(`${t.name}: ${phase}`),
+    step: true,
   });
   return outcome.ok ? { ok: true, value: outcome.value } : { ok: false, error: outcome.error };
 }

@@ -36,6 +36,11 @@ export interface RunOptions {
   knobs: TestKnobs;
   onProgress?: (target: LocritTarget, phase: string) => void;
   onOutcome?: (outcome: TaskOutcome<unknown>) => void;
+  /**
+   * The run is one step of a command that reports how each Locrit ended itself (recover runs
+   * several in a row on one Locrit): its progress shows, but no result line per Locrit.
+   */
+  step?: boolean;
 }
 
 /** The worker's entry point, which knows the tasks (a path, not an import: the pool does not depend on them). */
@@ -81,7 +86,7 @@ export function wasInterrupted(): boolean {
 export type RunEvent =
   | { kind: 'start'; index: number; total: number; target: LocritTarget }
   | { kind: 'phase'; index: number; total: number; target: LocritTarget; phase: string }
-  | { kind: 'end'; index: number; total: number; outcome: TaskOutcome<unknown> }
+  | { kind: 'end'; index: number; total: number; outcome: TaskOutcome<unknown>; step?: boolean }
   | { kind: 'finish'; total: number };
 
 const runListeners: Array<(event: RunEvent) => void> = [];
@@ -207,7 +212,7 @@ export async function runEach<N extends TaskName>(task: N, targets: LocritTarget
         busy.delete(worker);
         if (!worker.alive) worker = null;
         outcomes[index] = outcome;
-        emit({ kind: 'end', index, total, outcome: outcome as TaskOutcome<unknown> });
+        emit({ kind: 'end', index, total, outcome: outcome as TaskOutcome<unknown>, ...(options.step ? { step: true } : {}) });
         options.onOutcome?.(outcome as TaskOutcome<unknown>);
       }
     } finally {

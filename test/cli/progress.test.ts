@@ -42,6 +42,20 @@ describe('LiveDisplay', () => {
     });
   }
 
+  it('leaves no line for a Locrit whose run was one step of a command that reports it itself', () => {
+    const terminal = new Screen(10);
+    const display = new LiveDisplay(terminal, new Chalk({ level: 0 }));
+    const carol = target('carol');
+    for (const step of ['reading every table', 'replaying the WAL', 'reading every table']) {
+      display.event({ kind: 'start', index: 0, total: 1, target: carol });
+      display.event({ kind: 'phase', index: 0, total: 1, target: carol, phase: step });
+      assert.deepEqual(terminal.all, [`… carol: ${step} 0s`]);
+      display.event({ kind: 'end', index: 0, total: 1, outcome: { target: carol, ok: true, value: null, durationMs: 5 }, step: true });
+    }
+    display.stop();
+    assert.deepEqual(terminal.all, []);
+  });
+
   it('shows one live line per running Locrit while they run', () => {
     const terminal = new Screen(10);
     const display = new LiveDisplay(terminal, new Chalk({ level: 0 }));
